@@ -1,0 +1,147 @@
+/**
+ * The lockfile pins every package of every package set a recipe needs (the host, and each container
+ * image built from Debian packages) to an exact version, file and sha256.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { LockError, errorMessage } from '../errors.ts';
+import type { Recipe } from '../recipe/schema.ts';
+import { parseRequest } from './archive/depends.ts';
+import type { Archive } from './archive/open.ts';
+import { baseRequests, resolvePackages, type ResolveRequest } from './archive/resolve.ts';
+
+export const LockedPackageSchema = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  architecture: z.string(),
+  filename: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  source: z.string(),
+  sourceVersion: z.string(),
+  essential: z.boolean(),
+});
+
+export const LockfileSchema = z.strictObject({
+  lockfileVersion: z.literal(1),
+  recipe: z.string(),
+  /** sha256 of everything in the recipe that the resolution depends on. */
+  inputs: z.string(),
+  distribution: z.strictObject({
+    suite: z.string(),
+    codename: z.string(),
+    components: z.array(z.string()),
+    architecture: z.string(),
+    releaseDate: z.string(),
+    snapshot: z.string().optional(),
+  }),
+  sets: z.record(z.string(), z.array(LockedPackageSchema)),
+});
+
+export type LockedPackage = z.infer<typeof LockedPackageSchema>;
+export type Lockfile = z.infer<typeof LockfileSchema>;
+
+export const HOST_SET = 'host';
+
+export function containerSetName(container: string): string {
+  return `container:${container}`;
+}
+
+interface PackageSet {
+  name: string;
+  base: Recipe['distribution']['base'];
+  requests: string[];
+}
+
+/** The package sets a recipe needs resolved: the host (base + kernel + packages) and built containers. */
+export function packageSets(recipe: Recipe): PackageSet[] {
+  const sets: PackageSet[] = [
+    { name: HOST_SET, base: recipe.distribution.base, requests: [recipe.kernel.package, ...recipe.packages] },
+  ];
+  for (const container of recipe.containers) {
+    if ('packages' in container.image) {
+      sets.push({ name: containerSetName(container.name), base: 'none', requests: container.image.packages });
+    }
+  }
+  return sets;
+}
+
+export function lockInputsHash(recipe: Recipe): string {
+  const { suite, snapshot, components, base } = recipe.distribution;
+  const inputs = { suite, snapshot, components, base, architecture: recipe.architecture, sets: packageSets(recipe) };
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+}
+
+export function lockPathFor(recipePath: string): string {
+  const name = basename(recipePath).replace(/\.ya?ml$/, '');
+  return join(dirname(resolve(recipePath)), `${name}.lock.json`);
+}
+
+/** Resolves every package set of the recipe against the archive. */
+export function resolveLock(recipe: Recipe, archive: Archive): Lockfile {
+  const sets: Record<string, LockedPackage[]> = {};
+  for (const set of packageSets(recipe)) {
+    const origin = set.name === HOST_SET ? 'packages' : `containers (${set.name.slice('container:'.length)})`;
+    const requests: ResolveRequest[] = [
+      ...baseRequests(archive.index, set.base),
+      ...set.requests.map((text) => ({ atom: parseRequest(text), origin })),
+    ];
+    sets[set.name] = resolvePackages(archive.index, requests).packages.map((pkg) => ({
+      name: pkg.name,
+      version: pkg.version,
+      architecture: pkg.architecture,
+      filename: pkg.filename,
+      size: pkg.size,
+      sha256: pkg.sha256,
+      source: pkg.source,
+      sourceVersion: pkg.sourceVersion,
+      essential: pkg.essential,
+    }));
+  }
+  const lock: Lockfile = {
+    lockfileVersion: 1,
+    recipe: recipe.name,
+    inputs: lockInputsHash(recipe),
+    distribution: {
+      suite: recipe.distribution.suite,
+      codename: archive.release.codename,
+      components: [...recipe.distribution.components],
+      architecture: recipe.architecture,
+      releaseDate: archive.release.date,
+    },
+    sets,
+  };
+  if (recipe.distribution.snapshot) lock.distribution.snapshot = recipe.distribution.snapshot;
+  return lock;
+}
+
+/** Writes by rename: a reader sees the old lockfile or the new one, never half of one. */
+export function writeLockfile(path: string, lock: Lockfile): void {
+  const temp = `${path}.partial-${process.pid}`;
+  try {
+    writeFileSync(temp, `${JSON.stringify(lock, null, 2)}\n`);
+    renameSync(temp, path);
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/** Reads the lockfile that belongs to the recipe, and refuses one that no longer matches it. */
+export function readLockfile(path: string, recipe: Recipe, recipeLabel: string): Lockfile {
+  const hint = `run 'slipway lock ${recipeLabel}' to resolve the packages again`;
+  if (!existsSync(path)) throw new LockError(`no lockfile ${path}`, hint);
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new LockError(`cannot read lockfile ${path}: ${errorMessage(cause)}`, hint, { cause });
+  }
+  const parsed = LockfileSchema.safeParse(data);
+  if (!parsed.success) throw new LockError(`${path} is not a slipway lockfile (${parsed.error.issues[0]?.message})`, hint);
+  if (parsed.data.inputs !== lockInputsHash(recipe)) {
+    throw new LockError(`${path} is stale: the recipe's packages or distribution changed since it was written`, hint);
+  }
+  return parsed.data;
+}

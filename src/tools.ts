@@ -1,0 +1,152 @@
+/**
+ * The one way slipway runs external programs: no shell, LC_ALL=C, a preflight check that names the
+ * Debian package of every missing program, and failures that carry the command, exit status and
+ * the last lines the program printed.
+ */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { ToolFailed, ToolMissing } from './errors.ts';
+
+/** Every external program slipway may call, with the Debian package that provides it. */
+export const TOOLS = {
+  'gpgv': 'gpgv',
+  'xz': 'xz-utils',
+  'zstd': 'zstd',
+  'apt-get': 'apt',
+  'mkfs.erofs': 'erofs-utils',
+  'fsck.erofs': 'erofs-utils',
+  'mksquashfs': 'squashfs-tools',
+  'unsquashfs': 'squashfs-tools',
+  'veritysetup': 'cryptsetup-bin',
+  'mkfs.vfat': 'dosfstools',
+  'fsck.vfat': 'dosfstools',
+  'mcopy': 'mtools',
+  'mmd': 'mtools',
+  'mdir': 'mtools',
+  'sfdisk': 'fdisk',
+  'mkfs.ext4': 'e2fsprogs',
+  'e2fsck': 'e2fsprogs',
+  'objcopy': 'binutils',
+  'systemd-dissect': 'systemd-container',
+  'bootctl': 'systemd-boot',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-img': 'qemu-utils',
+  'skopeo': 'skopeo',
+  'docker-registry': 'docker-registry',
+  'ssh': 'openssh-client',
+  'ssh-keygen': 'openssh-client',
+} as const satisfies Record<string, string>;
+
+export type ToolName = keyof typeof TOOLS;
+
+/** Files (not programs) that some steps read, with the Debian package that ships them. */
+export const DATA_FILES = {
+  '/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
+} as const satisfies Record<string, string>;
+
+// Ordinary users often lack the sbin folders in PATH, where mkfs.* and friends live.
+const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+export function findTool(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...EXTRA_DIRS].filter(Boolean);
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+function fileExists(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Debian packages that provide what is missing among these tools and files. */
+export function missingPackages(tools: readonly ToolName[], files: readonly (keyof typeof DATA_FILES)[] = []): string[] {
+  const packages = new Set<string>();
+  for (const tool of tools) if (!findTool(tool)) packages.add(TOOLS[tool]);
+  for (const file of files) if (!fileExists(file)) packages.add(DATA_FILES[file]);
+  return [...packages].sort();
+}
+
+/** Fails at once, before any work, when a tool or data file the work needs is missing. */
+export function checkTools(tools: readonly ToolName[], files: readonly (keyof typeof DATA_FILES)[] = []): void {
+  const missingTools = tools.filter((tool) => !findTool(tool));
+  const missingFiles = files.filter((file) => !fileExists(file));
+  if (missingTools.length === 0 && missingFiles.length === 0) return;
+  const packages = missingPackages(tools, files);
+  const what = [...missingTools, ...missingFiles].join(', ');
+  throw new ToolMissing(
+    `missing ${what} (Debian package${packages.length > 1 ? 's' : ''} ${packages.join(', ')})`,
+    `run 'scripts/setup' as root, or: apt-get install -y ${packages.join(' ')}`,
+  );
+}
+
+export interface RunOptions {
+  cwd?: string;
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  /** Where stdout goes; by default it is captured and returned. */
+  stdout?: 'pipe' | 'ignore' | { file: string };
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+const TAIL_LINES = 8;
+
+function tail(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  return lines.slice(-TAIL_LINES).join('\n');
+}
+
+/** Runs one external program; a failure becomes a ToolFailed that says what ran and what it printed. */
+export async function runTool(tool: ToolName, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const path = findTool(tool);
+  if (!path) checkTools([tool]);
+  const result = await execa(path!, args, {
+    cwd: options.cwd,
+    input: options.input,
+    env: { ...options.env, LC_ALL: 'C', LANG: 'C' },
+    stdout: options.stdout ?? 'pipe',
+    stderr: 'pipe',
+    timeout: options.timeoutMs,
+    reject: false,
+    stripFinalNewline: false,
+    encoding: 'utf8',
+  });
+  if (result.failed) {
+    const status = result.timedOut
+      ? `timed out after ${options.timeoutMs} ms`
+      : result.exitCode !== undefined
+        ? `exit status ${result.exitCode}`
+        : `killed by ${result.signal ?? 'a signal'}`;
+    const printed = tail(`${result.stderr ?? ''}\n${typeof result.stdout === 'string' ? result.stdout : ''}`.trim());
+    throw new ToolFailed(
+      `${tool} failed (${status}): ${[tool, ...args].join(' ')}${printed ? `\n${indent(printed)}` : ''}`,
+      `the lines above are the end of what ${tool} printed`,
+      { cause: result },
+    );
+  }
+  return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  | ${line}`)
+    .join('\n');
+}
