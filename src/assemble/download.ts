@@ -20,22 +20,29 @@ export interface FetchedPackages {
   stats: DownloadStats;
 }
 
-/** Runs tasks with at most `limit` under way; rejects with the first failure after the rest settle. */
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs tasks with at most `limit` under way. The first failure aborts the others (through the
+ * signal they are given) and is the one reported once all have stopped.
+ */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
   let next = 0;
-  const errors: unknown[] = [];
+  let firstError: { error: unknown } | undefined;
+  const controller = new AbortController();
   const worker = async (): Promise<void> => {
-    while (next < items.length && errors.length === 0) {
+    while (next < items.length && !firstError) {
       const item = items[next++]!;
       try {
-        await task(item);
+        await task(item, controller.signal);
       } catch (error) {
-        errors.push(error);
+        if (!firstError) {
+          firstError = { error };
+          controller.abort(error);
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
+  if (firstError) throw firstError.error;
 }
 
 export async function fetchPackages(
@@ -50,11 +57,11 @@ export async function fetchPackages(
   let inFlight = 0;
   // Largest first, so one big kernel package does not finish alone at the end.
   const ordered = [...packages].sort((a, b) => b.size - a.size);
-  await eachLimited(ordered, options.concurrency ?? DEFAULT_CONCURRENCY, async (pkg) => {
+  await eachLimited(ordered, options.concurrency ?? DEFAULT_CONCURRENCY, async (pkg, signal) => {
     inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
     try {
-      const { path, downloaded } = await downloadToCache(poolUrl(source, pkg.filename), cache, 'debs', pkg, '.deb');
+      const { path, downloaded } = await downloadToCache(poolUrl(source, pkg.filename), cache, 'debs', pkg, '.deb', signal);
       paths.set(pkg.name, path);
       if (downloaded) {
         stats.downloaded++;

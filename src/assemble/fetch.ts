@@ -23,13 +23,14 @@ class HttpStatusError extends Error {
   }
 }
 
-async function withRetries<T>(url: string, attempt: () => Promise<T>): Promise<T> {
+async function withRetries<T>(url: string, attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   let lastError: unknown;
   for (let i = 0; i < ATTEMPTS; i++) {
     try {
       return await attempt();
     } catch (error) {
       lastError = error;
+      if (signal?.aborted) throw signal.reason;
       const retryable = !(error instanceof HttpStatusError) || error.status >= 500 || error.status === 429;
       if (!retryable || error instanceof VerificationError) break;
       await new Promise((resolve) => setTimeout(resolve, 300 * 2 ** i));
@@ -46,10 +47,10 @@ async function withRetries<T>(url: string, attempt: () => Promise<T>): Promise<T
   );
 }
 
-async function get(url: string): Promise<Response> {
+async function get(url: string, signal?: AbortSignal): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { headers: { 'user-agent': USER_AGENT } });
+    response = await fetch(url, { headers: { 'user-agent': USER_AGENT }, signal });
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
     throw new Error(cause ? errorMessage(cause) : errorMessage(error), { cause: error });
@@ -82,12 +83,13 @@ export async function downloadToCache(
   kind: string,
   expected: Expected,
   suffix = '',
+  signal?: AbortSignal,
 ): Promise<{ path: string; downloaded: boolean }> {
   if (cache.has(kind, expected.sha256, suffix)) return { path: cache.pathFor(kind, expected.sha256, suffix), downloaded: false };
   return withRetries(url, async () => {
     const temp = cache.tempPathFor(kind);
     try {
-      const response = await get(url);
+      const response = await get(url, signal);
       const hash = createHash('sha256');
       let size = 0;
       const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
@@ -104,5 +106,5 @@ export async function downloadToCache(
     } finally {
       rmSync(temp, { force: true });
     }
-  });
+  }, signal);
 }

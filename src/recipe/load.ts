@@ -42,12 +42,13 @@ export function parseYamlWith<S extends z.ZodType>(
   fileLabel: string,
   hint: string,
 ): Result<z.output<S>, RecipeError> {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const problems = document.errors.map((error) => {
       const where = error.linePos?.[0];
       const at = where ? `line ${where.line}, column ${where.col}` : 'YAML';
-      return `${fileLabel}: ${at}: ${error.message.split('\n')[0]}`;
+      const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      return `${fileLabel}: ${at}: ${message}`;
     });
     return { ok: false, error: new RecipeError(problems.join('\n'), 'fix the YAML syntax at the place named') };
   }

@@ -12,40 +12,45 @@ export function parseDeb822(text: string, fields?: ReadonlySet<string>): Paragra
   const paragraphs: Paragraph[] = [];
   let current: Paragraph = new Map();
   let currentField: string | undefined;
-  let start = 0;
   const length = text.length;
-  while (start <= length) {
+  let start = 0;
+  while (start < length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = length;
-    let line = text.slice(start, end);
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    start = end + 1;
-    if (line.trim() === '') {
+    let lineEnd = end;
+    if (lineEnd > start && text.charCodeAt(lineEnd - 1) === 13) lineEnd--; // CRLF
+    const first = text.charCodeAt(start);
+    if (lineEnd === start || isBlank(text, start, lineEnd)) {
       if (current.size > 0) paragraphs.push(current);
       current = new Map();
       currentField = undefined;
-      if (end === length) break;
-      continue;
+    } else if (first === 32 || first === 9) {
+      // A continuation line; only sliced when its field is kept.
+      if (currentField !== undefined) current.set(currentField, `${current.get(currentField)}\n${text.slice(start, lineEnd).trim()}`);
+    } else {
+      const colon = text.indexOf(':', start);
+      if (colon <= start || colon > lineEnd) {
+        currentField = undefined;
+      } else {
+        const field = text.slice(start, colon);
+        if (fields && !fields.has(field)) {
+          currentField = undefined;
+        } else {
+          current.set(field, text.slice(colon + 1, lineEnd).trim());
+          currentField = field;
+        }
+      }
     }
-    const first = line.charCodeAt(0);
-    if (first === 32 || first === 9) {
-      if (currentField !== undefined) current.set(currentField, `${current.get(currentField)}\n${line.trim()}`);
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      currentField = undefined;
-      continue;
-    }
-    const field = line.slice(0, colon);
-    if (fields && !fields.has(field)) {
-      currentField = undefined;
-      continue;
-    }
-    current.set(field, line.slice(colon + 1).trim());
-    currentField = field;
-    if (end === length) break;
+    start = end + 1;
   }
   if (current.size > 0) paragraphs.push(current);
   return paragraphs;
+}
+
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== 32 && code !== 9) return false;
+  }
+  return true;
 }

@@ -1,5 +1,5 @@
 /** Opening a Debian archive: signed InRelease, then the Packages indices it vouches for. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { VerificationError } from '../../errors.ts';
 import { runTool } from '../../tools.ts';
@@ -47,6 +47,20 @@ async function decompress(path: string, name: string): Promise<string> {
   return readFileSync(path, 'utf8');
 }
 
+/**
+ * The index text, inflated once and kept beside the verified compressed file (inflating 50 MB
+ * costs more than reading it).
+ */
+async function indexText(cache: ContentCache, file: ReleaseFile, compressedPath: string): Promise<string> {
+  const plain = cache.pathFor('indices', file.sha256, '.plain');
+  if (existsSync(plain)) return readFileSync(plain, 'utf8');
+  const text = await decompress(compressedPath, file.path);
+  const temp = cache.tempPathFor('indices');
+  writeFileSync(temp, text);
+  cache.commit(temp, 'indices', file.sha256, '.plain');
+  return text;
+}
+
 export async function fetchRelease(source: ArchiveSource, now = new Date()): Promise<Release> {
   const url = `${source.mirror}/dists/${source.suite}/InRelease`;
   const signed = await verifyInRelease(await fetchBuffer(url), source.keyring, url);
@@ -71,7 +85,7 @@ export async function loadIndex(source: ArchiveSource, release: Release, cache: 
         ? `${source.mirror}/dists/${source.suite}/${dir}/by-hash/SHA256/${file.sha256}`
         : `${source.mirror}/dists/${source.suite}/${file.path}`;
       const { path } = await downloadToCache(url, cache, 'indices', file);
-      return decompress(path, file.path);
+      return indexText(cache, file, path);
     }),
   );
   for (const text of texts) index.addIndex(text);

@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RecipeError } from '../../../src/errors.ts';
+import { formatIssuePath, loadRecipe, parseRecipe } from '../../../src/recipe/load.ts';
+import type { Recipe } from '../../../src/recipe/schema.ts';
+
+const MiB = 1024 ** 2;
+
+function valid(text: string): Recipe {
+  const result = parseRecipe(text, 'r.yaml');
+  if (!result.ok) throw new Error(`expected a valid recipe, got:\n${result.error.message}`);
+  return result.value;
+}
+
+/** The problem lines of an invalid recipe. */
+function problems(text: string): string[] {
+  const result = parseRecipe(text, 'r.yaml');
+  if (result.ok) throw new Error('expected an invalid recipe');
+  expect(result.error).toBeInstanceOf(RecipeError);
+  return result.error.message.split('\n');
+}
+
+describe('formatIssuePath', () => {
+  it.each([
+    [['containers', 1, 'image'], 'containers[1].image'],
+    [['disk', 'slotSize'], 'disk.slotSize'],
+    [['files', 0], 'files[0]'],
+    [['a', 0, 1], 'a[0][1]'],
+    [[2, 'name'], '[2].name'],
+    [[], '(top level)'],
+  ] as [PropertyKey[], string][])('%j → %s', (path, text) => {
+    expect(formatIssuePath(path)).toBe(text);
+  });
+});
+
+describe('parseRecipe', () => {
+  it('fills in every default for a minimal recipe', () => {
+    expect(valid('name: tiny\nversion: "1"\n')).toEqual({
+      name: 'tiny',
+      version: '1',
+      architecture: 'amd64',
+      distribution: { suite: 'bookworm', components: ['main'], base: 'essential' },
+      kernel: { package: 'linux-image-cloud-amd64', modules: [], cmdline: ['console=ttyS0'] },
+      packages: [],
+      keep: { docs: false, locales: [] },
+      files: [],
+      users: [],
+      units: [],
+      services: { enable: [], disable: [], mask: [] },
+      containers: [],
+      disk: { espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB },
+    });
+  });
+
+  it('names an unknown key and where it is', () => {
+    const text = 'name: x\nversion: 1.0.0\ncontainers:\n  - name: web\n    imag: {ref: nginx}\n';
+    expect(problems(text)).toContain('r.yaml: containers[0]: unknown key "imag"');
+  });
+
+  it('reports every problem at once, each with its path', () => {
+    const text = [
+      'name: Bad_Name',
+      'version: 1.0.0',
+      'colour: blue',
+      'disk: {slotSize: 2GB}',
+      'distribution: {suite: bookworm, mirorr: "http://mirror.example/debian"}',
+    ].join('\n');
+    expect(problems(text).sort()).toEqual([
+      'r.yaml: (top level): unknown key "colour"',
+      'r.yaml: disk.slotSize: expected a size such as "512MiB" or "2G", got "2GB"',
+      'r.yaml: distribution: unknown key "mirorr"',
+      'r.yaml: name: use lower-case letters, digits and dashes, starting with a letter or digit',
+    ]);
+  });
+
+  it('says which required fields are missing from an empty file', () => {
+    expect(problems('')).toEqual([
+      'r.yaml: name: Invalid input: expected string, received undefined',
+      'r.yaml: version: Invalid input: expected string, received undefined',
+    ]);
+  });
+
+  it('names the line and column of a YAML syntax error', () => {
+    const result = parseRecipe('name: x\nversion: 1.0.0\nkernel:\n  cmdline: [a\n', 'r.yaml');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.message).toMatch(/^r\.yaml: line 5, column 1: Flow sequence/);
+    expect(result.error.hint).toBe('fix the YAML syntax at the place named');
+  });
+
+  it('refuses a key given twice, naming its place', () => {
+    expect(problems('name: x\nversion: 1.0.0\nname: y\n')).toEqual(['r.yaml: line 3, column 1: Map keys must be unique']);
+  });
+});
+
+describe('loadRecipe', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('returns the recipe with its absolute path and folder', () => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-recipe-'));
+    const file = join(dir, 'r.yaml');
+    writeFileSync(file, 'name: x\nversion: 2.0.0\n');
+    const result = loadRecipe(file);
+    expect(result.ok && result.value.path).toBe(file);
+    expect(result.ok && result.value.dir).toBe(dir);
+    expect(result.ok && result.value.recipe.version).toBe('2.0.0');
+  });
+
+  it('reports a file that cannot be read', () => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-recipe-'));
+    const result = loadRecipe(join(dir, 'missing.yaml'));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error.message).toMatch(/^cannot read recipe .*missing\.yaml: ENOENT/);
+  });
+
+  it('accepts the shipped recipes/host.yaml', () => {
+    const result = loadRecipe(fileURLToPath(new URL('../../../recipes/host.yaml', import.meta.url)));
+    if (!result.ok) throw new Error(result.error.message);
+    const { recipe } = result.value;
+    expect(recipe.name).toBe('host');
+    expect(recipe.version).toBe('1.0.0');
+    expect(recipe.distribution).toEqual({ suite: 'bookworm', components: ['main'], base: 'essential' });
+    expect(recipe.packages).toEqual(['systemd', 'udev', 'containerd', 'runc', 'iptables', 'ca-certificates', 'nodejs']);
+    expect(recipe.containers).toEqual([
+      {
+        name: 'web',
+        image: { packages: ['busybox-static'] },
+        command: ['/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/srv/www'],
+        env: {},
+        ports: [{ host: 8080, container: 80, protocol: 'tcp' }],
+        mounts: [],
+        restart: 'always',
+      },
+    ]);
+    expect(recipe.disk).toEqual({ espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB });
+  });
+});
