@@ -12,7 +12,7 @@ const name = z
 const debianPackageName = z
   .string()
   .regex(
-    /^[a-z0-9][a-z0-9+.-]+(?:\s*=\s*\S+|\s*\((?:<<|<=|=|>=|>>)\s*[^)\s]+\))?$/,
+    /^[a-z0-9][a-z0-9+.-]+(?:\s*=\s*[0-9][^=\s]*|\s*\((?:<<|<=|=|>=|>>)\s*[0-9][^)\s]*\))?$/,
     'expected a Debian package name, optionally pinned as "name=VERSION" or "name (>= VERSION)"',
   );
 
@@ -25,10 +25,16 @@ const size = z.string().transform((text, ctx) => {
   return bytes;
 });
 
-const absolutePath = z.string().regex(/^\/(?!.*\/\.\.?(\/|$))/, 'expected an absolute path without . or .. parts');
+const absolutePath = z.string().regex(/^(?!.*\/\.\.?(\/|$))\//, 'expected an absolute path without . or .. parts');
 
-const fileMode = z
-  .string()
+/** YAML reads `1.0` and `0644` as numbers; say so instead of a bare "expected string". */
+function quoted(example: string) {
+  return z.string({
+    error: (issue) => (issue.input === undefined ? undefined : `expected a quoted string such as "${example}" (YAML reads unquoted ${example} as a number)`),
+  });
+}
+
+const fileMode = quoted('0644')
   .regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as "0644"')
   .transform((mode) => Number.parseInt(mode, 8));
 
@@ -134,7 +140,7 @@ export const UpdateSchema = z.strictObject({
 
 export const RecipeSchema = z.strictObject({
   name,
-  version: z.string().regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'expected a version such as "1.0.0"'),
+  version: quoted('1.0.0').regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'expected a version such as "1.0.0"'),
   architecture: z.literal('amd64').default('amd64'),
   distribution: DistributionSchema.prefault({}),
   kernel: KernelSchema.prefault({}),

@@ -29,5 +29,10 @@ export function formatSize(bytes: number): string {
     value /= 1024;
     unit++;
   }
+  // 1048575 bytes is 1023.999 KiB: round first, then move up a unit if rounding reached 1024.
+  if (unit > 0 && Number(value.toFixed(1)) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }

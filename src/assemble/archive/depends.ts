@@ -14,7 +14,7 @@ export type Dependency = DependencyAtom[];
 
 const RELATIONS: Record<string, Relation> = { '<<': '<<', '<=': '<=', '=': '=', '>=': '>=', '>>': '>>', '<': '<=', '>': '>=' };
 
-const ATOM = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>)?$/;
+const ATOM = /^([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?\s*(?:\(\s*(<<|<=|=|>=|>>|<|>)\s*([0-9][^)\s]*)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>)?$/;
 
 export function parseAtom(text: string): DependencyAtom {
   const match = ATOM.exec(text.trim());
@@ -48,7 +48,7 @@ export function formatDependency(group: Dependency): string {
 
 /** A recipe request: "name", "name=VERSION" or "name (>= VERSION)". */
 export function parseRequest(text: string): DependencyAtom {
-  const pinned = /^\s*([a-z0-9][a-z0-9+.-]*)\s*=\s*(\S+)\s*$/.exec(text);
+  const pinned = /^\s*([a-z0-9][a-z0-9+.-]*)\s*=\s*([0-9][^=\s]*)\s*$/.exec(text);
   if (pinned) return { name: pinned[1]!, relation: '=', version: pinned[2]! };
   return parseAtom(text);
 }

@@ -21,13 +21,18 @@ function oneLineSources(text: string): AptSource[] {
   return sources;
 }
 
+/** apt reads Enabled as a boolean: no, false, off and 0 all disable a source. */
+function isNo(value: string | undefined): boolean {
+  return value !== undefined && ['no', 'false', 'off', 'without', '0'].includes(value.toLowerCase());
+}
+
 function deb822Sources(text: string): AptSource[] {
   const withoutComments = text
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('#'))
     .join('\n');
   return parseDeb822(withoutComments)
-    .filter((p) => (p.get('Types') ?? '').split(/\s+/).includes('deb') && p.get('Enabled') !== 'no')
+    .filter((p) => (p.get('Types') ?? '').split(/\s+/).includes('deb') && !isNo(p.get('Enabled')))
     .map((p) => ({
       uris: (p.get('URIs') ?? '').split(/\s+/).filter(Boolean),
       suites: (p.get('Suites') ?? '').split(/\s+/).filter(Boolean),
@@ -65,7 +70,7 @@ export interface MirrorChoice {
 
 /** The archive root URL, without a trailing slash. */
 export function chooseMirror(choice: MirrorChoice): string {
-  const base = choice.flag ?? process.env.SLIPWAY_MIRROR ?? choice.recipe ?? mirrorFromAptSources(choice.suite);
+  const base = choice.flag || process.env.SLIPWAY_MIRROR || choice.recipe || mirrorFromAptSources(choice.suite);
   if (!base) {
     throw new RecipeError(
       `no Debian mirror for suite "${choice.suite}": the recipe names none and /etc/apt has no source for it`,

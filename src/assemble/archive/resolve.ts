@@ -75,6 +75,9 @@ class Resolver {
       );
     }
     const providers = this.candidateProviders(atom);
+    // As apt does: a virtual name already provided by a chosen package (mawk for awk) needs no choice.
+    const chosen = providers.find((p) => this.chosen.get(p.name) === p);
+    if (chosen) return chosen;
     if (providers.length === 1) return providers[0]!;
     if (providers.length > 1) {
       throw new ResolveError(
@@ -154,8 +157,8 @@ class Resolver {
     const reasons = group.map((atom) => {
       const chosen = this.chosen.get(atom.name);
       if (chosen) return `${atom.name} ${chosen.version} is already chosen`;
-      const versions = this.index.versions(atom.name);
-      if (versions.length > 0) return `${atom.name} has only ${versions.map((v) => v.version).join(', ')}`;
+      const candidate = this.index.versions(atom.name)[0];
+      if (candidate) return `the archive's ${atom.name} is ${candidate.version}`;
       return `${atom.name} is not in the archive`;
     });
     return ` (${reasons.join('; ')})`;
