@@ -171,7 +171,7 @@ describe('resolvePackages', () => {
     it('names the chain when no version meets a constraint', () => {
       const index = makeIndex(stanza('top 1', 'Depends: a'), stanza('a 1.0', 'Depends: b (>= 2.0)'), stanza('b 1.0'));
       expect(resolveError(index, 'top').message).toBe(
-        'recipe packages → top 1 → a 1.0: dependency "b (>= 2.0)" cannot be satisfied (the archive's b is 1.0)',
+        `recipe packages → top 1 → a 1.0: dependency "b (>= 2.0)" cannot be satisfied (the archive's b is 1.0)`,
       );
     });
 
