@@ -28,6 +28,7 @@ export const TOOLS = {
   'mkfs.ext4': 'e2fsprogs',
   'e2fsck': 'e2fsprogs',
   'objcopy': 'binutils',
+  'depmod': 'kmod',
   'systemd-dissect': 'systemd-container',
   'bootctl': 'systemd-boot',
   'qemu-system-x86_64': 'qemu-system-x86',
@@ -43,6 +44,7 @@ export type ToolName = keyof typeof TOOLS;
 /** Files (not programs) that some steps read, with the Debian package that ships them. */
 export const DATA_FILES = {
   '/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
+  '/usr/share/OVMF/OVMF_CODE_4M.fd': 'ovmf',
 } as const satisfies Record<string, string>;
 
 // Ordinary users often lack the sbin folders in PATH, where mkfs.* and friends live.
@@ -142,6 +144,26 @@ export async function runTool(tool: ToolName, args: readonly string[], options: 
     );
   }
   return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+/**
+ * Runs a filter program (a decompressor, say) on a buffer and returns its output as a stream;
+ * `done` rejects with a ToolFailed when the program fails.
+ */
+export function pipeTool(tool: ToolName, args: readonly string[], input: Buffer): { stdout: NodeJS.ReadableStream; done: Promise<void> } {
+  const path = findTool(tool);
+  if (!path) checkTools([tool]);
+  const subprocess = execa(path!, args, { input, env: { LC_ALL: 'C' }, stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
+  const done = subprocess.then((result) => {
+    if (result.failed) {
+      throw new ToolFailed(
+        `${tool} failed (exit status ${result.exitCode ?? result.signal}): ${[tool, ...args].join(' ')}\n${indent(tail(String(result.stderr ?? '')))}`,
+        `the lines above are the end of what ${tool} printed`,
+        { cause: result },
+      );
+    }
+  });
+  return { stdout: subprocess.stdout, done };
 }
 
 function indent(text: string): string {
