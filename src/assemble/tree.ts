@@ -1,0 +1,146 @@
+/**
+ * The image's root tree as it is being assembled: file contents live in a staging folder, while
+ * owners, modes and device nodes (which an ordinary user cannot set on disk) live here, and are
+ * handed to the filesystem builder at the end.
+ */
+import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+
+export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+
+export interface Entry {
+  type: EntryType;
+  /** Permission bits including setuid, setgid and sticky. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** The package that put it there, or "slipway". */
+  origin: string;
+  target?: string;
+  devMajor?: number;
+  devMinor?: number;
+}
+
+/** Directories that merged /usr turns into symlinks (`/bin` → `usr/bin`). */
+export const MERGED_DIRS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** `./lib/x` and `/lib/x` and `lib/x` all become `usr/lib/x`, the one place merged /usr keeps it. */
+export function canonicalPath(path: string): string {
+  const clean = posix.normalize(path.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
+  if (clean === '.' || clean === '') return '';
+  const first = clean.split('/')[0]!;
+  return MERGED_DIRS.includes(first) ? `usr/${clean}` : clean;
+}
+
+export class Tree {
+  readonly entries = new Map<string, Entry>();
+
+  constructor(readonly root: string) {
+    mkdirSync(root, { recursive: true });
+  }
+
+  hostPath(path: string): string {
+    return join(this.root, canonicalPath(path));
+  }
+
+  has(path: string): boolean {
+    return this.entries.has(canonicalPath(path));
+  }
+
+  get(path: string): Entry | undefined {
+    return this.entries.get(canonicalPath(path));
+  }
+
+  read(path: string): Buffer {
+    return readFileSync(this.hostPath(path));
+  }
+
+  readText(path: string): string {
+    return this.read(path).toString('utf8');
+  }
+
+  /** Makes the directory and any missing parents (parents get 0755 root:root). */
+  mkdir(path: string, options: Partial<Entry> = {}): void {
+    const canonical = canonicalPath(path);
+    if (canonical === '') return;
+    const parent = posix.dirname(canonical);
+    if (parent !== '.' && !this.entries.has(parent)) this.mkdir(parent);
+    const existing = this.entries.get(canonical);
+    if (existing && existing.type !== 'directory') this.remove(canonical);
+    mkdirSync(join(this.root, canonical), { recursive: true });
+    this.entries.set(canonical, { type: 'directory', mode: 0o755, uid: 0, gid: 0, origin: 'slipway', ...existing, ...options });
+  }
+
+  /** Clears whatever stands at a path, on disk and in the metadata, so a new entry can take it. */
+  private clear(canonical: string): void {
+    const existing = this.entries.get(canonical);
+    if (existing?.type === 'directory') return;
+    const host = join(this.root, canonical);
+    if (existing || existsOnDisk(host)) rmSync(host, { force: true });
+  }
+
+  writeFile(path: string, content: string | Buffer, options: Partial<Entry> = {}): void {
+    const canonical = canonicalPath(path);
+    this.ensureParent(canonical);
+    this.clear(canonical);
+    const host = join(this.root, canonical);
+    const mode = options.mode ?? 0o644;
+    writeFileSync(host, content);
+    chmodSync(host, mode);
+    this.entries.set(canonical, { type: 'file', uid: 0, gid: 0, origin: 'slipway', ...options, mode });
+  }
+
+  symlink(path: string, target: string, options: Partial<Entry> = {}): void {
+    const canonical = canonicalPath(path);
+    this.ensureParent(canonical);
+    this.clear(canonical);
+    symlinkSync(target, join(this.root, canonical));
+    this.entries.set(canonical, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, origin: 'slipway', ...options, target });
+  }
+
+  /** Records an entry that was written to disk by someone else (the unpacker). */
+  record(path: string, entry: Entry): void {
+    this.entries.set(canonicalPath(path), entry);
+  }
+
+  ensureParent(canonical: string): void {
+    const parent = posix.dirname(canonical);
+    if (parent !== '.' && this.entries.get(parent)?.type !== 'directory') this.mkdir(parent);
+  }
+
+  /** Removes a path and everything below it. */
+  remove(path: string): void {
+    const canonical = canonicalPath(path);
+    rmSync(join(this.root, canonical), { recursive: true, force: true });
+    this.entries.delete(canonical);
+    const prefix = `${canonical}/`;
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
+  /** Paths directly below a directory, sorted. */
+  list(dir: string): string[] {
+    const canonical = canonicalPath(dir);
+    const prefix = canonical ? `${canonical}/` : '';
+    const names: string[] = [];
+    for (const key of this.entries.keys()) {
+      if (key.startsWith(prefix) && !key.slice(prefix.length).includes('/')) names.push(key);
+    }
+    return names.sort();
+  }
+
+  /** Every path below a directory (at any depth), sorted. */
+  walk(dir: string): string[] {
+    const canonical = canonicalPath(dir);
+    const prefix = canonical ? `${canonical}/` : '';
+    return [...this.entries.keys()].filter((key) => key.startsWith(prefix)).sort();
+  }
+}
+
+function existsOnDisk(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

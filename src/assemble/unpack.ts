@@ -1,0 +1,121 @@
+/**
+ * Unpacking .deb data archives into the tree, in the lockfile's order, without running any of the
+ * packages' scripts and without root: owners and device nodes are recorded, not applied.
+ */
+import { chmodSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { extract, type Header } from 'tar-stream';
+import { BuildError } from '../errors.ts';
+import { openDeb } from './deb.ts';
+import { canonicalPath, MERGED_DIRS, type Entry, type Tree } from './tree.ts';
+
+/** Decides, per path, whether an entry goes into the tree. */
+export type PathFilter = (canonical: string) => boolean;
+
+/** Creates merged /usr as debootstrap does, before any package is unpacked. */
+export function mergeUsr(tree: Tree): void {
+  for (const dir of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64']) tree.mkdir(dir);
+  for (const dir of MERGED_DIRS) {
+    if (dir === 'lib32' || dir === 'libx32') continue;
+    tree.symlink(dir, `usr/${dir}`);
+  }
+}
+
+/**
+ * A relative symlink moved by merged /usr (`/bin/x → ../usr/lib/y` now at `/usr/bin/x`) must
+ * point at the same place from its new folder.
+ */
+function relocateTarget(original: string, canonical: string, target: string): string {
+  if (target.startsWith('/')) return target;
+  const originalPath = posix.normalize(original.replace(/^\.?\/+/, ''));
+  if (originalPath === canonical) return target;
+  const resolved = canonicalPath(posix.join(posix.dirname(`/${originalPath}`), target));
+  const relative = posix.relative(posix.dirname(`/${canonical}`), `/${resolved}`);
+  return relative || '.';
+}
+
+function modeOf(header: Header): number {
+  return (header.mode ?? 0o644) & 0o7777;
+}
+
+export async function unpackDeb(tree: Tree, debPath: string, origin: string, keep: PathFilter): Promise<void> {
+  const { stream, done } = openDeb(debPath, origin).data();
+  const tar = extract();
+  tar.on('entry', (header, body, next) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (chunk) => chunks.push(chunk as Buffer));
+    body.on('end', () => {
+      try {
+        place(tree, header, Buffer.concat(chunks), origin, keep);
+        next();
+      } catch (error) {
+        next(error as Error);
+      }
+    });
+    body.on('error', next);
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    tar.on('finish', resolve);
+    tar.on('error', reject);
+    stream.on('error', reject);
+  });
+  stream.pipe(tar);
+  await Promise.all([finished, done]);
+}
+
+function place(tree: Tree, header: Header, content: Buffer, origin: string, keep: PathFilter): void {
+  const canonical = canonicalPath(header.name);
+  if (canonical === '' || !keep(canonical)) return;
+  const host = join(tree.root, canonical);
+  const entry: Entry = { type: 'file', mode: modeOf(header), uid: header.uid ?? 0, gid: header.gid ?? 0, origin };
+  // A merged-/usr top-level folder (`./bin/`) is the symlink mergeUsr made; what is in it lands in /usr.
+  const topLevel = posix.normalize(header.name.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
+  if (header.type === 'directory' && MERGED_DIRS.includes(topLevel)) return;
+  switch (header.type) {
+    case 'directory': {
+      const existing = tree.get(canonical);
+      if (existing && existing.type !== 'directory') tree.remove(canonical);
+      tree.ensureParent(canonical);
+      mkdirSync(host, { recursive: true });
+      tree.record(canonical, { ...entry, type: 'directory' });
+      return;
+    }
+    case 'file':
+    case 'contiguous-file': {
+      tree.ensureParent(canonical);
+      rmSync(host, { force: true, recursive: tree.get(canonical)?.type === 'directory' });
+      writeFileSync(host, content);
+      chmodSync(host, entry.mode);
+      tree.record(canonical, entry);
+      return;
+    }
+    case 'symlink': {
+      tree.ensureParent(canonical);
+      rmSync(host, { force: true, recursive: tree.get(canonical)?.type === 'directory' });
+      const target = relocateTarget(header.name, canonical, header.linkname ?? '');
+      symlinkSync(target, host);
+      tree.record(canonical, { ...entry, type: 'symlink', mode: 0o777, target });
+      return;
+    }
+    case 'link': {
+      const target = canonicalPath(header.linkname ?? '');
+      // Hard links may point at files later in the same archive only in theory; dpkg orders them after.
+      tree.ensureParent(canonical);
+      rmSync(host, { force: true });
+      linkSync(join(tree.root, target), host);
+      const targetEntry = tree.get(target);
+      tree.record(canonical, { ...(targetEntry ?? entry), type: 'file', origin });
+      return;
+    }
+    case 'character-device':
+    case 'block-device':
+    case 'fifo': {
+      tree.ensureParent(canonical);
+      const type = header.type === 'fifo' ? 'fifo' : header.type === 'block-device' ? 'block' : 'char';
+      tree.record(canonical, { ...entry, type, devMajor: header.devmajor ?? 0, devMinor: header.devminor ?? 0 });
+      return;
+    }
+    default:
+      throw new BuildError(`${origin}: unsupported tar entry ${header.name} (${header.type})`, 'report this package to the slipway developers');
+  }
+}
