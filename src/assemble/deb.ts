@@ -1,9 +1,11 @@
 /** Reading .deb files: an ar archive holding control.tar.* and data.tar.*. */
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { BuildError } from '../errors.ts';
 import { pipeTool } from '../tools.ts';
+import type { ContentCache } from './cache.ts';
 
 export interface ArMember {
   name: string;
@@ -45,6 +47,22 @@ function tarStream(member: ArMember): { stream: NodeJS.ReadableStream; done: Pro
 export interface DebArchive {
   control: () => { stream: NodeJS.ReadableStream; done: Promise<void> };
   data: () => { stream: NodeJS.ReadableStream; done: Promise<void> };
+}
+
+/**
+ * Decompresses a .deb's data archive into a plain tar in the cache (`unpacked/<sha256>.tar`), once:
+ * decompression is most of the time an unpack takes, and a rebuild should not pay it again.
+ */
+export async function cacheDataTar(cache: ContentCache, debPath: string, sha256: string, label: string): Promise<string> {
+  if (cache.has('unpacked', sha256, '.tar')) return cache.pathFor('unpacked', sha256, '.tar');
+  const { stream, done } = openDeb(debPath, label).data();
+  const temp = cache.tempPathFor('unpacked');
+  try {
+    await Promise.all([pipeline(stream, createWriteStream(temp)), done]);
+    return cache.commit(temp, 'unpacked', sha256, '.tar');
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }
 
 export function openDeb(path: string, label: string): DebArchive {

@@ -10,6 +10,7 @@ import { LockError, errorMessage } from '../errors.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { parseRequest } from './archive/depends.ts';
 import type { Archive } from './archive/open.ts';
+import { INITRD_PACKAGES } from './initrd.ts';
 import { baseRequests, resolvePackages, type ResolveRequest } from './archive/resolve.ts';
 
 export const LockedPackageSchema = z.strictObject({
@@ -44,6 +45,10 @@ export type LockedPackage = z.infer<typeof LockedPackageSchema>;
 export type Lockfile = z.infer<typeof LockfileSchema>;
 
 export const HOST_SET = 'host';
+export const INITRD_SET = 'initrd';
+
+/** systemd-boot and the UKI stub come from the archive, at the version the image's systemd has. */
+export const BOOT_PACKAGES = ['systemd-boot-efi'];
 
 export function containerSetName(container: string): string {
   return `container:${container}`;
@@ -58,7 +63,8 @@ interface PackageSet {
 /** The package sets a recipe needs resolved: the host (base + kernel + packages) and built containers. */
 export function packageSets(recipe: Recipe): PackageSet[] {
   const sets: PackageSet[] = [
-    { name: HOST_SET, base: recipe.distribution.base, requests: [recipe.kernel.package, ...recipe.packages] },
+    { name: HOST_SET, base: recipe.distribution.base, requests: [recipe.kernel.package, ...BOOT_PACKAGES, ...recipe.packages] },
+    { name: INITRD_SET, base: 'none', requests: INITRD_PACKAGES },
   ];
   for (const container of recipe.containers) {
     if ('packages' in container.image) {
@@ -83,7 +89,7 @@ export function lockPathFor(recipePath: string): string {
 export function resolveLock(recipe: Recipe, archive: Archive): Lockfile {
   const sets: Record<string, LockedPackage[]> = {};
   for (const set of packageSets(recipe)) {
-    const origin = set.name === HOST_SET ? 'packages' : `containers (${set.name.slice('container:'.length)})`;
+    const origin = set.name === HOST_SET ? 'packages' : set.name === INITRD_SET ? 'the initrd' : `containers (${set.name.slice('container:'.length)})`;
     const requests: ResolveRequest[] = [
       ...baseRequests(archive.index, set.base),
       ...set.requests.map((text) => ({ atom: parseRequest(text), origin })),

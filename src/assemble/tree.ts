@@ -28,8 +28,10 @@ export const MERGED_DIRS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 export function canonicalPath(path: string): string {
   const clean = posix.normalize(path.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
   if (clean === '.' || clean === '') return '';
-  const first = clean.split('/')[0]!;
-  return MERGED_DIRS.includes(first) ? `usr/${clean}` : clean;
+  const slash = clean.indexOf('/');
+  // `bin` itself is the merged-/usr symlink; only what is below it moves.
+  if (slash < 0) return clean;
+  return MERGED_DIRS.includes(clean.slice(0, slash)) ? `usr/${clean}` : clean;
 }
 
 export class Tree {

@@ -2,11 +2,10 @@
  * Unpacking .deb data archives into the tree, in the lockfile's order, without running any of the
  * packages' scripts and without root: owners and device nodes are recorded, not applied.
  */
-import { chmodSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { extract, type Header } from 'tar-stream';
 import { BuildError } from '../errors.ts';
-import { openDeb } from './deb.ts';
 import { canonicalPath, MERGED_DIRS, type Entry, type Tree } from './tree.ts';
 
 /** Decides, per path, whether an entry goes into the tree. */
@@ -38,8 +37,9 @@ function modeOf(header: Header): number {
   return (header.mode ?? 0o644) & 0o7777;
 }
 
-export async function unpackDeb(tree: Tree, debPath: string, origin: string, keep: PathFilter): Promise<void> {
-  const { stream, done } = openDeb(debPath, origin).data();
+/** Unpacks a plain data tar (see cacheDataTar) into the tree. */
+export async function unpackDataTar(tree: Tree, tarPath: string, origin: string, keep: PathFilter): Promise<void> {
+  const stream = createReadStream(tarPath);
   const tar = extract();
   tar.on('entry', (header, body, next) => {
     const chunks: Buffer[] = [];
@@ -60,7 +60,7 @@ export async function unpackDeb(tree: Tree, debPath: string, origin: string, kee
     stream.on('error', reject);
   });
   stream.pipe(tar);
-  await Promise.all([finished, done]);
+  await finished;
 }
 
 function place(tree: Tree, header: Header, content: Buffer, origin: string, keep: PathFilter): void {

@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import type { Command, GlobalFlags } from './command.ts';
+import { buildCommand } from './commands/build.ts';
 import { fetchCommand } from './commands/fetch.ts';
 import { lockCommand } from './commands/lock.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { setupCommand } from './commands/setup.ts';
 import { EXIT_INTERRUPTED, reportError } from './report.ts';
+import { runCleanups } from '../cleanup.ts';
 
-const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, schemaCommand, setupCommand];
+const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, schemaCommand, setupCommand];
 
 const GLOBAL_OPTIONS = {
   debug: { type: 'boolean' },
@@ -67,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   const err = (text: string) => process.stderr.write(text);
   const debug = argv.includes('--debug');
   const onSignal = () => {
+    runCleanups();
     err('\nslipway: interrupted\n');
     process.exit(EXIT_INTERRUPTED);
   };

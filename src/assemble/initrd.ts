@@ -1,0 +1,95 @@
+/**
+ * The initrd: busybox for the shell and its applets, veritysetup, sfdisk and the ext4 tools from
+ * their own package set, each with the libraries it links (read from ELF), the few modules needed
+ * to reach the root, and runtime/initrd/init.
+ */
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { BuildError } from '../errors.ts';
+import { writeCpio, type CpioEntry } from './cpio.ts';
+import { interpreter, neededLibraries } from './elf.ts';
+import type { KernelInfo } from './kernel.ts';
+import type { Tree } from './tree.ts';
+
+export const INITRD_PACKAGES = ['busybox-static', 'cryptsetup-bin', 'fdisk', 'e2fsprogs'];
+
+const PROGRAMS = ['usr/bin/busybox', 'usr/sbin/veritysetup', 'usr/sbin/sfdisk', 'usr/sbin/e2fsck', 'usr/sbin/resize2fs'];
+const LIBRARY_DIRS = ['usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/lib'];
+const INIT_SCRIPT = new URL('../../runtime/initrd/init', import.meta.url);
+
+class InitrdContents {
+  readonly entries = new Map<string, CpioEntry>();
+
+  constructor(private readonly tree: Tree) {}
+
+  dir(path: string): void {
+    if (path === '.' || path === '' || this.entries.has(path)) return;
+    this.dir(posix.dirname(path));
+    this.entries.set(path, { path, type: 'directory', mode: 0o755 });
+  }
+
+  file(path: string, data: Buffer, mode: number): void {
+    this.dir(posix.dirname(path));
+    this.entries.set(path, { path, type: 'file', mode, data });
+  }
+
+  symlink(path: string, target: string): void {
+    this.dir(posix.dirname(path));
+    this.entries.set(path, { path, type: 'symlink', mode: 0o777, target });
+  }
+
+  /** Copies a path from the tree, following symlinks inside it, and returns the file it ends at. */
+  copy(path: string): string {
+    let current = path;
+    for (let hops = 0; hops < 10; hops++) {
+      const entry = this.tree.get(current);
+      if (!entry) throw new BuildError(`the initrd needs /${current}, which its packages do not provide`, `check the initrd package set (${INITRD_PACKAGES.join(', ')})`);
+      if (entry.type !== 'symlink') {
+        if (!this.entries.has(current)) this.file(current, this.tree.read(current), entry.mode);
+        return current;
+      }
+      this.symlink(current, entry.target!);
+      const resolved = entry.target!.startsWith('/') ? entry.target!.slice(1) : posix.join(posix.dirname(current), entry.target!);
+      current = resolved.replace(/^(lib|lib64|bin|sbin)\//, 'usr/$1/');
+    }
+    throw new BuildError(`too many symlinks from /${path}`, 'the initrd package set has a symlink loop');
+  }
+
+  /** A program and, recursively, every library it needs. */
+  program(path: string): void {
+    const queue = [this.copy(path)];
+    const done = new Set<string>();
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (done.has(file)) continue;
+      done.add(file);
+      const bytes = this.tree.read(file);
+      const interp = interpreter(bytes);
+      if (interp) queue.push(this.copy(interp.slice(1).replace(/^lib64\//, 'usr/lib64/')));
+      for (const soname of neededLibraries(bytes)) queue.push(this.copy(this.findLibrary(soname, file)));
+    }
+  }
+
+  private findLibrary(soname: string, neededBy: string): string {
+    for (const dir of LIBRARY_DIRS) if (this.tree.has(`${dir}/${soname}`)) return `${dir}/${soname}`;
+    throw new BuildError(`/${neededBy} needs ${soname}, which the initrd packages do not provide`, 'add the package that ships it to the initrd set');
+  }
+}
+
+export function buildInitrd(initrdTree: Tree, hostTree: Tree, kernel: KernelInfo, modules: readonly string[], mtime: number): Buffer {
+  const contents = new InitrdContents(initrdTree);
+  for (const dir of ['dev', 'proc', 'sys', 'run', 'tmp', 'sysroot', 'etc', 'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64']) contents.dir(dir);
+  for (const dir of ['bin', 'sbin', 'lib', 'lib64']) contents.symlink(dir, `usr/${dir}`);
+  contents.entries.set('dev/console', { path: 'dev/console', type: 'char', mode: 0o600, devMajor: 5, devMinor: 1 });
+  for (const program of PROGRAMS) contents.program(program);
+  contents.file('init', readFileSync(INIT_SCRIPT), 0o755);
+  contents.file('etc/slipway/kernel-version', Buffer.from(`${kernel.version}\n`), 0o644);
+  const modulePaths = modules.map((name) => kernel.modules.get(name)!);
+  contents.file('etc/slipway/modules', Buffer.from(modulePaths.map((p) => `${p}\n`).join('')), 0o644);
+  for (const path of modulePaths) {
+    const full = `usr/lib/modules/${kernel.version}/${path}`;
+    contents.file(full, hostTree.read(full), 0o644);
+  }
+  return gzipSync(writeCpio([...contents.entries.values()], mtime), { level: 9 });
+}

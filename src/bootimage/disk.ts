@@ -1,0 +1,100 @@
+/**
+ * The disk: a partition layout as data (ESP, root-A, verity-A, root-B, verity-B, data), turned into
+ * a raw image by writing each partition's bytes at its offset and a GPT around them.
+ */
+import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { BuildError } from '../errors.ts';
+import { formatSize } from '../recipe/size.ts';
+import {
+  EMPTY_LABEL, MiB, PARTITION_TYPES, alignUp, rootLabel, slotUuids, splitSlot, stableUuid, verityLabel, type PartitionRole,
+} from '../shared/layout.ts';
+import { writeGpt } from './gpt.ts';
+
+export interface PlannedPartition {
+  role: PartitionRole;
+  type: string;
+  uuid: string;
+  label: string;
+  offset: number;
+  size: number;
+}
+
+export interface DiskLayout {
+  size: number;
+  diskGuid: string;
+  partitions: PlannedPartition[];
+}
+
+export interface LayoutInput {
+  name: string;
+  version: string;
+  rootHash: string;
+  espSize: number;
+  slotSize: number;
+  dataSize: number;
+}
+
+export function planLayout(input: LayoutInput): DiskLayout {
+  const { root, verity } = splitSlot(input.slotSize);
+  const a = slotUuids(input.rootHash);
+  const specs: Array<Omit<PlannedPartition, 'offset'>> = [
+    { role: 'esp', type: PARTITION_TYPES.esp, uuid: stableUuid(input.name, 'esp'), label: 'esp', size: input.espSize },
+    { role: 'root-a', type: PARTITION_TYPES.root, uuid: a.root, label: rootLabel(input.name, input.version), size: root },
+    { role: 'verity-a', type: PARTITION_TYPES.rootVerity, uuid: a.verity, label: verityLabel(input.name, input.version), size: verity },
+    { role: 'root-b', type: PARTITION_TYPES.root, uuid: stableUuid(input.name, 'root-b'), label: EMPTY_LABEL, size: root },
+    { role: 'verity-b', type: PARTITION_TYPES.rootVerity, uuid: stableUuid(input.name, 'verity-b'), label: EMPTY_LABEL, size: verity },
+    { role: 'data', type: PARTITION_TYPES.var, uuid: stableUuid(input.name, 'var'), label: 'var', size: input.dataSize },
+  ];
+  let offset = MiB;
+  const partitions = specs.map((spec) => {
+    const partition = { ...spec, size: alignUp(spec.size, MiB), offset };
+    offset += partition.size;
+    return partition;
+  });
+  return { size: offset + MiB, diskGuid: stableUuid(input.name, input.version, 'disk'), partitions };
+}
+
+export function partition(layout: DiskLayout, role: PartitionRole): PlannedPartition {
+  return layout.partitions.find((p) => p.role === role)!;
+}
+
+const CHUNK = 4 * MiB;
+
+/** Copies a file to an offset, skipping all-zero chunks so the image stays sparse. */
+function copyInto(fd: number, source: string, offset: number, limit: number, role: string): void {
+  const input = openSync(source, 'r');
+  const buffer = Buffer.alloc(CHUNK);
+  try {
+    let position = 0;
+    for (;;) {
+      const read = readSync(input, buffer, 0, CHUNK, position);
+      if (read === 0) break;
+      if (position + read > limit) throw new BuildError(`the ${role} content (${formatSize(position + read)}+) does not fit its ${formatSize(limit)} partition`, 'raise the size in the recipe (disk.*)');
+      const chunk = buffer.subarray(0, read);
+      if (chunk.some((byte) => byte !== 0)) writeSync(fd, chunk, 0, read, offset + position);
+      position += read;
+    }
+  } finally {
+    closeSync(input);
+  }
+}
+
+export function writeDisk(output: string, layout: DiskLayout, contents: Partial<Record<PartitionRole, string>>): void {
+  const gpt = writeGpt(
+    layout.size,
+    layout.diskGuid,
+    layout.partitions.map((p) => ({ type: p.type, uuid: p.uuid, name: p.label, offset: p.offset, size: p.size })),
+  );
+  const fd = openSync(output, 'w');
+  try {
+    ftruncateSync(fd, layout.size);
+    writeSync(fd, gpt.head, 0, gpt.head.length, 0);
+    for (const p of layout.partitions) {
+      const source = contents[p.role];
+      if (source) copyInto(fd, source, p.offset, p.size, p.role);
+    }
+    writeSync(fd, gpt.tail, 0, gpt.tail.length, gpt.tailOffset);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * A GPT writer: protective MBR, primary header and entries at the start, backup entries and header
+ * at the end. Pure: it returns the bytes to write at the two places.
+ */
+const SECTOR = 512;
+const ENTRY_SIZE = 128;
+const ENTRY_COUNT = 128;
+const ENTRIES_BYTES = ENTRY_SIZE * ENTRY_COUNT; // 32 sectors
+
+export interface GptPartition {
+  type: string;
+  uuid: string;
+  name: string;
+  /** Byte offset; must be sector-aligned. */
+  offset: number;
+  size: number;
+  /** GPT attribute bits (e.g. bit 60 read-only for verity). */
+  attributes?: bigint;
+}
+
+export interface GptImage {
+  /** Sectors 0..33: protective MBR, primary header, primary entries. */
+  head: Buffer;
+  /** The last 33 sectors: backup entries, backup header. */
+  tail: Buffer;
+  tailOffset: number;
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+export function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** GUIDs are stored with their first three fields little-endian. */
+export function guidToBytes(guid: string): Buffer {
+  const hex = guid.replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new Error(`not a GUID: ${guid}`);
+  const bytes = Buffer.from(hex, 'hex');
+  const out = Buffer.alloc(16);
+  out.writeUInt32LE(bytes.readUInt32BE(0), 0);
+  out.writeUInt16LE(bytes.readUInt16BE(4), 4);
+  out.writeUInt16LE(bytes.readUInt16BE(6), 6);
+  bytes.copy(out, 8, 8, 16);
+  return out;
+}
+
+function entriesBytes(partitions: readonly GptPartition[]): Buffer {
+  const entries = Buffer.alloc(ENTRIES_BYTES);
+  partitions.forEach((p, i) => {
+    if (p.offset % SECTOR || p.size % SECTOR) throw new Error(`partition ${p.name} is not sector-aligned`);
+    const at = i * ENTRY_SIZE;
+    guidToBytes(p.type).copy(entries, at);
+    guidToBytes(p.uuid).copy(entries, at + 16);
+    entries.writeBigUInt64LE(BigInt(p.offset / SECTOR), at + 32);
+    entries.writeBigUInt64LE(BigInt((p.offset + p.size) / SECTOR - 1), at + 40);
+    entries.writeBigUInt64LE(p.attributes ?? 0n, at + 48);
+    if (p.name.length > 36) throw new Error(`partition name ${p.name} is longer than 36 characters`);
+    entries.write(p.name, at + 56, 72, 'utf16le');
+  });
+  return entries;
+}
+
+function header(diskGuid: string, diskSectors: number, current: number, backup: number, entriesLba: number, entriesCrc: number): Buffer {
+  const h = Buffer.alloc(SECTOR);
+  h.write('EFI PART', 0, 'latin1');
+  h.writeUInt32LE(0x00010000, 8); // revision 1.0
+  h.writeUInt32LE(92, 12); // header size
+  h.writeBigUInt64LE(BigInt(current), 24);
+  h.writeBigUInt64LE(BigInt(backup), 32);
+  h.writeBigUInt64LE(34n, 40); // first usable LBA
+  h.writeBigUInt64LE(BigInt(diskSectors - 34), 48); // last usable LBA
+  guidToBytes(diskGuid).copy(h, 56);
+  h.writeBigUInt64LE(BigInt(entriesLba), 72);
+  h.writeUInt32LE(ENTRY_COUNT, 80);
+  h.writeUInt32LE(ENTRY_SIZE, 84);
+  h.writeUInt32LE(entriesCrc, 88);
+  h.writeUInt32LE(crc32(h.subarray(0, 92)), 16);
+  return h;
+}
+
+function protectiveMbr(diskSectors: number): Buffer {
+  const mbr = Buffer.alloc(SECTOR);
+  const at = 446;
+  mbr[at + 1] = 0x00;
+  mbr[at + 2] = 0x02; // CHS of LBA 1
+  mbr[at + 4] = 0xee; // GPT protective
+  mbr[at + 5] = 0xff;
+  mbr[at + 6] = 0xff;
+  mbr[at + 7] = 0xff;
+  mbr.writeUInt32LE(1, at + 8);
+  mbr.writeUInt32LE(Math.min(diskSectors - 1, 0xffffffff), at + 12);
+  mbr[510] = 0x55;
+  mbr[511] = 0xaa;
+  return mbr;
+}
+
+export function writeGpt(diskSize: number, diskGuid: string, partitions: readonly GptPartition[]): GptImage {
+  if (diskSize % SECTOR) throw new Error('disk size must be a multiple of 512');
+  const sectors = diskSize / SECTOR;
+  const last = sectors - 1;
+  for (const p of partitions) {
+    if (p.offset < 34 * SECTOR || p.offset + p.size > (sectors - 33) * SECTOR) throw new Error(`partition ${p.name} lies outside the usable area`);
+  }
+  const entries = entriesBytes(partitions);
+  const entriesCrc = crc32(entries);
+  const head = Buffer.concat([protectiveMbr(sectors), header(diskGuid, sectors, 1, last, 2, entriesCrc), entries]);
+  const tail = Buffer.concat([entries, header(diskGuid, sectors, last, 1, last - 32, entriesCrc)]);
+  return { head, tail, tailOffset: (last - 32) * SECTOR };
+}

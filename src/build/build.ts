@@ -1,0 +1,272 @@
+/**
+ * `slipway build`: the whole build as one list of steps, in order. Every step reads the plan and
+ * writes into a staging folder beside the output; only a finished build is moved into the output.
+ */
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { ArchiveSource } from '../assemble/archive/open.ts';
+import type { ContentCache } from '../assemble/cache.ts';
+import { applyAlternatives, parseAlternatives } from '../assemble/configure/alternatives.ts';
+import {
+  applyRecipeFiles, configureCaCertificates, configureReadOnlyRoot, trimFilter, writeOsRelease, writeUserTmpfiles,
+} from '../assemble/configure/system.ts';
+import { configureUnits } from '../assemble/configure/units.ts';
+import { configureUsers, type Accounts } from '../assemble/configure/users.ts';
+import { readControlFile } from '../assemble/control.ts';
+import { cacheDataTar } from '../assemble/deb.ts';
+import { fetchPackages } from '../assemble/download.ts';
+import { buildInitrd } from '../assemble/initrd.ts';
+import { findKernel, moduleClosure, trimModules, type KernelInfo } from '../assemble/kernel.ts';
+import type { LockedPackage } from '../assemble/lock.ts';
+import { makeSquashfs } from '../assemble/rootfs.ts';
+import { Tree } from '../assemble/tree.ts';
+import { mergeUsr, unpackDataTar } from '../assemble/unpack.ts';
+import { formatVerity, veritySalt, type VerityResult } from '../assemble/verity.ts';
+import { makeDataFilesystem } from '../bootimage/datafs.ts';
+import { planLayout, writeDisk, type DiskLayout } from '../bootimage/disk.ts';
+import { makeEsp } from '../bootimage/esp.ts';
+import { makeUki } from '../bootimage/uki.ts';
+import type { Step } from '../cli/progress.ts';
+import { BuildError, OutputError, RecipeError } from '../errors.ts';
+import type { LoadedRecipe } from '../recipe/load.ts';
+import { stableUuid, ukiFileName } from '../shared/layout.ts';
+import { artifactPath, type ImagePlan } from './plan.ts';
+import { convertFormats, publishOutputs, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
+
+export interface BuildContext {
+  plan: ImagePlan;
+  loaded: LoadedRecipe;
+  source: ArchiveSource;
+  cache: ContentCache;
+  /** Inside the output folder, removed on success and on failure. */
+  staging: string;
+  work: string;
+  debs: Map<string, string>;
+  tree?: Tree;
+  initrdTree?: Tree;
+  accounts?: Accounts;
+  kernel?: KernelInfo;
+  modules?: string[];
+  initrd?: Buffer;
+  osRelease?: string;
+  verity?: VerityResult;
+  layout?: DiskLayout;
+}
+
+const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathname;
+
+export const BUILD_STEPS: Step<BuildContext>[] = [
+  { title: 'Fetch packages', run: fetchAllPackages },
+  { title: 'Unpack the root tree', run: unpackRootTree },
+  { title: 'Collect the boot loader and UKI stub', run: collectBootFiles },
+  { title: 'Configure users and groups', run: configureAccounts },
+  { title: 'Configure alternatives, CA certificates, os-release', run: configureSystem },
+  { title: 'Install runtime and recipe files', run: installFiles },
+  { title: 'Enable units', run: enableUnits },
+  { title: 'Select kernel modules', run: selectKernelModules },
+  { title: 'Build the initrd', run: makeInitrd },
+  { title: 'Make the root filesystem', run: makeRootFilesystem },
+  { title: 'Format verity', run: makeVerity },
+  { title: 'Make the UKI', run: makeBootImage },
+  { title: 'Make the ESP and data filesystems', run: makeFilesystems },
+  { title: 'Write the disk', run: writeDiskImage },
+  { title: 'Convert formats', run: (ctx) => convertFormats(ctx) },
+  { title: 'Write manifest, SBOM and checksums', run: writeMetadata },
+  { title: 'Publish outputs', run: (ctx) => publishOutputs(ctx) },
+];
+
+async function fetchAllPackages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
+  const all = [...ctx.plan.packages.host, ...ctx.plan.packages.initrd];
+  const unique = [...new Map(all.map((p) => [p.sha256, p])).values()];
+  const { paths } = await fetchPackages(unique, ctx.source, ctx.cache, { onProgress: (done, total) => report(`downloaded ${done}/${total}`) });
+  for (const pkg of unique) ctx.debs.set(pkg.sha256, paths.get(pkg.name)!);
+  // Decompress two at a time (two cores); unpacking then reads plain tars in a fixed order.
+  const queue = [...unique];
+  let done = 0;
+  const worker = async () => {
+    for (let pkg = queue.shift(); pkg; pkg = queue.shift()) {
+      await cacheDataTar(ctx.cache, ctx.debs.get(pkg.sha256)!, pkg.sha256, pkg.name);
+      report(`decompressed ${++done}/${unique.length}`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+}
+
+async function unpackSet(ctx: BuildContext, tree: Tree, packages: readonly LockedPackage[], keep: (path: string) => boolean, report: (d: string) => void): Promise<void> {
+  mergeUsr(tree);
+  let done = 0;
+  for (const pkg of packages) {
+    await unpackDataTar(tree, ctx.cache.pathFor('unpacked', pkg.sha256, '.tar'), pkg.name, keep);
+    report(`${++done}/${packages.length} ${pkg.name}`);
+  }
+}
+
+async function unpackRootTree(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
+  ctx.tree = new Tree(join(ctx.work, 'root'));
+  await unpackSet(ctx, ctx.tree, ctx.plan.packages.host, trimFilter(ctx.loaded.recipe.keep), report);
+  ctx.initrdTree = new Tree(join(ctx.work, 'initrd'));
+  await unpackSet(ctx, ctx.initrdTree, ctx.plan.packages.initrd, () => true, report);
+}
+
+const EFI_DIR = 'usr/lib/systemd/boot/efi';
+
+function collectBootFiles(ctx: BuildContext): void {
+  for (const file of ['linuxx64.efi.stub', 'systemd-bootx64.efi']) {
+    if (!ctx.tree!.has(`${EFI_DIR}/${file}`)) throw new BuildError(`the image has no /${EFI_DIR}/${file}`, 'the systemd-boot-efi package is missing from the lockfile; run slipway lock');
+    copyFileSync(ctx.tree!.hostPath(`${EFI_DIR}/${file}`), join(ctx.work, 'boot', file));
+  }
+}
+
+function configureAccounts(ctx: BuildContext): void {
+  ctx.accounts = configureUsers(ctx.tree!, ctx.loaded.recipe.users, Math.floor(ctx.plan.sourceDateEpoch / 86400));
+  writeUserTmpfiles(ctx.tree!, ctx.accounts, ctx.loaded.recipe.users);
+}
+
+async function configureSystem(ctx: BuildContext): Promise<void> {
+  const tree = ctx.tree!;
+  const scripts = await Promise.all(ctx.plan.packages.host.map((pkg) => readControlFile(ctx.debs.get(pkg.sha256)!, pkg.name, 'postinst')));
+  applyAlternatives(tree, scripts.flatMap((script) => (script ? parseAlternatives(script) : [])));
+  configureCaCertificates(tree);
+  ctx.osRelease = writeOsRelease(tree, { ...ctx.loaded.recipe, version: ctx.plan.version });
+  configureReadOnlyRoot(tree, ctx.loaded.recipe);
+}
+
+/** Copies runtime/rootfs (what every slipway image carries) into the tree. */
+function installRuntime(tree: Tree, dir: string, prefix = ''): void {
+  for (const name of readdirSync(dir).sort()) {
+    const host = join(dir, name);
+    const path = prefix ? `${prefix}/${name}` : name;
+    if (statSync(host).isDirectory()) {
+      tree.mkdir(path);
+      installRuntime(tree, host, path);
+    } else {
+      tree.writeFile(path, readFileSync(host), { mode: statSync(host).mode & 0o111 ? 0o755 : 0o644, origin: 'slipway' });
+    }
+  }
+}
+
+function installFiles(ctx: BuildContext): void {
+  installRuntime(ctx.tree!, RUNTIME_ROOTFS);
+  for (const unit of ctx.loaded.recipe.units) ctx.tree!.writeFile(`etc/systemd/system/${unit.name}`, unit.content, { origin: 'recipe' });
+  applyRecipeFiles(ctx.tree!, ctx.loaded.recipe.files, ctx.accounts!, (source) => {
+    const path = resolve(ctx.loaded.dir, source);
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw new RecipeError(`files: cannot read ${source} (${path})`, 'give a path relative to the recipe', { cause });
+    }
+  });
+}
+
+function enableUnits(ctx: BuildContext): void {
+  const { services, units } = ctx.loaded.recipe;
+  const enable = [...services.enable, ...units.filter((u) => u.enable).map((u) => u.name)];
+  configureUnits(ctx.tree!, { enable, disable: services.disable, mask: services.mask });
+}
+
+async function selectKernelModules(ctx: BuildContext): Promise<void> {
+  ctx.kernel = findKernel(ctx.tree!, ctx.plan.kernel.package);
+  ctx.modules = moduleClosure(ctx.kernel, ctx.plan.kernel.modules, ctx.plan.kernel.recipeModules);
+  await trimModules(ctx.tree!, ctx.kernel, ctx.modules);
+}
+
+function makeInitrd(ctx: BuildContext): void {
+  const initrdModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.initrdModules, []);
+  ctx.initrd = buildInitrd(ctx.initrdTree!, ctx.tree!, ctx.kernel!, initrdModules, ctx.plan.sourceDateEpoch);
+  rmSync(ctx.initrdTree!.root, { recursive: true, force: true });
+}
+
+async function makeRootFilesystem(ctx: BuildContext): Promise<void> {
+  const output = artifactPath(ctx.plan, ctx.staging, 'root');
+  await makeSquashfs(ctx.tree!, output, join(ctx.work, 'pseudo'), ctx.plan.sourceDateEpoch);
+  const size = statSync(output).size;
+  if (size > ctx.plan.disk.rootPartition) {
+    throw new BuildError(
+      `the root filesystem (${(size / 1048576).toFixed(1)} MiB) does not fit its slot (${(ctx.plan.disk.rootPartition / 1048576).toFixed(1)} MiB for the root after verity)`,
+      'raise disk.slotSize in the recipe, or drop packages',
+    );
+  }
+  rmSync(ctx.tree!.root, { recursive: true, force: true });
+}
+
+async function makeVerity(ctx: BuildContext): Promise<void> {
+  const { name, version } = ctx.plan;
+  ctx.verity = await formatVerity(
+    artifactPath(ctx.plan, ctx.staging, 'root'),
+    artifactPath(ctx.plan, ctx.staging, 'verity'),
+    veritySalt(name, version),
+    stableUuid(name, version, 'verity'),
+  );
+}
+
+export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
+  return [`roothash=${rootHash}`, 'ro', ...plan.kernel.cmdline].join(' ');
+}
+
+async function makeBootImage(ctx: BuildContext): Promise<void> {
+  await makeUki(
+    {
+      stub: join(ctx.work, 'boot', 'linuxx64.efi.stub'),
+      kernel: ctx.kernel!.vmlinuz,
+      initrd: ctx.initrd!,
+      cmdline: kernelCommandLine(ctx.plan, ctx.verity!.rootHash),
+      osRelease: ctx.osRelease!,
+    },
+    ctx.work,
+    artifactPath(ctx.plan, ctx.staging, 'uki'),
+  );
+}
+
+async function makeFilesystems(ctx: BuildContext): Promise<void> {
+  const { plan } = ctx;
+  ctx.layout = planLayout({ name: plan.name, version: plan.version, rootHash: ctx.verity!.rootHash, ...plan.disk });
+  const boot = join(ctx.work, 'boot');
+  const loaderConf = join(boot, 'loader.conf');
+  writeFileSync(loaderConf, 'timeout 0\nconsole-mode keep\neditor no\n');
+  const uki = artifactPath(plan, ctx.staging, 'uki');
+  await makeEsp(
+    join(ctx.work, 'esp.img'),
+    plan.disk.espSize,
+    stableUuid(plan.name, 'esp-volume').replace(/-/g, '').slice(0, 8),
+    [
+      { path: 'EFI/BOOT/BOOTX64.EFI', source: join(boot, 'systemd-bootx64.efi') },
+      { path: 'EFI/systemd/systemd-bootx64.efi', source: join(boot, 'systemd-bootx64.efi') },
+      { path: `EFI/Linux/${ukiFileName(plan.name, plan.version)}`, source: uki },
+      { path: 'loader/loader.conf', source: loaderConf },
+    ],
+    plan.sourceDateEpoch,
+  );
+  await makeDataFilesystem(join(ctx.work, 'var.img'), plan.disk.dataSize, stableUuid(plan.name, 'var-fs'), plan.sourceDateEpoch, ctx.work);
+}
+
+function writeDiskImage(ctx: BuildContext): void {
+  writeDisk(join(ctx.work, 'disk.raw'), ctx.layout!, {
+    'esp': join(ctx.work, 'esp.img'),
+    'root-a': artifactPath(ctx.plan, ctx.staging, 'root'),
+    'verity-a': artifactPath(ctx.plan, ctx.staging, 'verity'),
+    'data': join(ctx.work, 'var.img'),
+  });
+}
+
+async function writeMetadata(ctx: BuildContext): Promise<void> {
+  await writeManifest(ctx);
+  writeSbom(ctx);
+  await writeChecksums(ctx);
+}
+
+/** Prepares the staging folder inside the output folder, failing early when it is not writable. */
+export function prepareStaging(outDir: string, basename: string): { staging: string; work: string } {
+  try {
+    mkdirSync(outDir, { recursive: true });
+    const staging = join(outDir, `.staging-${basename}-${process.pid}`);
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(join(staging, 'work', 'boot'), { recursive: true });
+    return { staging, work: join(staging, 'work') };
+  } catch (cause) {
+    throw new OutputError(
+      `cannot write to ${relative(process.cwd(), outDir) || outDir}: ${(cause as Error).message}`,
+      'choose an --out folder you can write to',
+      { cause },
+    );
+  }
+}

@@ -1,0 +1,132 @@
+/** What a build leaves behind: disk formats, manifest, SBOM, checksums, moved into place at the end. */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runTool } from '../tools.ts';
+import type { BuildContext } from './build.ts';
+import { kernelCommandLine } from './build.ts';
+import { artifactPath } from './plan.ts';
+
+const CHECKSUMS = 'SHA256SUMS';
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Converters from the raw disk to each format of FORMATS. */
+const CONVERTERS: Record<string, (raw: string, output: string) => Promise<void>> = {
+  raw: async (raw, output) => renameSync(raw, output),
+  qcow2: async (raw, output) => {
+    await runTool('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-o', 'compression_type=zlib', raw, output]);
+  },
+};
+
+export async function convertFormats(ctx: BuildContext): Promise<void> {
+  const raw = join(ctx.work, 'disk.raw');
+  // raw last: it is a rename of the file the others read.
+  const formats = [...ctx.plan.formats].sort((a, b) => (a === 'raw' ? 1 : b === 'raw' ? -1 : 0));
+  for (const format of formats) await CONVERTERS[format]!(raw, artifactPath(ctx.plan, ctx.staging, format));
+}
+
+async function toolVersions(): Promise<Record<string, string>> {
+  const first = (text: string) => text.split('\n').find((line) => line.trim())?.trim() ?? '';
+  const [squashfs, verity, objcopy, qemuImg] = await Promise.all([
+    runTool('mksquashfs', ['-version']),
+    runTool('veritysetup', ['--version']),
+    runTool('objcopy', ['--version']),
+    runTool('qemu-img', ['--version']),
+  ]);
+  return { mksquashfs: first(squashfs.stdout), veritysetup: first(verity.stdout), objcopy: first(objcopy.stdout), 'qemu-img': first(qemuImg.stdout) };
+}
+
+export async function writeManifest(ctx: BuildContext): Promise<void> {
+  const { plan, layout, verity, kernel } = ctx;
+  const artifacts: Record<string, { file: string; size: number; sha256: string }> = {};
+  for (const [name, file] of Object.entries(plan.artifacts)) {
+    if (name === 'manifest' || name === 'sbom') continue;
+    const path = join(ctx.staging, file);
+    artifacts[name] = { file, size: statSync(path).size, sha256: await sha256(path) };
+  }
+  const manifest = {
+    manifestVersion: 1,
+    name: plan.name,
+    version: plan.version,
+    architecture: 'amd64',
+    sourceDateEpoch: plan.sourceDateEpoch,
+    rootHash: verity!.rootHash,
+    verity: { salt: verity!.salt, uuid: verity!.uuid, hashAlgorithm: 'sha256', dataBlockSize: 4096, hashBlockSize: 4096 },
+    rootfs: plan.rootfs,
+    kernel: { package: plan.kernel.package, version: kernel!.version, cmdline: kernelCommandLine(plan, verity!.rootHash), modules: ctx.modules },
+    disk: { size: layout!.size, guid: layout!.diskGuid, partitions: layout!.partitions },
+    artifacts,
+    packages: plan.packages.host.map(({ name, version, architecture, sha256: hash, source, sourceVersion }) => ({ name, version, architecture, sha256: hash, source, sourceVersion })),
+    initrdPackages: plan.packages.initrd.map(({ name, version }) => ({ name, version })),
+    tools: await toolVersions(),
+  };
+  writeFileSync(artifactPath(plan, ctx.staging, 'manifest'), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** An SPDX 2.3 document: the image and every Debian package in it, with purls and checksums. */
+export function writeSbom(ctx: BuildContext): void {
+  const { plan } = ctx;
+  const id = (name: string) => `SPDXRef-Package-${name.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+  const image = `SPDXRef-Image-${plan.name}`;
+  const document = {
+    spdxVersion: 'SPDX-2.3',
+    dataLicense: 'CC0-1.0',
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: `${plan.basename}`,
+    documentNamespace: `urn:slipway:spdx:${plan.name}:${plan.version}:${ctx.verity!.rootHash}`,
+    creationInfo: { created: new Date(plan.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), creators: ['Tool: slipway'] },
+    packages: [
+      { SPDXID: image, name: plan.name, versionInfo: plan.version, downloadLocation: 'NOASSERTION', filesAnalyzed: false, primaryPackagePurpose: 'OPERATING-SYSTEM' },
+      ...plan.packages.host.map((pkg) => ({
+        SPDXID: id(pkg.name),
+        name: pkg.name,
+        versionInfo: pkg.version,
+        supplier: 'Organization: Debian',
+        downloadLocation: 'NOASSERTION',
+        filesAnalyzed: false,
+        checksums: [{ algorithm: 'SHA256', checksumValue: pkg.sha256 }],
+        sourceInfo: `built from Debian source package ${pkg.source} ${pkg.sourceVersion}`,
+        licenseConcluded: 'NOASSERTION',
+        licenseDeclared: 'NOASSERTION',
+        copyrightText: 'NOASSERTION',
+        externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:deb/debian/${pkg.name}@${encodeURIComponent(pkg.version)}?arch=${pkg.architecture}` }],
+      })),
+    ],
+    relationships: [
+      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image },
+      ...plan.packages.host.map((pkg) => ({ spdxElementId: image, relationshipType: 'CONTAINS', relatedSpdxElement: id(pkg.name) })),
+    ],
+  };
+  writeFileSync(artifactPath(plan, ctx.staging, 'sbom'), `${JSON.stringify(document, null, 2)}\n`);
+}
+
+/** SHA256SUMS in the output folder lists every build in it; this build's lines replace its old ones. */
+export async function writeChecksums(ctx: BuildContext): Promise<void> {
+  const ours = new Map<string, string>();
+  for (const file of Object.values(ctx.plan.artifacts).sort()) ours.set(file, await sha256(join(ctx.staging, file)));
+  const previous = join(ctx.plan.outDir, CHECKSUMS);
+  const lines = new Map<string, string>();
+  if (existsSync(previous)) {
+    for (const line of readFileSync(previous, 'utf8').split('\n')) {
+      const match = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+      if (match && !ours.has(match[2]!) && existsSync(join(ctx.plan.outDir, match[2]!))) lines.set(match[2]!, match[1]!);
+    }
+  }
+  for (const [file, hash] of ours) lines.set(file, hash);
+  const text = [...lines].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, hash]) => `${hash}  ${file}\n`).join('');
+  writeFileSync(join(ctx.staging, CHECKSUMS), text);
+}
+
+/** Moves the finished artifacts into the output folder (renames within one filesystem), checksums last. */
+export function publishOutputs(ctx: BuildContext): void {
+  rmSync(ctx.work, { recursive: true, force: true });
+  const files = readdirSync(ctx.staging).filter((f) => f !== CHECKSUMS);
+  for (const file of files) renameSync(join(ctx.staging, file), join(ctx.plan.outDir, file));
+  renameSync(join(ctx.staging, CHECKSUMS), join(ctx.plan.outDir, CHECKSUMS));
+  rmSync(ctx.staging, { recursive: true, force: true });
+}

@@ -1,0 +1,80 @@
+/**
+ * The image plan: everything a build will do, as plain data, computed from the recipe and its
+ * lockfile without touching the disk. `slipway build --dry-run` prints it.
+ */
+import { join } from 'node:path';
+import { HOST_SET, INITRD_SET, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
+import { HOST_MODULES, INITRD_MODULES } from '../assemble/kernel.ts';
+import type { Recipe } from '../recipe/schema.ts';
+import { splitSlot } from '../shared/layout.ts';
+import type { ToolName } from '../tools.ts';
+
+export const BUILD_TOOLS: ToolName[] = ['xz', 'depmod', 'mksquashfs', 'veritysetup', 'objcopy', 'mkfs.vfat', 'mmd', 'mcopy', 'mkfs.ext4', 'qemu-img'];
+
+export interface OutputFormat {
+  name: string;
+  extension: string;
+}
+
+/** Disk formats, by name; adding one is adding an entry here and its converter in outputs.ts. */
+export const FORMATS: Record<string, OutputFormat> = {
+  raw: { name: 'raw', extension: 'raw' },
+  qcow2: { name: 'qcow2', extension: 'qcow2' },
+};
+
+export interface ImagePlan {
+  name: string;
+  version: string;
+  /** File names start with this: NAME_VERSION. */
+  basename: string;
+  outDir: string;
+  formats: string[];
+  sourceDateEpoch: number;
+  packages: { host: LockedPackage[]; initrd: LockedPackage[] };
+  kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; cmdline: string[] };
+  rootfs: { type: 'squashfs'; compression: 'zstd' };
+  disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number };
+  artifacts: Record<string, string>;
+}
+
+export function sourceDateEpoch(lock: Lockfile): number {
+  const fromEnv = process.env.SOURCE_DATE_EPOCH;
+  if (fromEnv && /^\d+$/.test(fromEnv)) return Number(fromEnv);
+  return Math.floor(Date.parse(lock.distribution.releaseDate) / 1000);
+}
+
+export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: string; version?: string; formats: string[] }): ImagePlan {
+  const version = options.version ?? recipe.version;
+  const basename = `${recipe.name}_${version}`;
+  const { root, verity } = splitSlot(recipe.disk.slotSize);
+  return {
+    name: recipe.name,
+    version,
+    basename,
+    outDir: options.outDir,
+    formats: options.formats,
+    sourceDateEpoch: sourceDateEpoch(lock),
+    packages: { host: lock.sets[HOST_SET] ?? [], initrd: lock.sets[INITRD_SET] ?? [] },
+    kernel: {
+      package: recipe.kernel.package,
+      modules: [...new Set([...HOST_MODULES, ...recipe.kernel.modules])],
+      recipeModules: recipe.kernel.modules,
+      initrdModules: INITRD_MODULES,
+      cmdline: recipe.kernel.cmdline,
+    },
+    rootfs: { type: 'squashfs', compression: 'zstd' },
+    disk: { espSize: recipe.disk.espSize, slotSize: recipe.disk.slotSize, rootPartition: root, verityPartition: verity, dataSize: recipe.disk.dataSize },
+    artifacts: {
+      ...Object.fromEntries(options.formats.map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
+      root: `${basename}.root.squashfs`,
+      verity: `${basename}.root.verity`,
+      uki: `${basename}.efi`,
+      manifest: `${basename}.manifest.json`,
+      sbom: `${basename}.spdx.json`,
+    },
+  };
+}
+
+export function artifactPath(plan: ImagePlan, dir: string, artifact: string): string {
+  return join(dir, plan.artifacts[artifact]!);
+}

@@ -1,0 +1,77 @@
+import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { openArchive } from '../../assemble/archive/open.ts';
+import { DEBIAN_KEYRING } from '../../assemble/archive/release.ts';
+import { lockPathFor, readLockfile, resolveLock, writeLockfile, type Lockfile } from '../../assemble/lock.ts';
+import { BUILD_STEPS, prepareStaging, type BuildContext } from '../../build/build.ts';
+import { FORMATS, BUILD_TOOLS, planImage } from '../../build/plan.ts';
+import { registerCleanup } from '../../cleanup.ts';
+import { UsageError } from '../../errors.ts';
+import { checkTools } from '../../tools.ts';
+import { stringOption, type Command } from '../command.ts';
+import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
+import { runSteps } from '../progress.ts';
+
+function parseFormats(text: string | undefined): string[] {
+  const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
+  const unknown = formats.filter((f) => !(f in FORMATS));
+  if (unknown.length > 0 || formats.length === 0) {
+    throw new UsageError(`--format: unknown format ${unknown.join(', ') || '(none)'}`, `the formats are ${Object.keys(FORMATS).join(', ')}`);
+  }
+  return [...new Set(formats)];
+}
+
+export const buildCommand: Command = {
+  name: 'build',
+  summary: 'build a bootable, verified A/B disk image from a recipe',
+  usage: 'RECIPE [--out DIR] [--version V] [--format raw,qcow2] [--dry-run]',
+  details: [
+    '--out DIR      where the outputs go (default: out)',
+    '--version V    the image version (default: the recipe’s)',
+    '--format LIST  disk formats: raw, qcow2 (default: both)',
+    '--dry-run      print the plan and touch nothing',
+    ...ARCHIVE_OPTION_DETAILS,
+  ],
+  options: { ...ARCHIVE_OPTIONS, 'out': { type: 'string' }, 'version': { type: 'string' }, 'format': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  positionals: { min: 1, max: 1 },
+  async run({ positionals, values, global, out }) {
+    const file = positionals[0]!;
+    const loaded = loadRecipeOrThrow(file);
+    const formats = parseFormats(stringOption(values, 'format'));
+    const version = stringOption(values, 'version');
+    if (version !== undefined && !/^[0-9][A-Za-z0-9.+~-]*$/.test(version)) throw new UsageError(`--version: "${version}" is not a version`, 'use digits, letters, dots, plus, tilde and dashes, starting with a digit');
+    const source = archiveSourceFor(loaded, values);
+    const cache = cacheFor(values);
+    const lockPath = lockPathFor(loaded.path);
+    let lock: Lockfile;
+    if (existsSync(lockPath)) {
+      lock = readLockfile(lockPath, loaded.recipe, file);
+    } else {
+      checkTools(['gpgv'], source.keyring === DEBIAN_KEYRING ? [DEBIAN_KEYRING] : []);
+      lock = resolveLock(loaded.recipe, await openArchive(source, cache));
+      if (!values['dry-run']) writeLockfile(lockPath, lock);
+    }
+    const plan = planImage(loaded.recipe, lock, { outDir: resolve(stringOption(values, 'out') ?? 'out'), version, formats });
+    if (values['dry-run']) {
+      out(`${JSON.stringify({ ...plan, packages: { host: plan.packages.host.map((p) => `${p.name} ${p.version}`), initrd: plan.packages.initrd.map((p) => `${p.name} ${p.version}`) } }, null, 2)}\n`);
+      return;
+    }
+    checkTools(BUILD_TOOLS);
+    const { staging, work } = prepareStaging(plan.outDir, plan.basename);
+    const unregister = registerCleanup(() => rmSync(staging, { recursive: true, force: true }));
+    const started = performance.now();
+    try {
+      await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map() }, { quiet: global.json });
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+      unregister();
+    }
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (global.json) {
+      out(`${JSON.stringify({ outDir: plan.outDir, artifacts: plan.artifacts, seconds: Number(seconds) }, null, 2)}\n`);
+    } else {
+      out(`built ${plan.basename} in ${seconds} s:\n`);
+      for (const name of Object.values(plan.artifacts)) out(`  ${resolve(plan.outDir, name)}\n`);
+    }
+  },
+};
