@@ -200,7 +200,8 @@ async function makeVerity(ctx: BuildContext): Promise<void> {
 }
 
 export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
-  return [`roothash=${rootHash}`, 'ro', ...plan.kernel.cmdline].join(' ');
+  // panic=10: a host that panics reboots, so boot counting can fall back to the other slot.
+  return [`roothash=${rootHash}`, 'ro', 'panic=10', ...plan.kernel.cmdline].join(' ');
 }
 
 async function makeBootImage(ctx: BuildContext): Promise<void> {
