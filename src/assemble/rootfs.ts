@@ -4,30 +4,31 @@
  *
  * squashfs rather than erofs: Debian 12's erofs-utils (1.5) can only make every file root-owned,
  * which would strip the shadow group from unix_chkpwd and friends; mksquashfs takes exact owners,
- * and its zstd images are smaller than erofs' lz4hc (see docs/design.md for the measurement).
+ * and its zstd images are smaller: the default host's root is 113 MB as squashfs (zstd 9)
+ * against 180 MB as erofs (lz4hc, the best Debian 12's erofs-utils offers).
  */
 import { writeFileSync } from 'node:fs';
 import { runTool } from '../tools.ts';
 import type { Tree } from './tree.ts';
 
-function pseudoPath(path: string): string | undefined {
-  // Pseudo definitions are space-separated; the rare path with white space keeps the default owner.
-  return /\s/.test(path) ? undefined : path;
+/** In pseudo definitions a backslash escapes the next character (systemd's `\x2d` names, spaces). */
+export function pseudoPath(path: string): string {
+  return path.replace(/[\\\s]/g, (c) => `\\${c}`);
 }
 
-/** Lines that give non-root owners, special directory modes and device nodes. */
+/** Lines that give every entry its owner and mode, and make device nodes. */
 export function pseudoDefinitions(tree: Tree): string[] {
   const lines: string[] = [];
   for (const [path, entry] of [...tree.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const name = pseudoPath(path);
-    if (!name) continue;
     const mode = entry.mode.toString(8).padStart(4, '0');
     if (entry.type === 'char' || entry.type === 'block') {
       lines.push(`${name} ${entry.type === 'char' ? 'c' : 'b'} ${mode} ${entry.uid} ${entry.gid} ${entry.devMajor} ${entry.devMinor}`);
     } else if (entry.type === 'fifo') {
       lines.push(`${name} f ${mode} ${entry.uid} ${entry.gid} true`);
-    } else if (entry.type !== 'symlink' && (entry.uid !== 0 || entry.gid !== 0 || (entry.type === 'directory' && entry.mode !== 0o755))) {
-      lines.push(`${name} m ${mode} ${entry.uid} ${entry.gid}`);
+    } else {
+      // Every entry, because on disk everything belongs to whoever runs the build.
+      lines.push(`${name} m ${entry.type === 'symlink' ? '0777' : mode} ${entry.uid} ${entry.gid}`);
     }
   }
   return lines;
@@ -38,9 +39,11 @@ export async function makeSquashfs(tree: Tree, output: string, pseudoFile: strin
   await runTool('mksquashfs', [
     tree.root, output,
     '-noappend', '-quiet', '-no-progress',
-    '-comp', 'zstd', '-Xcompression-level', '15',
+    '-root-uid', '0', '-root-gid', '0', '-root-mode', '0755',
+    // zstd level 9: 8% larger than level 15 at a sixth of the time (measured on the default host).
+    '-comp', 'zstd', '-Xcompression-level', '9',
+    '-mem', '128M',
     '-b', '131072',
-    '-all-root',
     '-all-time', String(epoch), '-mkfs-time', String(epoch),
     '-no-exports', '-no-xattrs',
     '-pf', pseudoFile,

@@ -1,4 +1,5 @@
 /** The EFI system partition: FAT made by mkfs.vfat on a file and filled by mtools, no mounting. */
+import { utimesSync } from 'node:fs';
 import { runTool } from '../tools.ts';
 
 export interface EspFile {
@@ -19,5 +20,9 @@ export async function makeEsp(output: string, size: number, volumeId: string, fi
   }
   const sortedDirs = [...dirs].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : 1));
   if (sortedDirs.length > 0) await runTool('mmd', ['-i', output, ...sortedDirs.map((d) => `::/${d}`)], { env });
-  for (const file of files) await runTool('mcopy', ['-i', output, '-m', file.source, `::/${file.path}`], { env });
+  for (const file of files) {
+    // mcopy -m keeps the source's modification time; make it the build's, not the moment of the build.
+    utimesSync(file.source, epoch, epoch);
+    await runTool('mcopy', ['-i', output, '-m', file.source, `::/${file.path}`], { env });
+  }
 }

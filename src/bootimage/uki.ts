@@ -13,6 +13,8 @@ export interface UkiParts {
   initrd: Buffer;
   cmdline: string;
   osRelease: string;
+  /** SOURCE_DATE_EPOCH, for the PE timestamp. */
+  epoch: number;
 }
 
 const PAGE = 4096;
@@ -39,6 +41,30 @@ function alignPage(value: number): number {
   return Math.ceil(value / PAGE) * PAGE;
 }
 
+/** The PE image checksum: 16-bit one's-complement sum of the file (checksum field as zero) plus its length. */
+export function peChecksum(image: Buffer, checksumOffset: number): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < image.length; i += 2) {
+    if (i === checksumOffset || i === checksumOffset + 2) continue;
+    sum += image.readUInt16LE(i);
+    sum = (sum & 0xffff) + (sum >>> 16);
+  }
+  if (image.length % 2) sum += image[image.length - 1]!;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return (sum + image.length) >>> 0;
+}
+
+/**
+ * objcopy stamps the PE header with the current time; a reproducible image carries the build's
+ * SOURCE_DATE_EPOCH there instead, and a checksum to match.
+ */
+export function stampPe(image: Buffer, epoch: number): void {
+  const pe = image.readUInt32LE(0x3c);
+  image.writeUInt32LE(epoch >>> 0, pe + 8);
+  const checksumOffset = pe + 24 + 64;
+  image.writeUInt32LE(peChecksum(image, checksumOffset), checksumOffset);
+}
+
 export async function makeUki(parts: UkiParts, workDir: string, output: string): Promise<void> {
   const { imageBase, end } = peLayout(readFileSync(parts.stub));
   const sections: Array<[string, Buffer]> = [
@@ -56,4 +82,7 @@ export async function makeUki(parts: UkiParts, workDir: string, output: string):
     offset = alignPage(offset + data.length);
   }
   await runTool('objcopy', [...args, parts.stub, output]);
+  const image = readFileSync(output);
+  stampPe(image, parts.epoch);
+  writeFileSync(output, image);
 }

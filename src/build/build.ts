@@ -212,6 +212,7 @@ async function makeBootImage(ctx: BuildContext): Promise<void> {
       initrd: ctx.initrd!,
       cmdline: kernelCommandLine(ctx.plan, ctx.verity!.rootHash),
       osRelease: ctx.osRelease!,
+      epoch: ctx.plan.sourceDateEpoch,
     },
     ctx.work,
     artifactPath(ctx.plan, ctx.staging, 'uki'),

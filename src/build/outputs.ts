@@ -9,10 +9,17 @@ import { artifactPath } from './plan.ts';
 
 const CHECKSUMS = 'SHA256SUMS';
 
+const hashes = new Map<string, string>();
+
+/** Each artifact is hashed once, for the manifest and SHA256SUMS alike. */
 async function sha256(path: string): Promise<string> {
+  const known = hashes.get(path);
+  if (known) return known;
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  const digest = hash.digest('hex');
+  hashes.set(path, digest);
+  return digest;
 }
 
 /** Converters from the raw disk to each format of FORMATS. */

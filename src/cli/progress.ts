@@ -1,5 +1,5 @@
 /** Long work shows as listr2 steps on a terminal, as plain lines otherwise, and not at all with --json. */
-import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type ListrTask } from 'listr2';
 
 export interface Step<C> {
   title: string;
@@ -26,9 +26,9 @@ export async function runSteps<C extends object>(steps: readonly Step<C>[], cont
     ctx: context,
     exitOnError: true,
     renderer: options.quiet ? 'silent' : tty ? 'default' : 'simple',
-    rendererOptions: { showErrorMessage: false, collapseErrors: false, logger },
+    rendererOptions: { showErrorMessage: false, collapseErrors: false, logger, timer: PRESET_TIMER },
     fallbackRenderer: 'simple',
-    fallbackRendererOptions: { logger },
+    fallbackRendererOptions: { logger, timer: PRESET_TIMER },
     collectErrors: false,
   });
   return listr.run();

@@ -1,0 +1,168 @@
+/**
+ * `slipway build` of the default host, checked by the tools that define the formats, rebuilt by an
+ * unprivileged user elsewhere (same bytes), and booted under UEFI, once intact and once corrupted.
+ */
+import { chmodSync, closeSync, copyFileSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SHARED_CACHE, tempDir } from '../helpers/archive.ts';
+import { REPO_ROOT, slipway } from '../helpers/cli.ts';
+import { bootUntil } from '../helpers/qemu.ts';
+
+interface Manifest {
+  rootHash: string;
+  disk: { partitions: Array<{ role: string; offset: number; size: number; label: string; uuid: string }> };
+  artifacts: Record<string, { file: string; sha256: string }>;
+  packages: Array<{ name: string }>;
+}
+
+let out: string;
+let manifest: Manifest;
+const BASE = 'host_1.0.0';
+
+function partitionOf(role: string) {
+  return manifest.disk.partitions.find((p) => p.role === role)!;
+}
+
+/** Copies one partition out of the raw disk into its own file. */
+async function extractPartition(role: string): Promise<string> {
+  const { offset, size } = partitionOf(role);
+  const file = join(tempDir('part'), `${role}.img`);
+  await execa('dd', [`if=${join(out, `${BASE}.raw`)}`, `of=${file}`, 'bs=1M', `skip=${offset / 1048576}`, `count=${size / 1048576}`, 'status=none']);
+  return file;
+}
+
+beforeAll(async () => {
+  // A recipe copy, so the lockfile this writes stays out of the repository.
+  const dir = tempDir('build');
+  copyFileSync(join(REPO_ROOT, 'recipes/host.yaml'), join(dir, 'host.yaml'));
+  out = join(dir, 'out');
+  const result = await slipway(['build', join(dir, 'host.yaml'), '--out', out, '--cache', SHARED_CACHE]);
+  if (result.exitCode !== 0) throw new Error(`build failed:\n${result.stderr}`);
+  manifest = JSON.parse(readFileSync(join(out, `${BASE}.manifest.json`), 'utf8')) as Manifest;
+});
+
+describe('slipway build of the default host', () => {
+  it('writes every output, and SHA256SUMS lists them with their real hashes', async () => {
+    const files = readdirSync(out).sort();
+    for (const suffix of ['.raw', '.qcow2', '.root.squashfs', '.root.verity', '.efi', '.manifest.json', '.spdx.json']) {
+      expect(files).toContain(`${BASE}${suffix}`);
+    }
+    expect(files.filter((f) => f.startsWith('.'))).toEqual([]); // no staging left behind
+    const { stdout } = await execa('sha256sum', ['--check', 'SHA256SUMS'], { cwd: out });
+    expect(stdout.split('\n').filter((l) => l.endsWith(': OK'))).toHaveLength(7);
+    const sbom = JSON.parse(readFileSync(join(out, `${BASE}.spdx.json`), 'utf8')) as { spdxVersion: string; packages: Array<{ name: string }> };
+    expect(sbom.spdxVersion).toBe('SPDX-2.3');
+    expect(sbom.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['systemd', 'containerd', 'runc']));
+  });
+
+  it('has a GPT that sfdisk verifies, with the A/B layout of the Discoverable Partitions Specification', async () => {
+    const raw = join(out, `${BASE}.raw`);
+    expect((await execa('sfdisk', ['--verify', raw])).stdout).toMatch(/No errors detected/);
+    const table = JSON.parse((await execa('sfdisk', ['--json', raw])).stdout) as { partitiontable: { partitions: Array<{ type: string; name: string; uuid: string }> } };
+    const parts = table.partitiontable.partitions;
+    expect(parts.map((p) => p.type)).toEqual([
+      'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', // ESP
+      '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', // root A
+      '2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5', // verity A
+      '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709', // root B
+      '2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5', // verity B
+      '4D21B016-B534-45C2-A9FB-5C16E091FD2D', // var
+    ]);
+    expect(parts.map((p) => p.name)).toEqual(['esp', 'host_1.0.0', 'host_1.0.0_verity', '_empty', '_empty', 'var']);
+    // Slot A is found by its root hash: data = first 128 bits, verity = last 128 bits.
+    const hash = manifest.rootHash.toUpperCase();
+    expect(parts[1]!.uuid.replace(/-/g, '')).toBe(hash.slice(0, 32));
+    expect(parts[2]!.uuid.replace(/-/g, '')).toBe(hash.slice(32));
+  });
+
+  it('is read by systemd-dissect, which finds root and verity and the verity holds', async () => {
+    const { stdout } = await execa('systemd-dissect', ['--no-pager', `--root-hash=${manifest.rootHash}`, join(out, `${BASE}.raw`)]);
+    expect(stdout).toMatch(/IMAGE_VERSION=1\.0\.0/);
+    expect(stdout).toMatch(/^ro\s+root\s+.*host_1\.0\.0\s+squashfs\s+x86-64\s+yes/m);
+    expect(stdout).toMatch(/^ro\s+root-verity\s+.*host_1\.0\.0_verity/m);
+    expect(stdout).toMatch(/\besp\b.*vfat/);
+  });
+
+  it('passes veritysetup verify for root A against the manifest’s root hash', async () => {
+    const [root, verity] = await Promise.all([extractPartition('root-a'), extractPartition('verity-a')]);
+    const result = await execa('veritysetup', ['verify', root, verity, manifest.rootHash], { reject: false });
+    expect(result.exitCode).toBe(0);
+    const wrong = manifest.rootHash.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    expect((await execa('veritysetup', ['verify', root, verity, wrong], { reject: false })).exitCode).not.toBe(0);
+  });
+
+  it('has a root filesystem that unsquashfs reads completely, with exact owners and modes', async () => {
+    const dir = tempDir('unsquash');
+    await execa('unsquashfs', ['-no-progress', '-d', join(dir, 'root'), join(out, `${BASE}.root.squashfs`)]);
+    const listing = (await execa('unsquashfs', ['-lln', join(out, `${BASE}.root.squashfs`)])).stdout;
+    expect(listing).toMatch(/^-rwxr-sr-x 0\/42 .* squashfs-root\/usr\/bin\/chage$/m); // setgid shadow kept
+    expect(listing).toMatch(/^drwxrwxrwt 0\/0 .* squashfs-root\/tmp$/m);
+    expect(listing).toMatch(/^lrwxrwxrwx 0\/0 .* squashfs-root\/bin -> usr\/bin$/m);
+    const osRelease = readFileSync(join(dir, 'root/usr/lib/os-release'), 'utf8');
+    expect(osRelease).toMatch(/^IMAGE_ID=host$/m);
+    expect(osRelease).toMatch(/^IMAGE_VERSION=1\.0\.0$/m);
+    expect(readFileSync(join(dir, 'root/etc/machine-id'), 'utf8')).toBe('');
+    expect(readFileSync(join(dir, 'root/etc/passwd'), 'utf8')).toMatch(/^systemd-network:x:\d+:\d+:/m);
+    expect(readdirSync(join(dir, 'root/usr/share/doc/systemd'))).toEqual(['copyright']);
+  });
+
+  it('has an ESP that fsck.vfat accepts and where bootctl lists the UKI', async () => {
+    const esp = await extractPartition('esp');
+    expect((await execa('fsck.vfat', ['-n', esp], { reject: false })).exitCode).toBe(0);
+    const dir = tempDir('esp');
+    await execa('mcopy', ['-s', '-i', esp, '::/EFI', '::/loader', dir], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(readdirSync(join(dir, 'EFI/Linux'))).toEqual(['host_1.0.0+3.efi']);
+    // bootctl wants the ESP to be the root of a file system: a bind mount in a private mount namespace.
+    const list = await execa('unshare', ['-m', 'sh', '-c', `mount --bind "$0" "$0" && bootctl --esp-path="$0" --no-pager list`, dir], {
+      env: { SYSTEMD_RELAX_ESP_CHECKS: '1' },
+      reject: false,
+    });
+    expect(list.stdout).toMatch(/source: .*\/EFI\/Linux\/host_1\.0\.0\+3\.efi/);
+    expect(list.stdout).toMatch(/title: host 1\.0\.0 \(slipway/);
+    expect(list.stdout).toMatch(/tries: 3 left/);
+    expect(list.stdout).toMatch(new RegExp(`options: roothash=${manifest.rootHash} ro`));
+  });
+
+  it('has a data filesystem that e2fsck finds clean', async () => {
+    const data = await extractPartition('data');
+    expect((await execa('e2fsck', ['-fn', data], { reject: false })).exitCode).toBe(0);
+  });
+
+  it('is reproducible, and builds rootless: an unprivileged user building elsewhere gets the same bytes', async () => {
+    const dir = tempDir('rootless');
+    chmodSync(dir, 0o777);
+    copyFileSync(join(REPO_ROOT, 'recipes/host.yaml'), join(dir, 'host.yaml'));
+    copyFileSync(join(out, '..', 'host.lock.json'), join(dir, 'host.lock.json'));
+    chmodSync(join(dir, 'host.lock.json'), 0o644);
+    const cache = join(dir, 'cache');
+    const result = await execa(
+      'setpriv',
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, join(REPO_ROOT, 'bin/slipway.js'), 'build', join(dir, 'host.yaml'), '--out', join(dir, 'out'), '--cache', cache],
+      { reject: false, env: { HOME: dir, CI: '1', PATH: process.env.PATH ?? '' }, cwd: dir },
+    );
+    expect(result.stderr).not.toMatch(/Permission denied|EACCES/);
+    expect(result.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'out/SHA256SUMS'), 'utf8')).toBe(readFileSync(join(out, 'SHA256SUMS'), 'utf8'));
+  });
+
+  it('boots under UEFI through systemd-boot and the UKI to systemd’s multi-user target', async () => {
+    const boot = await bootUntil(join(out, `${BASE}.raw`), /Reached target .*multi-user\.target|Kernel panic|slipway-initrd: error/, 240_000);
+    expect(boot.console).toMatch(/slipway-initrd: root \/dev\/vda2 verified by \/dev\/vda3, \/var on \/dev\/vda6/);
+    expect(boot.console).toMatch(/Welcome to .*host 1\.0\.0 \(slipway/);
+    expect(boot.console).toMatch(/Reached target .*multi-user\.target/);
+  });
+
+  it('refuses to run a root partition with one corrupted byte: dm-verity catches it', async () => {
+    const disk = join(tempDir('corrupt'), 'disk.raw');
+    copyFileSync(join(out, `${BASE}.raw`), disk);
+    const fd = openSync(disk, 'r+');
+    writeSync(fd, Buffer.from([0x5a]), 0, 1, partitionOf('root-a').offset + 100); // inside the squashfs superblock
+    closeSync(fd);
+    const boot = await bootUntil(disk, /slipway-initrd: cannot boot/, 240_000);
+    expect(boot.console).toMatch(/device-mapper: verity: .*data block 0 is corrupted/);
+    expect(boot.console).toMatch(/slipway-initrd: error: cannot mount the verified root/);
+    expect(boot.console).not.toMatch(/Welcome to/);
+  });
+});
