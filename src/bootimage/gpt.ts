@@ -118,3 +118,50 @@ export function writeGpt(diskSize: number, diskGuid: string, partitions: readonl
   const tail = Buffer.concat([entries, header(diskGuid, sectors, last, 1, last - 32, entriesCrc)]);
   return { head, tail, tailOffset: (last - 32) * SECTOR };
 }
+
+export function bytesToGuid(bytes: Buffer): string {
+  const hex = [
+    bytes.readUInt32LE(0).toString(16).padStart(8, '0'),
+    bytes.readUInt16LE(4).toString(16).padStart(4, '0'),
+    bytes.readUInt16LE(6).toString(16).padStart(4, '0'),
+    bytes.subarray(8, 10).toString('hex'),
+    bytes.subarray(10, 16).toString('hex'),
+  ];
+  return hex.join('-');
+}
+
+export interface GptTable {
+  diskGuid: string;
+  partitions: Array<GptPartition & { number: number }>;
+}
+
+/** Reads the primary GPT from the first 34 sectors of a disk; null when there is none. */
+export function readGpt(head: Buffer): GptTable | null {
+  const header = head.subarray(SECTOR, 2 * SECTOR);
+  if (header.toString('latin1', 0, 8) !== 'EFI PART') return null;
+  const copy = Buffer.from(header.subarray(0, 92));
+  copy.writeUInt32LE(0, 16);
+  if (crc32(copy) !== header.readUInt32LE(16)) return null;
+  const entriesLba = Number(header.readBigUInt64LE(72));
+  const count = header.readUInt32LE(80);
+  const size = header.readUInt32LE(84);
+  const partitions: GptTable['partitions'] = [];
+  for (let i = 0; i < count; i++) {
+    const at = entriesLba * SECTOR + i * size;
+    if (at + size > head.length) break;
+    const entry = head.subarray(at, at + size);
+    if (entry.subarray(0, 16).every((b) => b === 0)) continue;
+    const first = Number(entry.readBigUInt64LE(32));
+    const last = Number(entry.readBigUInt64LE(40));
+    partitions.push({
+      number: i + 1,
+      type: bytesToGuid(entry.subarray(0, 16)),
+      uuid: bytesToGuid(entry.subarray(16, 32)),
+      offset: first * SECTOR,
+      size: (last - first + 1) * SECTOR,
+      attributes: entry.readBigUInt64LE(48),
+      name: entry.toString('utf16le', 56, 128).replace(/\0.*$/, ''),
+    });
+  }
+  return { diskGuid: bytesToGuid(header.subarray(56, 72)), partitions };
+}

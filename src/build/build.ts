@@ -147,6 +147,9 @@ function installRuntime(tree: Tree, dir: string, prefix = ''): void {
 
 function installFiles(ctx: BuildContext): void {
   installRuntime(ctx.tree!, RUNTIME_ROOTFS);
+  // What the image is made of, for `slipway inspect` and for the host itself.
+  const packages = ctx.plan.packages.host.map((p) => `${p.name} ${p.version} ${p.architecture}\n`).join('');
+  ctx.tree!.writeFile('usr/lib/slipway/packages', packages);
   for (const unit of ctx.loaded.recipe.units) ctx.tree!.writeFile(`etc/systemd/system/${unit.name}`, unit.content, { origin: 'recipe' });
   applyRecipeFiles(ctx.tree!, ctx.loaded.recipe.files, ctx.accounts!, (source) => {
     const path = resolve(ctx.loaded.dir, source);

@@ -4,13 +4,14 @@ import { UsageError } from '../errors.ts';
 import type { Command, GlobalFlags } from './command.ts';
 import { buildCommand } from './commands/build.ts';
 import { fetchCommand } from './commands/fetch.ts';
+import { inspectCommand } from './commands/inspect.ts';
 import { lockCommand } from './commands/lock.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { setupCommand } from './commands/setup.ts';
 import { EXIT_INTERRUPTED, reportError } from './report.ts';
 import { runCleanups } from '../cleanup.ts';
 
-const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, schemaCommand, setupCommand];
+const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, inspectCommand, schemaCommand, setupCommand];
 
 const GLOBAL_OPTIONS = {
   debug: { type: 'boolean' },
@@ -66,6 +67,11 @@ function parse(command: Command, argv: string[]) {
 /** Runs the command line and returns the exit code; never throws. */
 export async function main(argv: string[]): Promise<number> {
   const out = (text: string) => process.stdout.write(text);
+  // `slipway inspect IMAGE | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const err = (text: string) => process.stderr.write(text);
   const debug = argv.includes('--debug');
   const onSignal = () => {

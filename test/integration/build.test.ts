@@ -130,6 +130,24 @@ describe('slipway build of the default host', () => {
     expect((await execa('e2fsck', ['-fn', data], { reject: false })).exitCode).toBe(0);
   });
 
+  it('is described by slipway inspect: partitions, slots, root hash, boot entry, packages', async () => {
+    const result = await slipway(['inspect', join(out, `${BASE}.raw`), '--json']);
+    expect(result.exitCode).toBe(0);
+    const info = JSON.parse(result.stdout) as {
+      partitions: Array<{ role: string; label: string }>;
+      slots: Array<{ slot: string; version: string | null; rootHash: string | null }>;
+      ukis: string[];
+      packages: Array<{ name: string; version: string }>;
+    };
+    expect(info.partitions.map((p) => p.role)).toEqual(['esp', 'root', 'root-verity', 'root', 'root-verity', 'var']);
+    expect(info.slots).toEqual([
+      { slot: 'a', label: 'host_1.0.0', version: '1.0.0', rootHash: manifest.rootHash, rootPartition: 2, verityPartition: 3 },
+      { slot: 'b', label: '_empty', version: null, rootHash: null, rootPartition: 4, verityPartition: 5 },
+    ]);
+    expect(info.ukis).toEqual(['host_1.0.0+3.efi']);
+    expect(info.packages.map((p) => p.name)).toEqual(manifest.packages.map((p) => p.name));
+  });
+
   it('is reproducible, and builds rootless: an unprivileged user building elsewhere gets the same bytes', async () => {
     const dir = tempDir('rootless');
     chmodSync(dir, 0o777);
