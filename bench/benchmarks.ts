@@ -8,6 +8,11 @@ import { fetchPackages } from '../src/assemble/download.ts';
 import { resolveLock } from '../src/assemble/lock.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
 import { archiveSourceFor } from '../src/cli/context.ts';
+import { copyFileSync, readFileSync as readText } from 'node:fs';
+import { measure } from './process-tree.ts';
+
+const BIN = new URL('../bin/slipway.js', import.meta.url).pathname;
+const MiB = 1024 * 1024;
 
 export interface Measurement {
   label: string;
@@ -78,6 +83,37 @@ export const benchmarks: Benchmark[] = [
           { label: 'time', value: seconds(elapsed) },
           { label: 'throughput', value: `${(stats.bytes / 1048576 / (elapsed / 1000)).toFixed(1)} MiB/s` },
           { label: 'downloads under way at once (most)', value: String(stats.maxInFlight), target: '>= 4', met: stats.maxInFlight >= 4 },
+        ];
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'build',
+    description: 'build the default host: cold (empty cache), then warm with only the version changed',
+    async run() {
+      const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-build-'));
+      try {
+        copyFileSync(RECIPE_PATH, join(dir, 'host.yaml'));
+        const cache = join(dir, 'cache');
+        const common = ['--cache', cache, '--out', join(dir, 'out'), '--json'];
+        const cold = await measure(process.execPath, [BIN, 'build', join(dir, 'host.yaml'), ...common], { CI: '1' });
+        const warm = await measure(process.execPath, [BIN, 'build', join(dir, 'host.yaml'), ...common, '--version', '1.0.1'], { CI: '1' });
+        const manifest = JSON.parse(readText(join(dir, 'out', 'host_1.0.1.manifest.json'), 'utf8')) as {
+          artifacts: Record<string, { size: number }>;
+          disk: { partitions: Array<{ role: string; size: number }> };
+        };
+        const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+        return [
+          { label: 'cold build (download, decompress, build)', value: `${cold.seconds.toFixed(1)} s` },
+          { label: 'warm rebuild, new version', value: `${warm.seconds.toFixed(1)} s`, target: '< 30 s', met: warm.seconds < 30 },
+          { label: 'peak memory, build and its tools (warm)', value: `${warm.peakMiB.toFixed(0)} MiB`, target: '< 512 MiB', met: warm.peakMiB < 512 },
+          { label: 'peak memory, build and its tools (cold)', value: `${cold.peakMiB.toFixed(0)} MiB`, target: '< 512 MiB', met: cold.peakMiB < 512 },
+          { label: 'root filesystem (squashfs, zstd)', value: mib(manifest.artifacts.root!.size) },
+          { label: 'UKI (kernel + initrd)', value: mib(manifest.artifacts.uki!.size) },
+          { label: 'qcow2', value: mib(manifest.artifacts.qcow2!.size) },
+          ...manifest.disk.partitions.map((p) => ({ label: `partition ${p.role}`, value: mib(p.size) })),
         ];
       } finally {
         rmSync(dir, { recursive: true, force: true });

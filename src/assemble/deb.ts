@@ -1,5 +1,5 @@
 /** Reading .deb files: an ar archive holding control.tar.* and data.tar.*. */
-import { createWriteStream, readFileSync, rmSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
@@ -14,21 +14,6 @@ export interface ArMember {
 
 const AR_MAGIC = '!<arch>\n';
 
-export function readAr(bytes: Buffer, label: string): ArMember[] {
-  if (bytes.toString('latin1', 0, 8) !== AR_MAGIC) throw new BuildError(`${label} is not a .deb (ar) archive`, 'the cache entry is damaged; delete it and fetch again');
-  const members: ArMember[] = [];
-  let offset = 8;
-  while (offset + 60 <= bytes.length) {
-    const header = bytes.toString('latin1', offset, offset + 60);
-    const name = header.slice(0, 16).trim().replace(/\/$/, '');
-    const size = Number.parseInt(header.slice(48, 58).trim(), 10);
-    const start = offset + 60;
-    members.push({ name, data: bytes.subarray(start, start + size) });
-    offset = start + size + (size % 2); // members are 2-byte aligned
-  }
-  return members;
-}
-
 /** A member's tar stream, decompressed by the right program (gzip in-process, xz and zstd by tool). */
 function tarStream(member: ArMember): { stream: NodeJS.ReadableStream; done: Promise<void> } {
   if (member.name.endsWith('.tar')) return { stream: Readable.from([member.data]), done: Promise.resolve() };
@@ -42,6 +27,31 @@ function tarStream(member: ArMember): { stream: NodeJS.ReadableStream; done: Pro
     return { stream: stdout, done };
   }
   throw new BuildError(`unsupported member ${member.name}`, 'slipway reads gzip, xz and zstd compressed .deb members');
+}
+
+/** Reads one member of an ar archive without reading the others (a .deb's control is near its start). */
+export function readArMember(path: string, prefix: string, label: string): ArMember | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const magic = Buffer.alloc(8);
+    readSync(fd, magic, 0, 8, 0);
+    if (magic.toString('latin1') !== AR_MAGIC) throw new BuildError(`${label} is not a .deb (ar) archive`, 'the cache entry is damaged; delete it and fetch again');
+    let offset = 8;
+    const header = Buffer.alloc(60);
+    while (readSync(fd, header, 0, 60, offset) === 60) {
+      const name = header.toString('latin1', 0, 16).trim().replace(/\/$/, '');
+      const size = Number.parseInt(header.toString('latin1', 48, 58).trim(), 10);
+      if (name.startsWith(prefix)) {
+        const data = Buffer.alloc(size);
+        readSync(fd, data, 0, size, offset + 60);
+        return { name, data };
+      }
+      offset += 60 + size + (size % 2);
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface DebArchive {
@@ -66,9 +76,8 @@ export async function cacheDataTar(cache: ContentCache, debPath: string, sha256:
 }
 
 export function openDeb(path: string, label: string): DebArchive {
-  const members = readAr(readFileSync(path), label);
   const find = (prefix: string) => {
-    const member = members.find((m) => m.name.startsWith(prefix));
+    const member = readArMember(path, prefix, label);
     if (!member) throw new BuildError(`${label} has no ${prefix}* member`, 'the cache entry is damaged; delete it and fetch again');
     return member;
   };

@@ -124,7 +124,8 @@ function configureAccounts(ctx: BuildContext): void {
 
 async function configureSystem(ctx: BuildContext): Promise<void> {
   const tree = ctx.tree!;
-  const scripts = await Promise.all(ctx.plan.packages.host.map((pkg) => readControlFile(ctx.debs.get(pkg.sha256)!, pkg.name, 'postinst')));
+  const scripts: Array<string | undefined> = [];
+  for (const pkg of ctx.plan.packages.host) scripts.push(await readControlFile(ctx.debs.get(pkg.sha256)!, pkg.name, 'postinst'));
   applyAlternatives(tree, scripts.flatMap((script) => (script ? parseAlternatives(script) : [])));
   configureCaCertificates(tree);
   ctx.osRelease = writeOsRelease(tree, { ...ctx.loaded.recipe, version: ctx.plan.version });
