@@ -147,13 +147,14 @@ export async function runTool(tool: ToolName, args: readonly string[], options: 
 }
 
 /**
- * Runs a filter program (a decompressor, say) on a buffer and returns its output as a stream;
+ * Runs a filter program (a decompressor, say) on a stream and returns its output as a stream;
  * `done` rejects with a ToolFailed when the program fails.
  */
-export function pipeTool(tool: ToolName, args: readonly string[], input: Buffer): { stdout: NodeJS.ReadableStream; done: Promise<void> } {
+export function pipeTool(tool: ToolName, args: readonly string[], input: NodeJS.ReadableStream): { stdout: NodeJS.ReadableStream; done: Promise<void> } {
   const path = findTool(tool);
   if (!path) checkTools([tool]);
-  const subprocess = execa(path!, args, { input, env: { LC_ALL: 'C' }, stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
+  const subprocess = execa(path!, args, { stdin: 'pipe', env: { LC_ALL: 'C' }, stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
+  input.pipe(subprocess.stdin!);
   const done = subprocess.then((result) => {
     if (result.failed) {
       throw new ToolFailed(

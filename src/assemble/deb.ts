@@ -1,36 +1,22 @@
 /** Reading .deb files: an ar archive holding control.tar.* and data.tar.*. */
-import { closeSync, createWriteStream, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
 import { BuildError } from '../errors.ts';
 import { pipeTool } from '../tools.ts';
 import type { ContentCache } from './cache.ts';
 
+/** Where a member of an ar archive lies in the file. */
 export interface ArMember {
   name: string;
-  data: Buffer;
+  offset: number;
+  size: number;
 }
 
 const AR_MAGIC = '!<arch>\n';
 
-/** A member's tar stream, decompressed by the right program (gzip in-process, xz and zstd by tool). */
-function tarStream(member: ArMember): { stream: NodeJS.ReadableStream; done: Promise<void> } {
-  if (member.name.endsWith('.tar')) return { stream: Readable.from([member.data]), done: Promise.resolve() };
-  if (member.name.endsWith('.gz')) return { stream: Readable.from([member.data]).pipe(createGunzip()), done: Promise.resolve() };
-  if (member.name.endsWith('.xz')) {
-    const { stdout, done } = pipeTool('xz', ['--decompress', '--stdout', '--threads=1'], member.data);
-    return { stream: stdout, done };
-  }
-  if (member.name.endsWith('.zst')) {
-    const { stdout, done } = pipeTool('zstd', ['--decompress', '--stdout', '-q'], member.data);
-    return { stream: stdout, done };
-  }
-  throw new BuildError(`unsupported member ${member.name}`, 'slipway reads gzip, xz and zstd compressed .deb members');
-}
-
-/** Reads one member of an ar archive without reading the others (a .deb's control is near its start). */
-export function readArMember(path: string, prefix: string, label: string): ArMember | undefined {
+/** Finds one member of an ar archive by reading headers only (a .deb's control is near its start). */
+export function findArMember(path: string, prefix: string, label: string): ArMember | undefined {
   const fd = openSync(path, 'r');
   try {
     const magic = Buffer.alloc(8);
@@ -41,17 +27,29 @@ export function readArMember(path: string, prefix: string, label: string): ArMem
     while (readSync(fd, header, 0, 60, offset) === 60) {
       const name = header.toString('latin1', 0, 16).trim().replace(/\/$/, '');
       const size = Number.parseInt(header.toString('latin1', 48, 58).trim(), 10);
-      if (name.startsWith(prefix)) {
-        const data = Buffer.alloc(size);
-        readSync(fd, data, 0, size, offset + 60);
-        return { name, data };
-      }
+      if (name.startsWith(prefix)) return { name, offset: offset + 60, size };
       offset += 60 + size + (size % 2);
     }
     return undefined;
   } finally {
     closeSync(fd);
   }
+}
+
+/** A member's tar stream, read from the file and decompressed as it goes (gzip in-process, xz and zstd by tool). */
+function tarStream(path: string, member: ArMember): { stream: NodeJS.ReadableStream; done: Promise<void> } {
+  const raw = () => createReadStream(path, { start: member.offset, end: member.offset + member.size - 1 });
+  if (member.name.endsWith('.tar')) return { stream: raw(), done: Promise.resolve() };
+  if (member.name.endsWith('.gz')) return { stream: raw().pipe(createGunzip()), done: Promise.resolve() };
+  if (member.name.endsWith('.xz')) {
+    const { stdout, done } = pipeTool('xz', ['--decompress', '--stdout', '--threads=1'], raw());
+    return { stream: stdout, done };
+  }
+  if (member.name.endsWith('.zst')) {
+    const { stdout, done } = pipeTool('zstd', ['--decompress', '--stdout', '-q'], raw());
+    return { stream: stdout, done };
+  }
+  throw new BuildError(`unsupported member ${member.name}`, 'slipway reads gzip, xz and zstd compressed .deb members');
 }
 
 export interface DebArchive {
@@ -77,9 +75,9 @@ export async function cacheDataTar(cache: ContentCache, debPath: string, sha256:
 
 export function openDeb(path: string, label: string): DebArchive {
   const find = (prefix: string) => {
-    const member = readArMember(path, prefix, label);
+    const member = findArMember(path, prefix, label);
     if (!member) throw new BuildError(`${label} has no ${prefix}* member`, 'the cache entry is damaged; delete it and fetch again');
     return member;
   };
-  return { control: () => tarStream(find('control.tar')), data: () => tarStream(find('data.tar')) };
+  return { control: () => tarStream(path, find('control.tar')), data: () => tarStream(path, find('data.tar')) };
 }

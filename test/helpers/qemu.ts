@@ -3,7 +3,7 @@
  * a virtio disk, the serial console captured, and a wait for a line on it. The full harness with
  * verdicts, port forwards and commands lives in qemu/ (issue 4); this is only enough to prove a boot.
  */
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { tempDir } from './archive.ts';
@@ -14,14 +14,20 @@ const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 export interface BootResult {
   console: string;
   matched: boolean;
+  /** The copy of the image that was booted, as QEMU left it. */
+  disk: string;
 }
 
-/** Boots a copy of the image until the console shows `until`, QEMU exits, or the timeout passes. */
-export async function bootUntil(image: string, until: RegExp, timeoutMs: number): Promise<BootResult> {
+/**
+ * Boots a copy of the image until the console shows `until`, QEMU exits, or the timeout passes.
+ * `diskSize` grows the copy first, as a user would give a server a bigger disk.
+ */
+export async function bootUntil(image: string, until: RegExp, timeoutMs: number, options: { diskSize?: number } = {}): Promise<BootResult> {
   const dir = tempDir('qemu');
   const disk = join(dir, 'disk.raw');
   const vars = join(dir, 'vars.fd');
   copyFileSync(image, disk);
+  if (options.diskSize) truncateSync(disk, options.diskSize);
   copyFileSync(OVMF_VARS, vars);
   const qemu: ResultPromise = execa(
     'qemu-system-x86_64',
@@ -39,7 +45,7 @@ export async function bootUntil(image: string, until: RegExp, timeoutMs: number)
     const finish = (matched: boolean) => {
       clearTimeout(timer);
       qemu.kill('SIGKILL');
-      resolve({ console, matched });
+      resolve({ console, matched, disk });
     };
     const timer = setTimeout(() => finish(false), timeoutMs);
     qemu.stdout!.on('data', (chunk: Buffer) => {
