@@ -1,0 +1,69 @@
+/**
+ * QEMU command lines as pure data: a boot request in, qemu-system-x86_64's arguments out. Tested
+ * without QEMU; qemu/runner.ts runs them.
+ */
+
+export interface PortForward {
+  host: number;
+  guest: number;
+  protocol?: 'tcp' | 'udp';
+}
+
+export interface FwCfgEntry {
+  /** e.g. opt/slipway/config */
+  name: string;
+  file: string;
+}
+
+export type Firmware =
+  | { kind: 'uefi'; code: string; vars: string }
+  | { kind: 'kernel'; kernel: string; initrd?: string; append: string };
+
+export interface BootRequest {
+  firmware: Firmware;
+  /** The disk QEMU writes to (an overlay or a copy, never the built image itself). */
+  disk?: { file: string; format: 'raw' | 'qcow2' };
+  accel: 'kvm' | 'tcg';
+  memoryMiB: number;
+  cpus: number;
+  /** Where the serial console goes: a file QEMU appends to. */
+  consoleLog: string;
+  forwards: readonly PortForward[];
+  fwCfg: readonly FwCfgEntry[];
+  /** A unix socket for QMP (power button, status). */
+  qmpSocket?: string;
+  /** A unix socket carrying a virtio console (hvc0): the debug shell of test images. */
+  shellSocket?: string;
+  /** Exit instead of rebooting (tests that watch one boot). */
+  noReboot?: boolean;
+}
+
+export function qemuArgs(request: BootRequest): string[] {
+  const args = ['-machine', `q35,accel=${request.accel}`, '-m', String(request.memoryMiB), '-smp', String(request.cpus)];
+  args.push('-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none');
+  if (request.accel === 'kvm') args.push('-cpu', 'host');
+  if (request.noReboot) args.push('-no-reboot');
+
+  const firmware = request.firmware;
+  if (firmware.kind === 'uefi') {
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${firmware.code}`);
+    args.push('-drive', `if=pflash,format=raw,unit=1,file=${firmware.vars}`);
+  } else {
+    args.push('-kernel', firmware.kernel, '-append', firmware.append);
+    if (firmware.initrd) args.push('-initrd', firmware.initrd);
+  }
+  if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${request.disk.file},cache=unsafe,discard=unmap`);
+
+  const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
+  args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
+  args.push('-device', 'virtio-rng-pci');
+
+  args.push('-chardev', `file,id=console,path=${request.consoleLog}`, '-serial', 'chardev:console');
+  if (request.shellSocket) {
+    args.push('-device', 'virtio-serial-pci', '-chardev', `socket,id=shell,path=${request.shellSocket},server=on,wait=off`);
+    args.push('-device', 'virtconsole,chardev=shell,name=slipway.shell');
+  }
+  if (request.qmpSocket) args.push('-qmp', `unix:${request.qmpSocket},server=on,wait=off`);
+  for (const entry of request.fwCfg) args.push('-fw_cfg', `name=${entry.name},file=${entry.file}`);
+  return args;
+}

@@ -1,0 +1,246 @@
+/**
+ * Runs a QEMU command line and watches the machine: the serial console is followed as it is
+ * written, scanned for what means the boot went wrong (as CoreOS's kola does), and waited on for
+ * markers; commands run in the guest over the debug shell's virtio console; the machine is
+ * powered off through ACPI or has its plug pulled.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { qemuArgs, type BootRequest, type FwCfgEntry, type PortForward } from './args.ts';
+import { chooseAccel } from './kvm.ts';
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+/** Console lines that mean the boot has failed, whatever the test waits for. */
+const FATAL = [
+  { problem: 'kernel panic', pattern: /Kernel panic - not syncing[^\n]*/ },
+  { problem: 'kernel oops', pattern: /\bOops: [^\n]*|\bBUG: [^\n]*/ },
+  { problem: 'emergency shell', pattern: /You are in emergency mode[^\n]*|Give root password for maintenance[^\n]*|Entering emergency mode[^\n]*/ },
+  { problem: 'initrd failure', pattern: /slipway-initrd: error: [^\n]*/ },
+  { problem: 'health check failed', pattern: /slipway-health: FAILED[^\n]*/ },
+];
+
+const FAILED_UNIT = /\[\s*FAILED\s*\] Failed to start ([^\n]*)/g;
+const ANSI = /\x1b\[[0-9;=?]*[A-Za-z]/g;
+
+export class BootFailure extends Error {
+  constructor(
+    readonly problem: string,
+    readonly excerpt: string,
+  ) {
+    super(`${problem}\n--- console ---\n${excerpt}`);
+  }
+}
+
+export interface MachineOptions {
+  image: string;
+  format?: 'raw' | 'qcow2';
+  accel?: 'kvm' | 'tcg';
+  memoryMiB?: number;
+  cpus?: number;
+  forwards?: PortForward[];
+  fwCfg?: FwCfgEntry[];
+  /** Connect the debug shell's virtio console (images built with debugShell: true). */
+  shell?: boolean;
+  noReboot?: boolean;
+  /** Grow the machine's disk (the overlay) to this many bytes, as a bigger server disk would be. */
+  diskSize?: number;
+}
+
+export interface Verdict {
+  ok: boolean;
+  problems: string[];
+  failedUnits: string[];
+  excerpt: string;
+}
+
+export class VirtualMachine {
+  readonly dir: string;
+  readonly consoleLog: string;
+  private qemu?: ResultPromise;
+  private exited = false;
+  private shellSocket?: Socket;
+  private shellBuffer = '';
+
+  private constructor(
+    readonly options: MachineOptions,
+    readonly overlay: string,
+  ) {
+    this.dir = join(overlay, '..');
+    this.consoleLog = join(this.dir, 'console.log');
+  }
+
+  /** Makes the private disk overlay and firmware variables, then starts QEMU. */
+  static async start(options: MachineOptions): Promise<VirtualMachine> {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-vm-'));
+    const overlay = join(dir, 'disk.qcow2');
+    const format = options.format ?? (options.image.endsWith('.qcow2') ? 'qcow2' : 'raw');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', options.image, '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
+    const machine = new VirtualMachine(options, overlay);
+    await machine.boot();
+    return machine;
+  }
+
+  /** Starts (or starts again, on the same disk) QEMU. */
+  async boot(): Promise<void> {
+    const vars = join(this.dir, 'OVMF_VARS.fd');
+    try {
+      readFileSync(vars);
+    } catch {
+      copyFileSync(OVMF_VARS, vars);
+    }
+    writeFileSync(this.consoleLog, '');
+    const request: BootRequest = {
+      firmware: { kind: 'uefi', code: OVMF_CODE, vars },
+      disk: { file: this.overlay, format: 'qcow2' },
+      accel: await chooseAccel(this.options.accel),
+      memoryMiB: this.options.memoryMiB ?? 1024,
+      cpus: this.options.cpus ?? 2,
+      consoleLog: this.consoleLog,
+      forwards: this.options.forwards ?? [],
+      fwCfg: this.options.fwCfg ?? [],
+      qmpSocket: join(this.dir, 'qmp.sock'),
+      noReboot: this.options.noReboot,
+    };
+    if (this.options.shell) request.shellSocket = join(this.dir, 'shell.sock');
+    this.exited = false;
+    this.shellSocket = undefined;
+    this.qemu = execa('qemu-system-x86_64', qemuArgs(request), { reject: false, stdin: 'ignore' });
+    void this.qemu.then(() => {
+      this.exited = true;
+    });
+  }
+
+  get console(): string {
+    try {
+      return readFileSync(this.consoleLog, 'utf8').replace(ANSI, '').replace(/\r/g, '');
+    } catch {
+      return '';
+    }
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  excerpt(lines = 40): string {
+    return this.console.split('\n').slice(-lines).join('\n');
+  }
+
+  /** Problems seen on the console so far. */
+  verdict(): Verdict {
+    const text = this.console;
+    const problems = FATAL.flatMap(({ problem, pattern }) => {
+      const match = pattern.exec(text);
+      return match ? [`${problem}: ${match[0].trim()}`] : [];
+    });
+    const failedUnits = [...text.matchAll(FAILED_UNIT)].map((m) => m[1]!.trim());
+    return { ok: problems.length === 0 && failedUnits.length === 0, problems, failedUnits, excerpt: this.excerpt() };
+  }
+
+  /**
+   * Waits until the console matches. Fails at once, with the console excerpt, on a fatal problem,
+   * when QEMU exits, or when the timeout passes: never a hang.
+   */
+  async waitFor(pattern: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = this.console.slice(from);
+      const match = pattern.exec(text);
+      if (match) return match;
+      for (const { problem, pattern: fatal } of FATAL) {
+        const seen = fatal.exec(text);
+        if (seen) throw new BootFailure(`${problem}: ${seen[0].trim()}`, this.excerpt());
+      }
+      if (this.exited) throw new BootFailure(`QEMU exited before the console showed ${pattern}`, this.excerpt());
+      if (Date.now() > deadline) throw new BootFailure(`timed out after ${timeoutMs / 1000} s waiting for ${pattern}`, this.excerpt());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  private async connectShell(timeoutMs: number): Promise<Socket> {
+    if (this.shellSocket && !this.shellSocket.destroyed) return this.shellSocket;
+    const path = join(this.dir, 'shell.sock');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const socket = await new Promise<Socket>((resolve, reject) => {
+          const s = createConnection(path, () => resolve(s));
+          s.once('error', reject);
+        });
+        socket.on('data', (chunk: Buffer) => {
+          this.shellBuffer += chunk.toString('utf8');
+        });
+        this.shellSocket = socket;
+        return socket;
+      } catch (error) {
+        if (Date.now() > deadline) throw new BootFailure(`cannot reach the debug shell: ${String(error)}`, this.excerpt());
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  /** Runs a shell command in the guest and returns its output and exit status. */
+  async run(command: string, timeoutMs = 60_000): Promise<{ stdout: string; exitCode: number }> {
+    const socket = await this.connectShell(timeoutMs);
+    const nonce = Math.random().toString(36).slice(2);
+    const end = new RegExp(`__SLIPWAY_END_${nonce}_(\\d+)__`);
+    const start = `__SLIPWAY_START_${nonce}__`;
+    this.shellBuffer = '';
+    socket.write(`stty -echo 2>/dev/null; echo ${start}; ${command}\nprintf '\\n__SLIPWAY_END_%s_%d__\\n' ${nonce} $?\n`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = this.shellBuffer.replace(/\r/g, '');
+      const match = end.exec(text);
+      if (match) {
+        const output = text.slice(text.lastIndexOf(start) + start.length, match.index).replace(/^\n/, '').replace(/\n$/, '');
+        return { stdout: output, exitCode: Number(match[1]) };
+      }
+      if (this.exited) throw new BootFailure(`QEMU exited while running: ${command}`, this.excerpt());
+      if (Date.now() > deadline) throw new BootFailure(`timed out running in the guest: ${command}`, this.excerpt());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  private async qmp(command: string): Promise<void> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = createConnection(join(this.dir, 'qmp.sock'), () => resolve(s));
+      s.once('error', reject);
+    });
+    socket.write('{"execute":"qmp_capabilities"}\n');
+    socket.write(`{"execute":"${command}"}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+  }
+
+  /** Presses the power button (ACPI) and waits for QEMU to exit. */
+  async powerOff(timeoutMs = 120_000): Promise<void> {
+    if (this.exited) return;
+    this.shellSocket?.destroy();
+    await this.qmp('system_powerdown');
+    const deadline = Date.now() + timeoutMs;
+    while (!this.exited) {
+      if (Date.now() > deadline) throw new BootFailure('the guest did not power off', this.excerpt());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Pulls the plug: QEMU dies at once, as a host would on a power cut. */
+  async kill(): Promise<void> {
+    this.shellSocket?.destroy();
+    if (!this.exited) {
+      this.qemu?.kill('SIGKILL');
+      await this.qemu;
+    }
+  }
+
+  /** Stops QEMU and removes the overlay and everything else of this machine. */
+  async dispose(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
