@@ -15,7 +15,7 @@ export const HOST_MODULES = [
   'dm_mod', 'dm_verity', 'squashfs', 'overlay', 'qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'efivarfs',
   'bridge', 'br_netfilter', 'veth', 'nf_tables', 'nft_compat', 'nft_chain_nat', 'nft_masq', 'nft_nat', 'nft_ct',
   'nf_nat', 'nf_conntrack', 'xt_conntrack', 'xt_MASQUERADE', 'xt_addrtype', 'xt_comment', 'xt_mark', 'xt_nat',
-  'xt_tcpudp', 'xt_multiport', 'ip_tables', 'iptable_nat', 'iptable_filter', 'ip6_tables', 'ip6table_nat', 'ip6table_filter',
+  'xt_tcpudp', 'xt_multiport', 'xt_REDIRECT', 'nft_redir', 'ip_tables', 'iptable_nat', 'iptable_filter', 'ip6_tables', 'ip6table_nat', 'ip6table_filter',
 ];
 
 /** The modules the initrd loads before it can see and verify the root. */

@@ -11,6 +11,8 @@ import {
   applyRecipeFiles, configureCaCertificates, configureReadOnlyRoot, trimFilter, writeOsRelease, writeUserTmpfiles,
 } from '../assemble/configure/system.ts';
 import { configureUnits } from '../assemble/configure/units.ts';
+import { imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
+import { buildOciImage, ociArchiveTag } from '../assemble/oci.ts';
 import { configureUsers, type Accounts } from '../assemble/configure/users.ts';
 import { readControlFile } from '../assemble/control.ts';
 import { cacheDataTar } from '../assemble/deb.ts';
@@ -42,6 +44,8 @@ export interface BuildContext {
   staging: string;
   work: string;
   debs: Map<string, string>;
+  /** Per container with a baked-in image: the tag its archive names it with. */
+  imageTags: Map<string, string>;
   tree?: Tree;
   initrdTree?: Tree;
   accounts?: Accounts;
@@ -61,6 +65,7 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
   { title: 'Collect the boot loader and UKI stub', run: collectBootFiles },
   { title: 'Configure users and groups', run: configureAccounts },
   { title: 'Configure alternatives, CA certificates, os-release', run: configureSystem },
+  { title: 'Build container images', run: makeContainerImages },
   { title: 'Install runtime and recipe files', run: installFiles },
   { title: 'Enable units', run: enableUnits },
   { title: 'Select kernel modules', run: selectKernelModules },
@@ -76,7 +81,7 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
 ];
 
 async function fetchAllPackages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
-  const all = [...ctx.plan.packages.host, ...ctx.plan.packages.initrd];
+  const all = [...ctx.plan.packages.host, ...ctx.plan.packages.initrd, ...Object.values(ctx.plan.packages.containers).flat()];
   const unique = [...new Map(all.map((p) => [p.sha256, p])).values()];
   const { paths } = await fetchPackages(unique, ctx.source, ctx.cache, { onProgress: (done, total) => report(`downloaded ${done}/${total}`) });
   for (const pkg of unique) ctx.debs.set(pkg.sha256, paths.get(pkg.name)!);
@@ -146,8 +151,36 @@ function installRuntime(tree: Tree, dir: string, prefix = ''): void {
   }
 }
 
+/** Container images built from Debian packages, or the recipe's OCI archives, go into the image. */
+async function makeContainerImages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
+  for (const container of ctx.loaded.recipe.containers) {
+    const image = container.image;
+    if ('ref' in image) continue;
+    let archive: Buffer;
+    if ('archive' in image) {
+      const path = resolve(ctx.loaded.dir, image.archive);
+      try {
+        archive = readFileSync(path);
+      } catch (cause) {
+        throw new RecipeError(`containers (${container.name}): cannot read image archive ${image.archive}`, 'give an OCI archive file, relative to the recipe', { cause });
+      }
+    } else {
+      const tree = new Tree(join(ctx.work, 'containers', container.name));
+      await unpackSet(ctx, tree, ctx.plan.packages.containers[container.name] ?? [], trimFilter(ctx.loaded.recipe.keep), report);
+      archive = (await buildOciImage(tree, container.name, container.command, container.env, ctx.plan.sourceDateEpoch)).archive;
+      rmSync(tree.root, { recursive: true, force: true });
+    }
+    ctx.tree!.writeFile(imageArchivePath(container.name), archive);
+    ctx.imageTags.set(container.name, (await ociArchiveTag(archive)) ?? 'latest');
+  }
+}
+
 function installFiles(ctx: BuildContext): void {
   installRuntime(ctx.tree!, RUNTIME_ROOTFS);
+  installContainerUnits(ctx.tree!, ctx.loaded.recipe.containers, ctx.imageTags);
+  if (ctx.loaded.recipe.debug.shell) {
+    ctx.tree!.writeFile('usr/lib/systemd/system/slipway-debug-shell.service', readFileSync(new URL('../../runtime/debug/slipway-debug-shell.service', import.meta.url)));
+  }
   // What the image is made of, for `slipway inspect` and for the host itself.
   const packages = ctx.plan.packages.host.map((p) => `${p.name} ${p.version} ${p.architecture}\n`).join('');
   ctx.tree!.writeFile('usr/lib/slipway/packages', packages);

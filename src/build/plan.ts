@@ -3,7 +3,7 @@
  * lockfile without touching the disk. `slipway build --dry-run` prints it.
  */
 import { join } from 'node:path';
-import { HOST_SET, INITRD_SET, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
+import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
 import { HOST_MODULES, INITRD_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot } from '../shared/layout.ts';
@@ -30,7 +30,7 @@ export interface ImagePlan {
   outDir: string;
   formats: string[];
   sourceDateEpoch: number;
-  packages: { host: LockedPackage[]; initrd: LockedPackage[] };
+  packages: { host: LockedPackage[]; initrd: LockedPackage[]; containers: Record<string, LockedPackage[]> };
   kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; cmdline: string[] };
   rootfs: { type: 'squashfs'; compression: 'zstd' };
   disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number };
@@ -54,7 +54,11 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     outDir: options.outDir,
     formats: options.formats,
     sourceDateEpoch: sourceDateEpoch(lock),
-    packages: { host: lock.sets[HOST_SET] ?? [], initrd: lock.sets[INITRD_SET] ?? [] },
+    packages: {
+      host: lock.sets[HOST_SET] ?? [],
+      initrd: lock.sets[INITRD_SET] ?? [],
+      containers: Object.fromEntries(recipe.containers.map((c) => [c.name, lock.sets[containerSetName(c.name)] ?? []])),
+    },
     kernel: {
       package: recipe.kernel.package,
       modules: [...new Set([...HOST_MODULES, ...recipe.kernel.modules])],

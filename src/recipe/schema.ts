@@ -109,7 +109,10 @@ export const ContainerImageSchema = z.union([
     packages: z.array(debianPackageName).min(1).describe('an image slipway builds from Debian packages'),
   }),
   z.strictObject({ archive: z.string().describe('an OCI archive file beside the recipe') }),
-  z.strictObject({ ref: z.string().describe('a registry reference pulled at boot') }),
+  z.strictObject({
+    ref: z.string().describe('a registry reference pulled at boot'),
+    plainHttp: z.boolean().default(false).describe('pull over plain HTTP (a registry without TLS)'),
+  }),
 ]);
 
 export const ContainerSchema = z.strictObject({
@@ -155,6 +158,9 @@ export const RecipeSchema = z.strictObject({
   containers: z.array(ContainerSchema).default([]),
   disk: DiskSchema.prefault({}),
   update: UpdateSchema.optional(),
+  debug: z
+    .strictObject({ shell: z.boolean().default(false).describe('a root shell on a virtio console, for tests; never in production') })
+    .prefault({}),
 });
 
 export type Recipe = z.output<typeof RecipeSchema>;

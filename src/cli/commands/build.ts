@@ -53,7 +53,13 @@ export const buildCommand: Command = {
     }
     const plan = planImage(loaded.recipe, lock, { outDir: resolve(stringOption(values, 'out') ?? 'out'), version, formats });
     if (values['dry-run']) {
-      out(`${JSON.stringify({ ...plan, packages: { host: plan.packages.host.map((p) => `${p.name} ${p.version}`), initrd: plan.packages.initrd.map((p) => `${p.name} ${p.version}`) } }, null, 2)}\n`);
+      const names = (packages: readonly { name: string; version: string }[]) => packages.map((p) => `${p.name} ${p.version}`);
+      const packages = {
+        host: names(plan.packages.host),
+        initrd: names(plan.packages.initrd),
+        containers: Object.fromEntries(Object.entries(plan.packages.containers).map(([name, set]) => [name, names(set)])),
+      };
+      out(`${JSON.stringify({ ...plan, packages }, null, 2)}\n`);
       return;
     }
     checkTools(BUILD_TOOLS);
@@ -61,7 +67,7 @@ export const buildCommand: Command = {
     const unregister = registerCleanup(() => rmSync(staging, { recursive: true, force: true }));
     const started = performance.now();
     try {
-      await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map() }, { quiet: global.json });
+      await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map(), imageTags: new Map() }, { quiet: global.json });
     } finally {
       rmSync(staging, { recursive: true, force: true });
       unregister();

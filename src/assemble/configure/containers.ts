@@ -1,0 +1,64 @@
+/**
+ * The recipe's containers as systemd units: one service each, running the container with ctr on
+ * the host's network, after runtime/rootfs/usr/lib/slipway/container-prepare has imported or
+ * pulled its image and redirected its ports.
+ */
+import type { Container } from '../../recipe/schema.ts';
+import type { Tree } from '../tree.ts';
+
+export const IMAGES_DIR = 'usr/share/slipway/images';
+
+export function imageArchivePath(name: string): string {
+  return `${IMAGES_DIR}/${name}.oci.tar`;
+}
+
+/** How container-prepare finds the image: a baked-in archive, or a reference to pull. */
+function imageSource(container: Container, tag: string): { source: string; reference: string } {
+  const image = container.image;
+  if ('ref' in image) return { source: image.plainHttp ? `plain-http:${image.ref}` : image.ref, reference: image.ref };
+  return { source: `/${imageArchivePath(container.name)}`, reference: `slipway.local/${container.name}:${tag}` };
+}
+
+/** systemd's quoting for ExecStart arguments. */
+function quote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$])/g, '\\$1').replace(/%/g, '%%')}"`;
+}
+
+/** `tag` is the tag a baked-in archive names its image with (containers built by slipway: latest). */
+export function containerUnit(container: Container, tag = 'latest'): string {
+  const { source, reference } = imageSource(container, tag);
+  const ports = container.ports.map((p) => `${p.host}:${p.container}/${p.protocol}`);
+  const run = ['/usr/bin/ctr', '--namespace', 'slipway', 'run', '--rm', '--net-host'];
+  for (const mount of container.mounts) {
+    run.push('--mount', `type=bind,src=${mount.source},dst=${mount.target},options=rbind:${mount.readonly ? 'ro' : 'rw'}`);
+  }
+  for (const [key, value] of Object.entries(container.env)) run.push('--env', `${key}=${value}`);
+  run.push(reference, container.name, ...(container.command ?? []));
+  const restart = { 'always': 'always', 'on-failure': 'on-failure', 'no': 'no' }[container.restart];
+  return [
+    '[Unit]',
+    `Description=slipway container ${container.name}`,
+    'Wants=network-online.target',
+    'Requires=containerd.service',
+    'After=containerd.service network-online.target',
+    '',
+    '[Service]',
+    `ExecStartPre=${['/usr/lib/slipway/container-prepare', container.name, source, ...ports].map(quote).join(' ')}`,
+    `ExecStart=${run.map(quote).join(' ')}`,
+    `ExecStopPost=${['/usr/lib/slipway/container-cleanup', container.name, ...ports].map(quote).join(' ')}`,
+    `Restart=${restart}`,
+    'RestartSec=2',
+    'TimeoutStartSec=300',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+export function installContainerUnits(tree: Tree, containers: readonly Container[], tags: ReadonlyMap<string, string>): void {
+  for (const container of containers) {
+    tree.writeFile(`usr/lib/systemd/system/slipway-container-${container.name}.service`, containerUnit(container, tags.get(container.name)));
+  }
+  tree.writeFile('usr/lib/slipway/containers', containers.map((c) => `${c.name}\n`).join(''));
+}
