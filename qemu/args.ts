@@ -26,8 +26,8 @@ export interface BootRequest {
   accel: 'kvm' | 'tcg';
   memoryMiB: number;
   cpus: number;
-  /** Where the serial console goes: a file QEMU appends to. */
-  consoleLog: string;
+  /** Where the serial console goes: a file QEMU appends to, or (undefined) the terminal. */
+  consoleLog?: string;
   forwards: readonly PortForward[];
   fwCfg: readonly FwCfgEntry[];
   /** A unix socket for QMP (power button, status). */
@@ -58,7 +58,10 @@ export function qemuArgs(request: BootRequest): string[] {
   args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
   args.push('-device', 'virtio-rng-pci');
 
-  args.push('-chardev', `file,id=console,path=${request.consoleLog}`, '-serial', 'chardev:console');
+  // On the terminal, Ctrl-C stops QEMU (signal=on); Ctrl-A x does too.
+  const console = request.consoleLog ? `file,id=console,path=${request.consoleLog}` : 'stdio,id=console,signal=on,mux=on';
+  args.push('-chardev', console, '-serial', 'chardev:console');
+  if (!request.consoleLog) args.push('-mon', 'chardev=console,mode=readline');
   if (request.shellSocket) {
     args.push('-device', 'virtio-serial-pci', '-chardev', `socket,id=shell,path=${request.shellSocket},server=on,wait=off`);
     args.push('-device', 'virtconsole,chardev=shell,name=slipway.shell');

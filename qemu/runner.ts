@@ -49,6 +49,8 @@ export interface MachineOptions {
   noReboot?: boolean;
   /** Grow the machine's disk (the overlay) to this many bytes, as a bigger server disk would be. */
   diskSize?: number;
+  /** Console on this process's terminal instead of a log file (slipway boot). */
+  terminal?: boolean;
 }
 
 export interface Verdict {
@@ -94,13 +96,14 @@ export class VirtualMachine {
       copyFileSync(OVMF_VARS, vars);
     }
     writeFileSync(this.consoleLog, '');
+    const terminal = this.options.terminal === true;
     const request: BootRequest = {
       firmware: { kind: 'uefi', code: OVMF_CODE, vars },
       disk: { file: this.overlay, format: 'qcow2' },
       accel: await chooseAccel(this.options.accel),
       memoryMiB: this.options.memoryMiB ?? 1024,
       cpus: this.options.cpus ?? 2,
-      consoleLog: this.consoleLog,
+      consoleLog: terminal ? undefined : this.consoleLog,
       forwards: this.options.forwards ?? [],
       fwCfg: this.options.fwCfg ?? [],
       qmpSocket: join(this.dir, 'qmp.sock'),
@@ -109,7 +112,7 @@ export class VirtualMachine {
     if (this.options.shell) request.shellSocket = join(this.dir, 'shell.sock');
     this.exited = false;
     this.shellSocket = undefined;
-    this.qemu = execa('qemu-system-x86_64', qemuArgs(request), { reject: false, stdin: 'ignore' });
+    this.qemu = execa('qemu-system-x86_64', qemuArgs(request), terminal ? { reject: false, stdio: 'inherit' } : { reject: false, stdin: 'ignore' });
     void this.qemu.then(() => {
       this.exited = true;
     });
@@ -229,6 +232,11 @@ export class VirtualMachine {
     }
   }
 
+  /** Resolves when QEMU exits by itself (the guest powered off, or Ctrl-C on the terminal). */
+  async exit(): Promise<void> {
+    await this.qemu;
+  }
+
   /** Pulls the plug: QEMU dies at once, as a host would on a power cut. */
   async kill(): Promise<void> {
     this.shellSocket?.destroy();
@@ -236,6 +244,13 @@ export class VirtualMachine {
       this.qemu?.kill('SIGKILL');
       await this.qemu;
     }
+  }
+
+  /** For a process that is about to exit: kills QEMU and removes the machine's files at once. */
+  disposeNow(): void {
+    this.shellSocket?.destroy();
+    this.qemu?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Stops QEMU and removes the overlay and everything else of this machine. */

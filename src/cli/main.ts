@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import type { Command, GlobalFlags } from './command.ts';
+import { bootCommand } from './commands/boot.ts';
 import { buildCommand } from './commands/build.ts';
 import { fetchCommand } from './commands/fetch.ts';
 import { inspectCommand } from './commands/inspect.ts';
@@ -11,7 +12,7 @@ import { setupCommand } from './commands/setup.ts';
 import { EXIT_INTERRUPTED, reportError } from './report.ts';
 import { runCleanups } from '../cleanup.ts';
 
-const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, inspectCommand, schemaCommand, setupCommand];
+const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, bootCommand, inspectCommand, schemaCommand, setupCommand];
 
 const GLOBAL_OPTIONS = {
   debug: { type: 'boolean' },

@@ -1,0 +1,99 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { VirtualMachine } from '../../../qemu/runner.ts';
+import type { PortForward } from '../../../qemu/args.ts';
+import { registerCleanup } from '../../cleanup.ts';
+import { RecipeError, UsageError } from '../../errors.ts';
+import { checkTools } from '../../tools.ts';
+import { stringOption, type Command, type OptionValues } from '../command.ts';
+import { loadRecipeOrThrow } from '../context.ts';
+import { BUILD_OPTIONS, buildRecipe } from './build.ts';
+
+/** `--forward 8080:80` → host 8080 to guest 80. */
+export function parseForward(text: string): PortForward {
+  const match = /^(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(text);
+  const [host, guest] = [Number(match?.[1]), Number(match?.[2])];
+  if (!match || host < 1 || host > 65535 || guest < 1 || guest > 65535) {
+    throw new UsageError(`--forward ${text}: expected HOST:GUEST, e.g. 8080:80`, 'give ports between 1 and 65535');
+  }
+  return match[3] ? { host, guest, protocol: match[3] as 'tcp' | 'udp' } : { host, guest };
+}
+
+/** A recipe's published container ports, reachable on localhost: ports below 1024 move up by 8000. */
+export function defaultForwards(file: string): PortForward[] {
+  const { recipe } = loadRecipeOrThrow(file);
+  return recipe.containers.flatMap((c) => c.ports.map((p) => ({ host: p.host < 1024 ? p.host + 8000 : p.host, guest: p.host, protocol: p.protocol })));
+}
+
+function isRecipe(path: string): boolean {
+  return /\.ya?ml$/.test(path);
+}
+
+async function imageFor(target: string, values: OptionValues, global: { debug: boolean; json: boolean }, out: (t: string) => void): Promise<string> {
+  if (!isRecipe(target)) {
+    if (!existsSync(target)) throw new RecipeError(`no image ${target}`, 'give a .raw or .qcow2 that slipway built, or a recipe to build first');
+    return resolve(target);
+  }
+  const plan = await buildRecipe(target, { ...values, format: stringOption(values, 'format') ?? 'qcow2' }, global, out);
+  if (!plan) throw new UsageError('boot does not take --dry-run', "use 'slipway build --dry-run'");
+  return resolve(plan.outDir, plan.artifacts.qcow2 ?? plan.artifacts.raw!);
+}
+
+export const bootCommand: Command = {
+  name: 'boot',
+  summary: 'boot an image (or build a recipe, then boot it) under QEMU with the console here',
+  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg]',
+  details: [
+    '--forward HOST:GUEST  forward localhost:HOST to the guest’s GUEST port (repeatable);',
+    '                      for a recipe, each container port P is forwarded from P (P+8000 below 1024)',
+    '--config FILE         a host config, passed by fw_cfg as opt/slipway/config',
+    '--accel kvm|tcg       default: KVM when a quick probe shows it works, else TCG',
+    '--memory MIB          guest memory (default 1024)',
+    '--cpus N              guest CPUs (default 2)',
+    'with a RECIPE, build options apply too (--out, --version, --cache, --mirror)',
+    'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay takes the writes)',
+  ],
+  options: {
+    ...BUILD_OPTIONS,
+    forward: { type: 'string', multiple: true },
+    config: { type: 'string' },
+    accel: { type: 'string' },
+    memory: { type: 'string' },
+    cpus: { type: 'string' },
+  },
+  positionals: { min: 1, max: 1 },
+  async run({ positionals, values, global, out }) {
+    const target = positionals[0]!;
+    const accel = stringOption(values, 'accel');
+    if (accel !== undefined && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel ${accel}: expected kvm or tcg`, 'leave it out to probe KVM');
+    const memory = Number(stringOption(values, 'memory') ?? 1024);
+    const cpus = Number(stringOption(values, 'cpus') ?? 2);
+    if (!Number.isInteger(memory) || memory < 256) throw new UsageError('--memory: expected MiB, at least 256', 'e.g. --memory 2048');
+    if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError('--cpus: expected a whole number', 'e.g. --cpus 2');
+    const config = stringOption(values, 'config');
+    if (config !== undefined && !existsSync(config)) throw new RecipeError(`no host config ${config}`, 'give the path of a YAML or JSON host config');
+    const given = ((values.forward as string[] | undefined) ?? []).map(parseForward);
+    const forwards = given.length > 0 || !isRecipe(target) ? given : defaultForwards(target);
+    checkTools(['qemu-system-x86_64', 'qemu-img'], ['/usr/share/OVMF/OVMF_CODE_4M.fd']);
+    const image = await imageFor(target, values, global, out);
+    const machine = await VirtualMachine.start({
+      image,
+      accel: accel as 'kvm' | 'tcg' | undefined,
+      memoryMiB: memory,
+      cpus,
+      forwards,
+      fwCfg: config ? [{ name: 'opt/slipway/config', file: resolve(config) }] : [],
+      terminal: true,
+    });
+    const unregister = registerCleanup(() => machine.disposeNow());
+    process.stderr.write(`slipway: booting ${image}\n`);
+    for (const f of forwards) process.stderr.write(`slipway: localhost:${f.host} → guest port ${f.guest}${f.protocol === 'udp' ? '/udp' : ''}\n`);
+    process.stderr.write('slipway: Ctrl-C or Ctrl-A x stops the machine\n');
+    try {
+      await machine.exit();
+    } finally {
+      await machine.dispose();
+      unregister();
+    }
+  },
+};
