@@ -200,7 +200,7 @@ export class VirtualMachine {
       const text = this.shellBuffer.replace(/\r/g, '');
       const match = end.exec(text);
       if (match) {
-        const output = text.slice(text.lastIndexOf(start) + start.length, match.index).replace(/^\n/, '').replace(/\n$/, '');
+        const output = text.slice(text.lastIndexOf(start) + start.length, match.index).replace(/^\n/, '').replace(/\n+$/, '');
         return { stdout: output, exitCode: Number(match[1]) };
       }
       if (this.exited) throw new BootFailure(`QEMU exited while running: ${command}`, this.excerpt());

@@ -178,6 +178,7 @@ async function makeContainerImages(ctx: BuildContext, report: (detail: string) =
 function installFiles(ctx: BuildContext): void {
   installRuntime(ctx.tree!, RUNTIME_ROOTFS);
   installContainerUnits(ctx.tree!, ctx.loaded.recipe.containers, ctx.imageTags);
+  ctx.tree!.writeFile('usr/lib/slipway/health.env', `SLIPWAY_HEALTH_TIMEOUT=${ctx.loaded.recipe.health.timeoutSeconds}\n`);
   if (ctx.loaded.recipe.debug.shell) {
     ctx.tree!.writeFile('usr/lib/systemd/system/slipway-debug-shell.service', readFileSync(new URL('../../runtime/debug/slipway-debug-shell.service', import.meta.url)));
   }

@@ -158,6 +158,11 @@ export const RecipeSchema = z.strictObject({
   containers: z.array(ContainerSchema).default([]),
   disk: DiskSchema.prefault({}),
   update: UpdateSchema.optional(),
+  health: z
+    .strictObject({
+      timeoutSeconds: z.number().int().min(5).max(3600).default(120).describe('how long containers may take to be running before the boot counts as failed'),
+    })
+    .prefault({}),
   debug: z
     .strictObject({ shell: z.boolean().default(false).describe('a root shell on a virtio console, for tests; never in production') })
     .prefault({}),

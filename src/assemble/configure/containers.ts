@@ -49,6 +49,8 @@ export function containerUnit(container: Container, tag = 'latest'): string {
     `Restart=${restart}`,
     'RestartSec=2',
     'TimeoutStartSec=300',
+    // A container's PID 1 (busybox httpd, say) may ignore SIGTERM: do not hold a reboot for 90 s.
+    'TimeoutStopSec=10',
     '',
     '[Install]',
     'WantedBy=multi-user.target',

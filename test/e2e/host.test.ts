@@ -1,0 +1,61 @@
+/**
+ * The default host, booted under UEFI: the demo container's page answers through a forwarded
+ * port, / is read-only, /var is writable and keeps its data across a reboot, no unit failed, and
+ * containerd runs the declared container.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualMachine } from '../../qemu/runner.ts';
+import { buildVariant, freePort } from '../helpers/variant.ts';
+
+let vm: VirtualMachine;
+let port: number;
+
+beforeAll(async () => {
+  const { image } = await buildVariant(() => {});
+  port = await freePort();
+  vm = await VirtualMachine.start({ image, forwards: [{ host: port, guest: 80 }], shell: true });
+  await vm.waitFor(/slipway-health: ok/, 300_000);
+});
+
+afterAll(async () => {
+  await vm?.dispose();
+});
+
+describe('the default host under QEMU', () => {
+  it('serves the demo container’s page on the forwarded port', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/Hello from a slipway container host/);
+  });
+
+  it('has a read-only, verified root', async () => {
+    expect((await vm.run('findmnt -no SOURCE,OPTIONS /')).stdout).toMatch(/^\/dev\/mapper\/root ro,/);
+    const write = await vm.run('touch /usr/slipway-test 2>&1');
+    expect(write.exitCode).not.toBe(0);
+    expect(write.stdout).toMatch(/Read-only file system/);
+    expect((await vm.run('dmsetup status root')).stdout).toMatch(/^0 \d+ verity V$/); // V: no block failed verification
+  });
+
+  it('runs the declared container in containerd', async () => {
+    expect((await vm.run('ctr --namespace slipway containers list -q')).stdout.split('\n')).toContain('web');
+    expect((await vm.run('ctr --namespace slipway tasks list')).stdout).toMatch(/^web\s+\d+\s+RUNNING$/m);
+  });
+
+  it('has no failed units', async () => {
+    expect((await vm.run('systemctl --failed --no-legend --plain')).stdout).toBe('');
+    expect((await vm.run('systemctl is-system-running')).stdout).toMatch(/running/);
+    expect(vm.verdict()).toMatchObject({ ok: true, problems: [], failedUnits: [] });
+  });
+
+  it('keeps /var across a reboot, and comes back healthy', async () => {
+    const marker = `slipway-${Date.now()}`;
+    expect((await vm.run(`mkdir -p /var/lib/slipway-test && echo ${marker} > /var/lib/slipway-test/marker && sync && echo ok`)).stdout).toBe('ok');
+    const before = vm.console.length;
+    await vm.run('systemctl reboot', 10_000).catch(() => undefined); // the shell goes away with the machine
+    await vm.waitFor(/slipway-initrd: root/, 240_000, before);
+    await vm.waitFor(/slipway-health: ok/, 300_000, before);
+    expect((await vm.run('cat /var/lib/slipway-test/marker')).stdout).toBe(marker);
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    expect(response.status).toBe(200);
+  });
+});
