@@ -10,6 +10,12 @@ import { parseRecipe } from '../src/recipe/load.ts';
 import { archiveSourceFor } from '../src/cli/context.ts';
 import { copyFileSync, readFileSync as readText } from 'node:fs';
 import { measure } from './process-tree.ts';
+import { writeFileSync } from 'node:fs';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { VirtualMachine } from '../qemu/runner.ts';
+import { chooseAccel } from '../qemu/kvm.ts';
+import type { Lockfile } from '../src/assemble/lock.ts';
+import { FLOOR_MARKER, buildFloorDisk } from './floor.ts';
 
 const BIN = new URL('../bin/slipway.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -116,6 +122,59 @@ export const benchmarks: Benchmark[] = [
           ...manifest.disk.partitions.map((p) => ({ label: `partition ${p.role}`, value: mib(p.size) })),
         ];
       } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'boot',
+    description: 'QEMU start to the demo page answering, next to the floor (OVMF + systemd-boot + kernel + busybox initrd)',
+    async run() {
+      const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-boot-'));
+      const machines: VirtualMachine[] = [];
+      try {
+        const recipe = parseYaml(readText(RECIPE_PATH, 'utf8')) as Record<string, unknown>;
+        recipe.debug = { shell: true }; // to read the guest's memory; the shell costs nothing at boot
+        writeFileSync(join(dir, 'host.yaml'), stringifyYaml(recipe));
+        await measure(process.execPath, [BIN, 'build', join(dir, 'host.yaml'), '--out', join(dir, 'out'), '--format', 'raw'], { CI: '1' });
+        const lock = JSON.parse(readText(join(dir, 'host.lock.json'), 'utf8')) as Lockfile;
+        const cache = new ContentCache(defaultCacheDir());
+        const tar = (set: string, pattern: RegExp) => cache.pathFor('unpacked', lock.sets[set]!.find((p) => pattern.test(p.name))!.sha256, '.tar');
+        const floorDisk = await buildFloorDisk(join(dir, 'floor'), {
+          kernel: tar('host', /^linux-image-\d/),
+          busybox: tar('container:web', /^busybox-static$/),
+          systemdBoot: tar('host', /^systemd-boot-efi$/),
+        }, 0);
+
+        const accel = await chooseAccel();
+        const floorStart = performance.now();
+        const floor = await VirtualMachine.start({ image: floorDisk, noReboot: true });
+        machines.push(floor);
+        await floor.waitFor(new RegExp(FLOOR_MARKER), 180_000);
+        const floorSeconds = (performance.now() - floorStart) / 1000;
+
+        const port = 18000 + Math.floor(Math.random() * 1000);
+        const hostStart = performance.now();
+        const host = await VirtualMachine.start({ image: join(dir, 'out', 'host_1.0.0.raw'), forwards: [{ host: port, guest: 80 }], shell: true });
+        machines.push(host);
+        for (;;) {
+          const ok = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
+          if (ok) break;
+          if (!host.running || performance.now() - hostStart > 600_000) throw new Error(`the demo page never answered:\n${host.excerpt()}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        const hostSeconds = (performance.now() - hostStart) / 1000;
+        await host.waitFor(/slipway-health: ok/, 120_000);
+        const used = Number((await host.run("awk '/MemTotal/ {t=$2} /MemAvailable/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo")).stdout);
+        return [
+          { label: 'accelerator', value: accel },
+          { label: 'floor: QEMU start to busybox marker', value: `${floorSeconds.toFixed(1)} s` },
+          { label: 'host: QEMU start to the demo page', value: `${hostSeconds.toFixed(1)} s` },
+          { label: 'host / floor', value: `${(hostSeconds / floorSeconds).toFixed(2)}x`, target: '< 2x', met: hostSeconds / floorSeconds < 2 },
+          { label: 'guest memory in use after boot', value: `${used} MiB`, target: '< 256 MiB', met: used < 256 },
+        ];
+      } finally {
+        for (const machine of machines) await machine.dispose();
         rmSync(dir, { recursive: true, force: true });
       }
     },

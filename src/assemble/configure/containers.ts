@@ -38,9 +38,9 @@ export function containerUnit(container: Container, tag = 'latest'): string {
   return [
     '[Unit]',
     `Description=slipway container ${container.name}`,
-    'Wants=network-online.target',
+    // Only a pull needs the network up; a baked-in image starts as soon as containerd does.
+    ...('ref' in container.image ? ['Wants=network-online.target', 'After=containerd.service network-online.target'] : ['After=containerd.service']),
     'Requires=containerd.service',
-    'After=containerd.service network-online.target',
     '',
     '[Service]',
     `ExecStartPre=${['/usr/lib/slipway/container-prepare', container.name, source, ...ports].map(quote).join(' ')}`,

@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
+import { HOST_MODULES, INITRD_MODULES } from '../../../src/assemble/kernel.ts';
+import { artifactPath, planImage, sourceDateEpoch } from '../../../src/build/plan.ts';
+import { RecipeSchema } from '../../../src/recipe/schema.ts';
+
+const MiB = 1024 * 1024;
+
+const RECIPE = RecipeSchema.parse({
+  name: 'edge',
+  version: '2.1.0',
+  kernel: { modules: ['wireguard', 'overlay'], cmdline: ['console=ttyS0', 'quiet'] },
+  containers: [
+    { name: 'web', image: { packages: ['busybox'] } },
+    { name: 'cache', image: { ref: 'registry.example/redis:7' } },
+  ],
+  disk: { slotSize: '512MiB', espSize: '32MiB', dataSize: '1GiB' },
+});
+
+function pkg(name: string): LockedPackage {
+  return {
+    name, version: '1.0-1', architecture: 'amd64', filename: `pool/main/${name}_1.0-1_amd64.deb`, size: 1000,
+    sha256: 'a'.repeat(64), source: name, sourceVersion: '1.0-1', essential: false,
+  };
+}
+
+const LOCK: Lockfile = {
+  lockfileVersion: 1,
+  recipe: 'edge.yaml',
+  inputs: 'b'.repeat(64),
+  distribution: { suite: 'bookworm', codename: 'bookworm', components: ['main'], architecture: 'amd64', releaseDate: 'Sat, 10 May 2025 09:30:00 UTC' },
+  sets: { 'host': [pkg('systemd'), pkg('linux-image-cloud-amd64')], 'initrd': [pkg('busybox')], 'container:web': [pkg('busybox')] },
+};
+
+const RELEASE_EPOCH = Date.UTC(2025, 4, 10, 9, 30) / 1000;
+
+describe('planImage', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('names every artifact NAME_VERSION, one disk per format', () => {
+    const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw', 'qcow2'] });
+    expect(plan.basename).toBe('edge_2.1.0');
+    expect(plan.formats).toEqual(['raw', 'qcow2']);
+    expect(plan.artifacts).toEqual({
+      raw: 'edge_2.1.0.raw',
+      qcow2: 'edge_2.1.0.qcow2',
+      root: 'edge_2.1.0.root.squashfs',
+      verity: 'edge_2.1.0.root.verity',
+      uki: 'edge_2.1.0.efi',
+      manifest: 'edge_2.1.0.manifest.json',
+      sbom: 'edge_2.1.0.spdx.json',
+    });
+    expect(artifactPath(plan, '/stage', 'qcow2')).toBe('/stage/edge_2.1.0.qcow2');
+  });
+
+  it('takes the version from the options over the recipe', () => {
+    const plan = planImage(RECIPE, LOCK, { outDir: '/out', version: '2.2.0-rc1', formats: ['qcow2'] });
+    expect(plan.version).toBe('2.2.0-rc1');
+    expect(plan.artifacts).not.toHaveProperty('raw');
+    expect(plan.artifacts.qcow2).toBe('edge_2.2.0-rc1.qcow2');
+  });
+
+  it("loads the host modules and the recipe's, each once", () => {
+    const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] });
+    expect(plan.kernel.modules.slice(0, HOST_MODULES.length)).toEqual(HOST_MODULES);
+    expect(plan.kernel.modules).toContain('wireguard');
+    expect(plan.kernel.modules.filter((m) => m === 'overlay')).toHaveLength(1);
+    expect(plan.kernel.modules).toHaveLength(HOST_MODULES.length + 1);
+    expect(plan.kernel.recipeModules).toEqual(['wireguard', 'overlay']);
+    expect(plan.kernel.initrdModules).toEqual(INITRD_MODULES);
+    expect(plan.kernel.package).toBe('linux-image-cloud-amd64');
+    expect(plan.kernel.cmdline).toEqual(['console=ttyS0', 'quiet']);
+  });
+
+  it('takes the package sets from the lock, empty for containers pulled from a registry', () => {
+    const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] });
+    expect(plan.packages.host.map((p) => p.name)).toEqual(['systemd', 'linux-image-cloud-amd64']);
+    expect(plan.packages.initrd.map((p) => p.name)).toEqual(['busybox']);
+    expect(plan.packages.containers).toEqual({ web: [pkg('busybox')], cache: [] });
+  });
+
+  it('splits the slot into root and verity', () => {
+    const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] });
+    expect(plan.disk).toEqual({ espSize: 32 * MiB, slotSize: 512 * MiB, rootPartition: 506 * MiB, verityPartition: 6 * MiB, dataSize: 1024 * MiB });
+    expect(plan.rootfs).toEqual({ type: 'squashfs', compression: 'zstd' });
+  });
+
+  it("dates the build from the lock's release date", () => {
+    vi.stubEnv('SOURCE_DATE_EPOCH', undefined);
+    expect(planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] }).sourceDateEpoch).toBe(RELEASE_EPOCH);
+    expect(sourceDateEpoch(LOCK)).toBe(1746869400);
+  });
+
+  it('dates the build from SOURCE_DATE_EPOCH when it is set to a number', () => {
+    vi.stubEnv('SOURCE_DATE_EPOCH', '1700000000');
+    expect(planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] }).sourceDateEpoch).toBe(1700000000);
+    vi.stubEnv('SOURCE_DATE_EPOCH', 'yesterday');
+    expect(sourceDateEpoch(LOCK)).toBe(RELEASE_EPOCH);
+    vi.stubEnv('SOURCE_DATE_EPOCH', '');
+    expect(sourceDateEpoch(LOCK)).toBe(RELEASE_EPOCH);
+  });
+});

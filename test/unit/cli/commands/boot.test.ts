@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultForwards, parseForward } from '../../../../src/cli/commands/boot.ts';
+import { RecipeError, UsageError } from '../../../../src/errors.ts';
+
+describe('parseForward', () => {
+  it.each([
+    ['8080:80', { host: 8080, guest: 80 }],
+    ['1:65535', { host: 1, guest: 65535 }],
+    ['5353:53/udp', { host: 5353, guest: 53, protocol: 'udp' }],
+    ['2222:22/tcp', { host: 2222, guest: 22, protocol: 'tcp' }],
+  ])('%s', (text, forward) => {
+    expect(parseForward(text)).toEqual(forward);
+  });
+
+  it.each(['8080', '8080:', ':80', '0:80', '8080:0', '65536:80', '80:65536', '8080:80/sctp', 'a:b', '8080:80 ', '-1:80'])('rejects %j', (text) => {
+    expect(() => parseForward(text)).toThrow(UsageError);
+    expect(() => parseForward(text)).toThrow(`--forward ${text}: expected HOST:GUEST`);
+  });
+});
+
+describe('defaultForwards', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-boot-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  function recipe(text: string): string {
+    const file = join(dir, 'host.yaml');
+    writeFileSync(file, text);
+    return file;
+  }
+
+  it("forwards each container's host ports, moving ports below 1024 up by 8000", () => {
+    const file = recipe(`name: host
+version: "1.0.0"
+containers:
+  - name: web
+    image: { packages: [busybox] }
+    ports:
+      - { host: 80, container: 8080 }
+      - { host: 8443, container: 443 }
+  - name: dns
+    image: { ref: "registry.example/dns:1" }
+    ports:
+      - { host: 53, container: 5353, protocol: udp }
+      - { host: 1023, container: 1023 }
+      - { host: 1024, container: 1024 }
+`);
+    expect(defaultForwards(file)).toEqual([
+      { host: 8080, guest: 80, protocol: 'tcp' },
+      { host: 8443, guest: 8443, protocol: 'tcp' },
+      { host: 8053, guest: 53, protocol: 'udp' },
+      { host: 9023, guest: 1023, protocol: 'tcp' },
+      { host: 1024, guest: 1024, protocol: 'tcp' },
+    ]);
+  });
+
+  it('is empty for a recipe without containers', () => {
+    expect(defaultForwards(recipe('name: host\nversion: "1.0.0"\n'))).toEqual([]);
+  });
+
+  it('throws the recipe error of an invalid recipe', () => {
+    expect(() => defaultForwards(recipe('name: host\nversion: 1.0\n'))).toThrow(RecipeError);
+  });
+});
