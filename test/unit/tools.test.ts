@@ -11,7 +11,7 @@ import { checkTools, findTool, missingPackages } from '../../src/tools.ts';
 let bin: string;
 
 beforeEach(() => {
-  bin = mkdtempSync(join(tmpdir(), 'slipway-path-'));
+  bin = mkdtempSync(join(tmpdir(), 'slipway-unit-path-'));
   vi.stubEnv('PATH', bin);
 });
 

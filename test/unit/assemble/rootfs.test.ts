@@ -17,7 +17,7 @@ describe('pseudoPath', () => {
 describe('pseudoDefinitions', () => {
   let root: string;
   beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'slipway-rootfs-'));
+    root = mkdtempSync(join(tmpdir(), 'slipway-unit-rootfs-'));
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 

@@ -26,7 +26,7 @@ describe('canonicalPath', () => {
 describe('Tree', () => {
   let root: string;
   beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'slipway-tree-'));
+    root = mkdtempSync(join(tmpdir(), 'slipway-unit-tree-'));
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 

@@ -104,7 +104,7 @@ describe('loadRecipe', () => {
   });
 
   it('returns the recipe with its absolute path and folder', () => {
-    dir = mkdtempSync(join(tmpdir(), 'slipway-recipe-'));
+    dir = mkdtempSync(join(tmpdir(), 'slipway-unit-recipe-'));
     const file = join(dir, 'r.yaml');
     writeFileSync(file, 'name: x\nversion: 2.0.0\n');
     const result = loadRecipe(file);
@@ -114,7 +114,7 @@ describe('loadRecipe', () => {
   });
 
   it('reports a file that cannot be read', () => {
-    dir = mkdtempSync(join(tmpdir(), 'slipway-recipe-'));
+    dir = mkdtempSync(join(tmpdir(), 'slipway-unit-recipe-'));
     const result = loadRecipe(join(dir, 'missing.yaml'));
     expect(result.ok).toBe(false);
     expect(!result.ok && result.error.message).toMatch(/^cannot read recipe .*missing\.yaml: ENOENT/);

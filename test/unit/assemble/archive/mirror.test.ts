@@ -37,7 +37,7 @@ Components: main
 let etcApt: string;
 
 beforeAll(() => {
-  etcApt = mkdtempSync(join(tmpdir(), 'slipway-apt-'));
+  etcApt = mkdtempSync(join(tmpdir(), 'slipway-unit-apt-'));
   mkdirSync(join(etcApt, 'sources.list.d'));
   writeFileSync(join(etcApt, 'sources.list'), SOURCES_LIST);
   writeFileSync(join(etcApt, 'sources.list.d', 'b-deb822.sources'), SOURCES_D);
@@ -62,7 +62,7 @@ describe('readAptSources', () => {
   });
 
   it('returns nothing for a folder without apt sources', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'slipway-apt-empty-'));
+    const empty = mkdtempSync(join(tmpdir(), 'slipway-unit-apt-empty-'));
     try {
       expect(readAptSources(empty)).toEqual([]);
     } finally {
@@ -137,7 +137,7 @@ describe('known bugs', () => {
 
   // apt reads Enabled as a boolean (no/false/off/...); only "no" is honoured here.
   it('skips a deb822 source with "Enabled: false"', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'slipway-apt-'));
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-unit-apt-'));
     try {
       mkdirSync(join(dir, 'sources.list.d'));
       writeFileSync(

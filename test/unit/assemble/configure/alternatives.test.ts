@@ -50,7 +50,7 @@ describe('applyAlternatives', () => {
   let root: string;
   let tree: Tree;
   beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'slipway-alternatives-'));
+    root = mkdtempSync(join(tmpdir(), 'slipway-unit-alternatives-'));
     tree = new Tree(root);
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));

@@ -64,7 +64,7 @@ describe('configureUnits', () => {
   let root: string;
   let tree: Tree;
   beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'slipway-units-'));
+    root = mkdtempSync(join(tmpdir(), 'slipway-unit-units-'));
     tree = new Tree(root);
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));

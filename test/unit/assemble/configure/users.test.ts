@@ -20,7 +20,7 @@ describe('configureUsers', () => {
   let root: string;
   let tree: Tree;
   beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'slipway-users-'));
+    root = mkdtempSync(join(tmpdir(), 'slipway-unit-users-'));
     tree = new Tree(root);
     tree.writeFile('usr/share/base-passwd/passwd.master', PASSWD_MASTER);
     tree.writeFile('usr/share/base-passwd/group.master', GROUP_MASTER);

@@ -24,7 +24,7 @@ describe('parseForward', () => {
 describe('defaultForwards', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'slipway-boot-'));
+    dir = mkdtempSync(join(tmpdir(), 'slipway-unit-boot-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
