@@ -6,8 +6,8 @@
 import { closeSync, createReadStream, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { writeCpio } from '../src/assemble/cpio.ts';
+import { readTarFiles } from '../src/assemble/tar.ts';
 import { makeEsp } from '../src/bootimage/esp.ts';
 import { writeGpt } from '../src/bootimage/gpt.ts';
 import { makeUki } from '../src/bootimage/uki.ts';
@@ -15,30 +15,15 @@ import { MiB, PARTITION_TYPES, stableUuid } from '../src/shared/layout.ts';
 
 export const FLOOR_MARKER = 'SLIPWAY-FLOOR-REACHED';
 
-/** Files from a plain data tar in the cache, by path suffix. */
-async function filesFromTar(tar: string, wanted: RegExp): Promise<Map<string, Buffer>> {
-  const found = new Map<string, Buffer>();
-  const extractor = extract();
-  extractor.on('entry', (header, body, next) => {
-    const chunks: Buffer[] = [];
-    body.on('data', (chunk) => chunks.push(chunk as Buffer));
-    body.on('end', () => {
-      if (header.type === 'file' && wanted.test(header.name)) found.set(header.name, Buffer.concat(chunks));
-      next();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    extractor.on('finish', resolve);
-    extractor.on('error', reject);
-    createReadStream(tar).pipe(extractor);
-  });
-  return found;
+/** Files from a plain data tar in the cache, by path. */
+function filesFromTar(tar: string, wanted: RegExp): Promise<Map<string, Buffer>> {
+  return readTarFiles(createReadStream(tar), (name) => wanted.test(name));
 }
 
 export async function buildFloorDisk(dir: string, tars: { kernel: string; busybox: string; systemdBoot: string }, epoch: number): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const [kernelFiles, busyboxFiles, bootFiles] = await Promise.all([
-    filesFromTar(tars.kernel, /\/boot\/vmlinuz-/),
+    filesFromTar(tars.kernel, /^boot\/vmlinuz-/),
     filesFromTar(tars.busybox, /bin\/busybox$/),
     filesFromTar(tars.systemdBoot, /(linuxx64\.efi\.stub|systemd-bootx64\.efi)$/),
   ]);

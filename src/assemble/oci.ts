@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { extract, pack, type Header } from 'tar-stream';
+import { pack, type Header } from 'tar-stream';
+import { readTarFiles } from './tar.ts';
 import { Readable } from 'node:stream';
 
 type EntryHeader = Partial<Header> & Pick<Header, 'name'>;
@@ -106,23 +107,9 @@ export async function buildOciImage(tree: Tree, name: string, command: readonly 
 
 /** The tag an OCI archive names its image with (index.json's org.opencontainers.image.ref.name), or undefined. */
 export async function ociArchiveTag(archive: Buffer): Promise<string | undefined> {
-  const tar = extract();
-  let index: string | undefined;
-  tar.on('entry', (header, body, next) => {
-    const chunks: Buffer[] = [];
-    body.on('data', (chunk) => chunks.push(chunk as Buffer));
-    body.on('end', () => {
-      if (header.name.replace(/^\.\//, '') === 'index.json') index = Buffer.concat(chunks).toString('utf8');
-      next();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    tar.on('finish', resolve);
-    tar.on('error', reject);
-    Readable.from([archive]).pipe(tar);
-  });
+  const index = (await readTarFiles(Readable.from([archive]), (name) => name === 'index.json')).get('index.json');
   if (!index) return undefined;
-  const parsed = JSON.parse(index) as { manifests?: Array<{ annotations?: Record<string, string> }> };
+  const parsed = JSON.parse(index.toString('utf8')) as { manifests?: Array<{ annotations?: Record<string, string> }> };
   const ref = parsed.manifests?.[0]?.annotations?.['org.opencontainers.image.ref.name'];
   return ref && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) ? ref : undefined;
 }
