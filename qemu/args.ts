@@ -38,6 +38,11 @@ export interface BootRequest {
   noReboot?: boolean;
 }
 
+/** QEMU splits option values at commas: a comma in a file name is written twice. */
+function path(file: string): string {
+  return file.replace(/,/g, ',,');
+}
+
 export function qemuArgs(request: BootRequest): string[] {
   const args = ['-machine', `q35,accel=${request.accel}`, '-m', String(request.memoryMiB), '-smp', String(request.cpus)];
   args.push('-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none');
@@ -46,27 +51,27 @@ export function qemuArgs(request: BootRequest): string[] {
 
   const firmware = request.firmware;
   if (firmware.kind === 'uefi') {
-    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${firmware.code}`);
-    args.push('-drive', `if=pflash,format=raw,unit=1,file=${firmware.vars}`);
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${path(firmware.code)}`);
+    args.push('-drive', `if=pflash,format=raw,unit=1,file=${path(firmware.vars)}`);
   } else {
     args.push('-kernel', firmware.kernel, '-append', firmware.append);
     if (firmware.initrd) args.push('-initrd', firmware.initrd);
   }
-  if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${request.disk.file},cache=unsafe,discard=unmap`);
+  if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${path(request.disk.file)},cache=unsafe,discard=unmap`);
 
   const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
   args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
   args.push('-device', 'virtio-rng-pci');
 
   // On the terminal, Ctrl-C stops QEMU (signal=on); Ctrl-A x does too.
-  const console = request.consoleLog ? `file,id=console,path=${request.consoleLog}` : 'stdio,id=console,signal=on,mux=on';
+  const console = request.consoleLog ? `file,id=console,path=${path(request.consoleLog)}` : 'stdio,id=console,signal=on,mux=on';
   args.push('-chardev', console, '-serial', 'chardev:console');
   if (!request.consoleLog) args.push('-mon', 'chardev=console,mode=readline');
   if (request.shellSocket) {
-    args.push('-device', 'virtio-serial-pci', '-chardev', `socket,id=shell,path=${request.shellSocket},server=on,wait=off`);
+    args.push('-device', 'virtio-serial-pci', '-chardev', `socket,id=shell,path=${path(request.shellSocket)},server=on,wait=off`);
     args.push('-device', 'virtconsole,chardev=shell,name=slipway.shell');
   }
-  if (request.qmpSocket) args.push('-qmp', `unix:${request.qmpSocket},server=on,wait=off`);
-  for (const entry of request.fwCfg) args.push('-fw_cfg', `name=${entry.name},file=${entry.file}`);
+  if (request.qmpSocket) args.push('-qmp', `unix:${path(request.qmpSocket)},server=on,wait=off`);
+  for (const entry of request.fwCfg) args.push('-fw_cfg', `name=${entry.name},file=${path(entry.file)}`);
   return args;
 }

@@ -19,9 +19,13 @@ function imageSource(container: Container, tag: string): { source: string; refer
   return { source: `/${imageArchivePath(container.name)}`, reference: `slipway.local/${container.name}:${tag}` };
 }
 
-/** systemd's quoting for ExecStart arguments. */
+/**
+ * systemd's quoting for Exec lines: specifiers (`%`) and variables (`$`) are expanded in every
+ * argument, so they are doubled everywhere; quotes and backslashes are escaped inside quotes.
+ */
 function quote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `"${arg.replace(/(["\\$])/g, '\\$1').replace(/%/g, '%%')}"`;
+  const literal = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  return /^[A-Za-z0-9_@%$+=:,./-]+$/.test(literal) ? literal : `"${literal.replace(/(["\\])/g, '\\$1')}"`;
 }
 
 /** `tag` is the tag a baked-in archive names its image with (containers built by slipway: latest). */

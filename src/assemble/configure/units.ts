@@ -74,7 +74,8 @@ export function readPresets(tree: Tree): PresetRule[] {
 }
 
 function unitFile(tree: Tree, unit: string): string | undefined {
-  const template = unit.replace(/@[^.]+\./, '@.');
+  // The instance is everything between @ and the last dot (dhcp@eth0.101.service → dhcp@.service).
+  const template = unit.replace(/@[^@]*(\.[^.]+)$/, '@$1');
   for (const dir of UNIT_DIRS) {
     for (const name of [unit, template]) {
       const path = `${dir}/${name}`;

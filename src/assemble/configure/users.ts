@@ -62,7 +62,8 @@ export class Accounts {
   addGroup(name: string, gid?: number): Group {
     const existing = this.group(name);
     if (existing) return existing;
-    const group = { name, gid: this.freeId(gid, (id) => this.groups.some((g) => g.gid === id)), members: [] };
+    // As systemd-sysusers does, a new group's id also avoids the ids of users (their own groups share them).
+    const group = { name, gid: this.freeId(gid, (id) => this.groups.some((g) => g.gid === id) || this.users.some((u) => u.uid === id && u.name !== name)), members: [] };
     this.groups.push(group);
     return group;
   }

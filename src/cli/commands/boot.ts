@@ -19,10 +19,21 @@ export function parseForward(text: string): PortForward {
   return match[3] ? { host, guest, protocol: match[3] as 'tcp' | 'udp' } : { host, guest };
 }
 
-/** A recipe's published container ports, reachable on localhost: ports below 1024 move up by 8000. */
+/**
+ * A recipe's published container ports, reachable on localhost: ports below 1024 move up by 8000,
+ * and a port already taken by another forward moves up until it is free.
+ */
 export function defaultForwards(file: string): PortForward[] {
   const { recipe } = loadRecipeOrThrow(file);
-  return recipe.containers.flatMap((c) => c.ports.map((p) => ({ host: p.host < 1024 ? p.host + 8000 : p.host, guest: p.host, protocol: p.protocol })));
+  const taken = new Set<string>();
+  return recipe.containers.flatMap((c) =>
+    c.ports.map((p) => {
+      let host = p.host < 1024 ? p.host + 8000 : p.host;
+      while (taken.has(`${p.protocol}:${host}`)) host++;
+      taken.add(`${p.protocol}:${host}`);
+      return { host, guest: p.host, protocol: p.protocol };
+    }),
+  );
 }
 
 function isRecipe(path: string): boolean {

@@ -14,7 +14,7 @@ import { runSteps } from '../progress.ts';
 
 function parseFormats(text: string | undefined): string[] {
   const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
-  const unknown = formats.filter((f) => !(f in FORMATS));
+  const unknown = formats.filter((f) => !Object.hasOwn(FORMATS, f));
   if (unknown.length > 0 || formats.length === 0) {
     throw new UsageError(`--format: unknown format ${unknown.join(', ') || '(none)'}`, `the formats are ${Object.keys(FORMATS).join(', ')}`);
   }

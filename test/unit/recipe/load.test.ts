@@ -52,6 +52,8 @@ describe('parseRecipe', () => {
       services: { enable: [], disable: [], mask: [] },
       containers: [],
       disk: { espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB },
+      health: { timeoutSeconds: 120 },
+      debug: { shell: false },
     });
   });
 

@@ -67,7 +67,7 @@ describe('ContainerSchema', () => {
   it('fills in defaults', () => {
     expect(ContainerSchema.parse({ name: 'web', image: { ref: 'nginx' }, ports: [{ host: 80, container: 8080 }] })).toEqual({
       name: 'web',
-      image: { ref: 'nginx' },
+      image: { ref: 'nginx', plainHttp: false },
       env: {},
       ports: [{ host: 80, container: 8080, protocol: 'tcp' }],
       mounts: [],

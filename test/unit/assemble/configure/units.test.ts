@@ -142,6 +142,19 @@ describe('configureUnits', () => {
     expect(link(`${ETC}/sockets.target.wants/resolved-monitor.socket`)).toBe(`/${LIB}/resolved-monitor.socket`);
   });
 
+  it('enables an instance named by the recipe from its template', () => {
+    unit('dhcp@.service', '[Install]\nWantedBy=multi-user.target\n');
+    expect(configureUnits(tree, { ...none, enable: ['dhcp@eth0.service'] })).toEqual(['dhcp@eth0.service']);
+    expect(link(`${ETC}/multi-user.target.wants/dhcp@eth0.service`)).toBe(`/${LIB}/dhcp@.service`);
+  });
+
+  // An instance name may contain dots (a VLAN: eth0.101); systemd takes the suffix after the last
+  // dot, but unitFile() cuts at the first and looks for dhcp@.101.service.
+  it('finds the template of an instance whose name has a dot', () => {
+    unit('dhcp@.service', '[Install]\nWantedBy=multi-user.target\n');
+    expect(configureUnits(tree, { ...none, enable: ['dhcp@eth0.101.service'] })).toEqual(['dhcp@eth0.101.service']);
+  });
+
   it('fails on a recipe unit that is not in the image', () => {
     expect(() => configureUnits(tree, { ...none, enable: ['nope.service'] })).toThrow(BuildError);
     expect(() => configureUnits(tree, { ...none, enable: ['nope.service'] })).toThrow('services.enable: unit nope.service is not in the image');

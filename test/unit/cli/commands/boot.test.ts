@@ -59,6 +59,23 @@ containers:
     ]);
   });
 
+  // Port 80 moves to 8080, which another container already publishes: QEMU gets two hostfwd
+  // rules for 127.0.0.1:8080 and refuses to start.
+  it('never forwards two guest ports from the same host port', () => {
+    const file = recipe(`name: host
+version: "1.0.0"
+containers:
+  - name: web
+    image: { packages: [busybox] }
+    ports: [{ host: 80, container: 80 }]
+  - name: admin
+    image: { packages: [busybox] }
+    ports: [{ host: 8080, container: 8080 }]
+`);
+    const hosts = defaultForwards(file).map((f) => `${f.protocol}:${f.host}`);
+    expect(new Set(hosts).size).toBe(hosts.length);
+  });
+
   it('is empty for a recipe without containers', () => {
     expect(defaultForwards(recipe('name: host\nversion: "1.0.0"\n'))).toEqual([]);
   });
