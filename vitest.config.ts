@@ -6,10 +6,9 @@ export default defineConfig({
     // Integration tests download from a real archive and run real tools; end-to-end tests boot QEMU.
     testTimeout: 300_000,
     hookTimeout: 600_000,
-    // Two cores: keep heavy files from fighting over them.
-    fileParallelism: true,
-    maxWorkers: 2,
-    minWorkers: 1,
+    // One file at a time: builds and QEMU under TCG each want both cores, and two at once make
+    // boots slow enough to trip their timeouts.
+    fileParallelism: false,
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });
