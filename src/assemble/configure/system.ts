@@ -60,12 +60,26 @@ export function configureReadOnlyRoot(tree: Tree, recipe: Recipe): void {
   tree.writeFile('etc/fstab', '# / and /var are mounted by the initrd; see /usr/lib/slipway/initrd.\n');
 }
 
-/** Home folders are made at boot on /var, owned by their users. */
+/** A tmpfiles.d argument: C escapes and specifiers are resolved there, so backslash and % are doubled. */
+function tmpfilesArgument(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/%/g, '%%').replace(/\n/g, '\\n');
+}
+
+/**
+ * Home folders are made at boot on /var, owned by their users; a user's sshAuthorizedKeys are
+ * written to ~/.ssh/authorized_keys when it does not exist yet, where any sshd looks for them.
+ */
 export function writeUserTmpfiles(tree: Tree, accounts: Accounts, users: Recipe['users']): void {
   const lines = ['d /var/home 0755 root root -'];
   for (const spec of users) {
     const user = accounts.user(spec.name)!;
-    lines.push(`d ${user.home.replace(/^\/home\//, '/var/home/')} 0700 ${user.name} ${user.gid} -`);
+    const home = user.home.replace(/^\/home\//, '/var/home/');
+    lines.push(`d ${home} 0700 ${user.name} ${user.gid} -`);
+    if (spec.sshAuthorizedKeys.length === 0) continue;
+    // Ends in a newline: systemd 252 writes the argument as it is.
+    const keys = `${spec.sshAuthorizedKeys.map((key) => key.trim()).join('\n')}\n`;
+    lines.push(`d ${home}/.ssh 0700 ${user.name} ${user.gid} -`);
+    lines.push(`f ${home}/.ssh/authorized_keys 0600 ${user.name} ${user.gid} - ${tmpfilesArgument(keys)}`);
   }
   tree.writeFile('usr/lib/tmpfiles.d/slipway-users.conf', `${lines.join('\n')}\n`);
 }
