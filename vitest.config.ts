@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     // Integration tests download from a real archive and run real tools; end-to-end tests boot QEMU.
     testTimeout: 300_000,
     hookTimeout: 600_000,

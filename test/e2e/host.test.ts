@@ -13,7 +13,8 @@ let port: number;
 beforeAll(async () => {
   const { image } = await buildVariant(() => {});
   port = await freePort();
-  vm = await VirtualMachine.start({ image, forwards: [{ host: port, guest: 80 }], shell: true });
+  // A bigger disk than the image, as a server would have: /var grows into it on first boot.
+  vm = await VirtualMachine.start({ image, forwards: [{ host: port, guest: 80 }], shell: true, diskSize: 3 * 1024 ** 3 });
   await vm.waitFor(/slipway-health: ok/, 300_000);
 });
 
@@ -26,6 +27,22 @@ describe('the default host under QEMU', () => {
     const response = await fetch(`http://127.0.0.1:${port}/`);
     expect(response.status).toBe(200);
     expect(await response.text()).toMatch(/Hello from a slipway container host/);
+  });
+
+  it('booted through systemd-boot, the UKI and the initrd to systemd’s multi-user target', async () => {
+    expect(vm.console).toMatch(/slipway-initrd: root \/dev\/vda2 verified by \/dev\/vda3, \/var on \/dev\/vda6/);
+    expect(vm.console).toMatch(/Welcome to .*host 1\.0\.0 \(slipway/);
+    expect((await vm.run('systemctl is-active multi-user.target')).stdout).toBe('active');
+  });
+
+  it('grew /var to the end of the disk on first boot', async () => {
+    expect(vm.console).toMatch(/slipway-initrd: growing \/var to the end of \/dev\/vda/);
+    const sizes = (await vm.run('echo $(cat /sys/block/vda/size) $(cat /sys/class/block/vda6/start) $(cat /sys/class/block/vda6/size)')).stdout;
+    const [disk, start, size] = sizes.split(' ').map(Number);
+    expect(disk).toBe((3 * 1024 ** 3) / 512);
+    expect(start! + size!).toBeGreaterThan(disk! - 34 - 2048); // up to the backup GPT, within alignment
+    const blocks = Number((await vm.run("df --block-size=1 --output=size /var | tail -1")).stdout.trim());
+    expect(blocks).toBeGreaterThan(1.3 * 1024 ** 3); // built as 256 MiB; the rest of a 3 GiB disk after the slots
   });
 
   it('has a read-only, verified root', async () => {

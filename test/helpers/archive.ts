@@ -1,5 +1,5 @@
 /** The real Debian archive the tests read, and a cache shared by the tests of one run. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -22,8 +22,17 @@ export function testSource(mirror = testMirror()): ArchiveSource {
 /** Package indices are large: the tests of one machine share one cache of them. */
 export const SHARED_CACHE = join(tmpdir(), 'slipway-test-cache');
 
+const made: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `slipway-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `slipway-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** Called after each test file (test/setup.ts). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Writes a recipe into a fresh folder and returns its path. */

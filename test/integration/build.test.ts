@@ -165,27 +165,6 @@ describe('slipway build of the default host', () => {
     expect(readFileSync(join(dir, 'out/SHA256SUMS'), 'utf8')).toBe(readFileSync(join(out, 'SHA256SUMS'), 'utf8'));
   });
 
-  it('boots under UEFI through systemd-boot and the UKI to systemd’s multi-user target', async () => {
-    const boot = await bootUntil(join(out, `${BASE}.raw`), /Reached target .*multi-user\.target|Kernel panic|slipway-initrd: error/, 240_000);
-    expect(boot.console).toMatch(/slipway-initrd: root \/dev\/vda2 verified by \/dev\/vda3, \/var on \/dev\/vda6/);
-    expect(boot.console).toMatch(/Welcome to .*host 1\.0\.0 \(slipway/);
-    expect(boot.console).toMatch(/Reached target .*multi-user\.target/);
-  });
-
-  it('grows /var to the whole disk on first boot', async () => {
-    const size = 3 * 1024 ** 3;
-    const boot = await bootUntil(join(out, `${BASE}.raw`), /Reached target .*multi-user\.target|Kernel panic|slipway-initrd: error/, 240_000, { diskSize: size });
-    expect(boot.console).toMatch(/slipway-initrd: growing \/var to the end of \/dev\/vda/);
-    expect(boot.console).toMatch(/Reached target .*multi-user\.target/);
-    const table = JSON.parse((await execa('sfdisk', ['--json', boot.disk])).stdout) as { partitiontable: { lastlba: number; partitions: Array<{ start: number; size: number; name: string }> } };
-    const data = table.partitiontable.partitions.find((p) => p.name === 'var')!;
-    expect(data.start + data.size - 1).toBe(table.partitiontable.lastlba);
-    expect((await execa('sfdisk', ['--verify', boot.disk])).stdout).toMatch(/No errors detected/);
-    const dump = (await execa('dumpe2fs', ['-h', `${boot.disk}?offset=${data.start * 512}`], { reject: false })).stdout;
-    const blocks = Number(/Block count:\s+(\d+)/.exec(dump)?.[1]);
-    expect(blocks).toBe(Math.floor((data.size * 512) / 4096)); // every whole 4 KiB block of the grown partition
-  });
-
   it('refuses to run a root partition with one corrupted byte: dm-verity catches it', async () => {
     const disk = join(tempDir('corrupt'), 'disk.raw');
     copyFileSync(join(out, `${BASE}.raw`), disk);
