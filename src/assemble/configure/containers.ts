@@ -42,9 +42,15 @@ export function containerUnit(container: Container, tag = 'latest'): string {
   return [
     '[Unit]',
     `Description=slipway container ${container.name}`,
-    // Only a pull needs the network up; a baked-in image starts as soon as containerd does.
+    // Like containerd itself, a container does not wait for basic.target: a baked-in image starts as
+    // soon as containerd does; only a pull waits for the network.
+    'DefaultDependencies=no',
     ...('ref' in container.image ? ['Wants=network-online.target', 'After=containerd.service network-online.target'] : ['After=containerd.service']),
     'Requires=containerd.service',
+    'Conflicts=shutdown.target',
+    // The ordering multi-user.target would give a unit with default dependencies; the health check
+    // starts polling only once every container has started.
+    'Before=shutdown.target multi-user.target slipway-health.service',
     '',
     '[Service]',
     `ExecStartPre=${['/usr/lib/slipway/container-prepare', container.name, source, ...ports].map(quote).join(' ')}`,

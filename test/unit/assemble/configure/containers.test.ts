@@ -40,6 +40,13 @@ describe('containerUnit', () => {
     expect(directive(pulled, 'After')).toBe('containerd.service network-online.target');
   });
 
+  it('starts without waiting for basic.target, and before the health check polls', () => {
+    const unit = containerUnit(container({ name: 'web', image: { packages: ['busybox'] } }));
+    expect(directive(unit, 'DefaultDependencies')).toBe('no');
+    expect(directive(unit, 'Conflicts')).toBe('shutdown.target');
+    expect(directive(unit, 'Before').split(' ')).toEqual(['shutdown.target', 'multi-user.target', 'slipway-health.service']);
+  });
+
   it('names the image by the given tag', () => {
     const unit = containerUnit(container({ name: 'app', image: { archive: 'app.tar' } }), 'v2');
     expect(directive(unit, 'ExecStart')).toMatch(/ slipway\.local\/app:v2 app$/);
