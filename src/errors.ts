@@ -63,6 +63,11 @@ export class BuildError extends SlipwayError {
   readonly exitCode = 11;
 }
 
+/** A host config cannot be read, parsed or validated, or does not fit the image. */
+export class ConfigError extends SlipwayError {
+  readonly exitCode = 12;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -17,6 +17,7 @@ export const INITRD_PACKAGES = ['busybox-static', 'cryptsetup-bin', 'fdisk', 'e2
 const PROGRAMS = ['usr/bin/busybox', 'usr/sbin/veritysetup', 'usr/sbin/sfdisk', 'usr/sbin/e2fsck', 'usr/sbin/resize2fs'];
 const LIBRARY_DIRS = ['usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/lib'];
 const INIT_SCRIPT = new URL('../../runtime/initrd/init', import.meta.url);
+const PROVISION_SCRIPT = new URL('../../runtime/initrd/provision.sh', import.meta.url);
 
 class InitrdContents {
   readonly entries = new Map<string, CpioEntry>();
@@ -77,17 +78,25 @@ class InitrdContents {
   }
 }
 
-export function buildInitrd(initrdTree: Tree, hostTree: Tree, kernel: KernelInfo, modules: readonly string[], mtime: number): Buffer {
+/** `boot` modules are loaded at every boot; `provision` ones only when a first boot looks for a host config. */
+export interface InitrdModules {
+  boot: readonly string[];
+  provision: readonly string[];
+}
+
+export function buildInitrd(initrdTree: Tree, hostTree: Tree, kernel: KernelInfo, modules: InitrdModules, mtime: number): Buffer {
   const contents = new InitrdContents(initrdTree);
   for (const dir of ['dev', 'proc', 'sys', 'run', 'tmp', 'sysroot', 'etc', 'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64']) contents.dir(dir);
   for (const dir of ['bin', 'sbin', 'lib', 'lib64']) contents.symlink(dir, `usr/${dir}`);
   contents.entries.set('dev/console', { path: 'dev/console', type: 'char', mode: 0o600, devMajor: 5, devMinor: 1 });
   for (const program of PROGRAMS) contents.program(program);
   contents.file('init', readFileSync(INIT_SCRIPT), 0o755);
+  contents.file('usr/lib/slipway/provision.sh', readFileSync(PROVISION_SCRIPT), 0o644);
   contents.file('etc/slipway/kernel-version', Buffer.from(`${kernel.version}\n`), 0o644);
-  const modulePaths = modules.map((name) => kernel.modules.get(name)!);
-  contents.file('etc/slipway/modules', Buffer.from(modulePaths.map((p) => `${p}\n`).join('')), 0o644);
-  for (const path of modulePaths) {
+  const paths = (names: readonly string[]) => names.map((name) => kernel.modules.get(name)!);
+  contents.file('etc/slipway/modules', Buffer.from(paths(modules.boot).map((p) => `${p}\n`).join('')), 0o644);
+  contents.file('etc/slipway/provision-modules', Buffer.from(paths(modules.provision).map((p) => `${p}\n`).join('')), 0o644);
+  for (const path of paths([...modules.boot, ...modules.provision])) {
     const full = `usr/lib/modules/${kernel.version}/${path}`;
     contents.file(full, hostTree.read(full), 0o644);
   }

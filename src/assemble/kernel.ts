@@ -19,7 +19,10 @@ export const HOST_MODULES = [
 ];
 
 /** The modules the initrd loads before it can see and verify the root. */
-export const INITRD_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'dm_mod', 'dm_verity', 'squashfs'];
+export const INITRD_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'dm_mod', 'dm_verity', 'squashfs', 'overlay'];
+
+/** The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config drive. */
+export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs'];
 
 export interface KernelInfo {
   version: string;

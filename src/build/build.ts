@@ -8,7 +8,7 @@ import type { ArchiveSource } from '../assemble/archive/open.ts';
 import type { ContentCache } from '../assemble/cache.ts';
 import { applyAlternatives, parseAlternatives } from '../assemble/configure/alternatives.ts';
 import {
-  applyRecipeFiles, configureCaCertificates, configureReadOnlyRoot, trimFilter, writeOsRelease, writeUserTmpfiles,
+  applyRecipeFiles, configureCaCertificates, installConfigTemplates, configureReadOnlyRoot, trimFilter, writeOsRelease, writeUserTmpfiles,
 } from '../assemble/configure/system.ts';
 import { configureUnits } from '../assemble/configure/units.ts';
 import { imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
@@ -33,6 +33,9 @@ import { BuildError, OutputError, RecipeError } from '../errors.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { artifactPath, type ImagePlan } from './plan.ts';
+import { factsFromManifest, parseGroup, parsePasswd, type ManifestFacts } from '../hostconfig/facts.ts';
+import { parseHostConfig } from '../hostconfig/load.ts';
+import { bundleProgram } from './bundle.ts';
 import { convertFormats, publishOutputs, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
 
 export interface BuildContext {
@@ -55,6 +58,22 @@ export interface BuildContext {
   osRelease?: string;
   verity?: VerityResult;
   layout?: DiskLayout;
+  /** A host config to bake into the ESP (`slipway build --config`). */
+  hostConfig?: { text: string; label: string; fileName: string };
+  /** What a host config is checked against; recorded in the manifest. */
+  imageFacts?: ManifestFacts;
+}
+
+/** The facts `slipway config validate --image` and the build check host configs against. */
+function imageFactsOf(tree: Tree, containers: string[]): ManifestFacts {
+  const users = [...parsePasswd(tree.has('etc/passwd') ? tree.readText('etc/passwd') : '')].map(([name, u]) => ({ name, ...u }));
+  const groups = [...parseGroup(tree.has('etc/group') ? tree.readText('etc/group') : '')].map(([name, gid]) => ({ name, gid }));
+  const units = ['usr/lib/systemd/system', 'etc/systemd/system'].flatMap((dir) => tree.list(dir).map((path) => path.slice(dir.length + 1)));
+  const zoneinfo = 'usr/share/zoneinfo';
+  const timezones = tree.has(zoneinfo)
+    ? tree.walk(zoneinfo).filter((path) => tree.get(path)?.type !== 'directory').map((path) => path.slice(zoneinfo.length + 1)).filter((name) => !/^(posix|right)\/|\.(tab|zi)$|^leap/.test(name))
+    : [];
+  return { users, groups, units: [...new Set(units)].sort(), containers, timezones: timezones.sort() };
 }
 
 const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathname;
@@ -63,11 +82,13 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
   { title: 'Fetch packages', run: fetchAllPackages },
   { title: 'Unpack the root tree', run: unpackRootTree },
   { title: 'Collect the boot loader and UKI stub', run: collectBootFiles },
+  { title: 'Install the slipway runtime', run: (ctx) => installRuntime(ctx.tree!, RUNTIME_ROOTFS) },
   { title: 'Configure users and groups', run: configureAccounts },
   { title: 'Configure alternatives, CA certificates, os-release', run: configureSystem },
   { title: 'Build container images', run: makeContainerImages },
   { title: 'Install runtime and recipe files', run: installFiles },
   { title: 'Enable units', run: enableUnits },
+  { title: 'Bundle first-boot provisioning', run: installProvisioning },
   { title: 'Select kernel modules', run: selectKernelModules },
   { title: 'Build the initrd', run: makeInitrd },
   { title: 'Make the root filesystem', run: makeRootFilesystem },
@@ -133,8 +154,9 @@ async function configureSystem(ctx: BuildContext): Promise<void> {
   for (const pkg of ctx.plan.packages.host) scripts.push(await readControlFile(ctx.debs.get(pkg.sha256)!, pkg.name, 'postinst'));
   applyAlternatives(tree, scripts.flatMap((script) => (script ? parseAlternatives(script) : [])));
   configureCaCertificates(tree);
+  installConfigTemplates(tree);
   ctx.osRelease = writeOsRelease(tree, { ...ctx.loaded.recipe, version: ctx.plan.version });
-  configureReadOnlyRoot(tree, ctx.loaded.recipe);
+  configureReadOnlyRoot(tree, ctx.loaded.recipe, ctx.plan.sourceDateEpoch);
 }
 
 /** Copies runtime/rootfs (what every slipway image carries) into the tree. */
@@ -176,7 +198,6 @@ async function makeContainerImages(ctx: BuildContext, report: (detail: string) =
 }
 
 function installFiles(ctx: BuildContext): void {
-  installRuntime(ctx.tree!, RUNTIME_ROOTFS);
   installContainerUnits(ctx.tree!, ctx.loaded.recipe.containers, ctx.imageTags);
   ctx.tree!.writeFile('usr/lib/slipway/health.env', `SLIPWAY_HEALTH_TIMEOUT=${ctx.loaded.recipe.health.timeoutSeconds}\n`);
   if (ctx.loaded.recipe.debug.shell) {
@@ -209,8 +230,9 @@ async function selectKernelModules(ctx: BuildContext): Promise<void> {
 }
 
 function makeInitrd(ctx: BuildContext): void {
-  const initrdModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.initrdModules, []);
-  ctx.initrd = buildInitrd(ctx.initrdTree!, ctx.tree!, ctx.kernel!, initrdModules, ctx.plan.sourceDateEpoch);
+  const bootModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.initrdModules, []);
+  const provisionModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.provisionModules, []).filter((m) => !bootModules.includes(m));
+  ctx.initrd = buildInitrd(ctx.initrdTree!, ctx.tree!, ctx.kernel!, { boot: bootModules, provision: provisionModules }, ctx.plan.sourceDateEpoch);
   rmSync(ctx.initrdTree!.root, { recursive: true, force: true });
 }
 
@@ -273,10 +295,25 @@ async function makeFilesystems(ctx: BuildContext): Promise<void> {
       { path: 'EFI/systemd/systemd-bootx64.efi', source: join(boot, 'systemd-bootx64.efi') },
       { path: `EFI/Linux/${ukiFileName(plan.name, plan.version)}`, source: uki },
       { path: 'loader/loader.conf', source: loaderConf },
+      ...(ctx.hostConfig ? [{ path: `slipway/${ctx.hostConfig.fileName}`, source: bakedConfig(ctx) }] : []),
     ],
     plan.sourceDateEpoch,
   );
   await makeDataFilesystem(join(ctx.work, 'var.img'), plan.disk.dataSize, stableUuid(plan.name, 'var-fs'), plan.sourceDateEpoch, ctx.work);
+}
+
+function bakedConfig(ctx: BuildContext): string {
+  const path = join(ctx.work, 'boot', ctx.hostConfig!.fileName);
+  writeFileSync(path, ctx.hostConfig!.text);
+  return path;
+}
+
+/** The provisioning program, and the image's accounts, units and time zones that configs are checked against. */
+async function installProvisioning(ctx: BuildContext): Promise<void> {
+  const tree = ctx.tree!;
+  tree.writeFile('usr/lib/slipway/provision.cjs', await bundleProgram('provision'), { origin: 'slipway' });
+  ctx.imageFacts = imageFactsOf(tree, ctx.loaded.recipe.containers.map((c) => c.name));
+  if (ctx.hostConfig) parseHostConfig(ctx.hostConfig.text, ctx.hostConfig.label, factsFromManifest(ctx.imageFacts));
 }
 
 function writeDiskImage(ctx: BuildContext): void {

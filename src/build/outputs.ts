@@ -70,6 +70,7 @@ export async function writeManifest(ctx: BuildContext): Promise<void> {
     artifacts,
     packages: plan.packages.host.map(({ name, version, architecture, sha256: hash, source, sourceVersion }) => ({ name, version, architecture, sha256: hash, source, sourceVersion })),
     initrdPackages: plan.packages.initrd.map(({ name, version }) => ({ name, version })),
+    image: ctx.imageFacts,
     tools: await toolVersions(),
   };
   writeFileSync(artifactPath(plan, ctx.staging, 'manifest'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
-import { HOST_MODULES, INITRD_MODULES } from '../assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot } from '../shared/layout.ts';
 import type { ToolName } from '../tools.ts';
@@ -31,7 +31,7 @@ export interface ImagePlan {
   formats: string[];
   sourceDateEpoch: number;
   packages: { host: LockedPackage[]; initrd: LockedPackage[]; containers: Record<string, LockedPackage[]> };
-  kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; cmdline: string[] };
+  kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; provisionModules: string[]; cmdline: string[] };
   rootfs: { type: 'squashfs'; compression: 'zstd' };
   disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number };
   artifacts: Record<string, string>;
@@ -61,9 +61,10 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     kernel: {
       package: recipe.kernel.package,
-      modules: [...new Set([...HOST_MODULES, ...recipe.kernel.modules])],
+      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...recipe.kernel.modules])],
       recipeModules: recipe.kernel.modules,
       initrdModules: INITRD_MODULES,
+      provisionModules: PROVISION_MODULES,
       cmdline: recipe.kernel.cmdline,
     },
     rootfs: { type: 'squashfs', compression: 'zstd' },

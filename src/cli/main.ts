@@ -4,6 +4,7 @@ import { UsageError } from '../errors.ts';
 import type { Command, GlobalFlags } from './command.ts';
 import { bootCommand } from './commands/boot.ts';
 import { buildCommand } from './commands/build.ts';
+import { configCommand } from './commands/config.ts';
 import { fetchCommand } from './commands/fetch.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { lockCommand } from './commands/lock.ts';
@@ -12,7 +13,7 @@ import { setupCommand } from './commands/setup.ts';
 import { EXIT_INTERRUPTED, reportError } from './report.ts';
 import { runCleanups } from '../cleanup.ts';
 
-const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, bootCommand, inspectCommand, schemaCommand, setupCommand];
+const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, bootCommand, inspectCommand, configCommand, schemaCommand, setupCommand];
 
 const GLOBAL_OPTIONS = {
   debug: { type: 'boolean' },

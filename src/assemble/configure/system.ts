@@ -20,6 +20,18 @@ export function configureCaCertificates(tree: Tree): number {
   return certs.length;
 }
 
+/**
+ * Configuration files Debian's maintainer scripts copy into /etc from a template under /usr/share
+ * (slipway does not run maintainer scripts): the template becomes the file, if the image has none.
+ */
+const CONFIG_TEMPLATES: Array<[file: string, template: string]> = [['etc/ssh/sshd_config', 'usr/share/openssh/sshd_config']];
+
+export function installConfigTemplates(tree: Tree): void {
+  for (const [file, template] of CONFIG_TEMPLATES) {
+    if (tree.has(template) && !tree.has(file)) tree.writeFile(file, tree.read(template), { mode: 0o644 });
+  }
+}
+
 function osReleaseValue(value: string): string {
   return /^[A-Za-z0-9._-]+$/.test(value) ? value : `"${value.replace(/["\\$`]/g, '\\$&')}"`;
 }
@@ -48,7 +60,7 @@ export function writeOsRelease(tree: Tree, recipe: Recipe): string {
  * What a read-only root needs: an empty machine-id (systemd fills it in at boot), homes and
  * mutable state on /var, DNS from systemd-resolved, a hostname.
  */
-export function configureReadOnlyRoot(tree: Tree, recipe: Recipe): void {
+export function configureReadOnlyRoot(tree: Tree, recipe: Recipe, epoch: number): void {
   tree.writeFile('etc/machine-id', '', { mode: 0o444 });
   tree.writeFile('etc/hostname', `${recipe.name}\n`);
   tree.writeFile('etc/hosts', `127.0.0.1\tlocalhost\n127.0.1.1\t${recipe.name}\n::1\t\tlocalhost ip6-localhost ip6-loopback\n`);
@@ -57,6 +69,9 @@ export function configureReadOnlyRoot(tree: Tree, recipe: Recipe): void {
   tree.mkdir('var', { mode: 0o755 });
   for (const child of tree.list('var')) tree.remove(child); // /var is the data partition's; see tmpfiles
   if (tree.has('usr/lib/systemd/systemd-resolved')) tree.symlink('etc/resolv.conf', '../run/systemd/resolve/stub-resolv.conf');
+  // /etc is writable at boot (an overlay on /var): without this stamp systemd would run its
+  // "/usr is newer than /etc" units (hwdb, sysusers, ldconfig) at every first boot.
+  tree.writeFile('etc/.updated', `# written by slipway at build time\nTIMESTAMP_NSEC=${epoch}000000000\n`);
   tree.writeFile('etc/fstab', '# / and /var are mounted by the initrd; see /usr/lib/slipway/initrd.\n');
 }
 

@@ -7,6 +7,8 @@ import { RecipeError, UsageError } from '../../errors.ts';
 import { checkTools } from '../../tools.ts';
 import { stringOption, type Command, type OptionValues } from '../command.ts';
 import { loadRecipeOrThrow } from '../context.ts';
+import { baseFacts } from '../../hostconfig/facts.ts';
+import { factsForImage, manifestFor, validateConfigFile } from '../../hostconfig/read.ts';
 import { BUILD_OPTIONS, buildRecipe } from './build.ts';
 
 /** `--forward 8080:80` → host 8080 to guest 80. */
@@ -82,11 +84,13 @@ export const bootCommand: Command = {
     if (!Number.isInteger(memory) || memory < 256) throw new UsageError('--memory: expected MiB, at least 256', 'e.g. --memory 2048');
     if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError('--cpus: expected a whole number', 'e.g. --cpus 2');
     const config = stringOption(values, 'config');
-    if (config !== undefined && !existsSync(config)) throw new RecipeError(`no host config ${config}`, 'give the path of a YAML or JSON host config');
     const given = ((values.forward as string[] | undefined) ?? []).map(parseForward);
     const forwards = given.length > 0 || !isRecipe(target) ? given : defaultForwards(target);
     checkTools(['qemu-system-x86_64', 'qemu-img'], ['/usr/share/OVMF/OVMF_CODE_4M.fd']);
-    const image = await imageFor(target, values, global, out);
+    // --config goes to fw_cfg, not into the ESP of an image built on the way.
+    const image = await imageFor(target, { ...values, config: undefined }, global, out);
+    // Checked against the image first (a bad config would stop the boot), or Debian's base accounts.
+    if (config !== undefined) validateConfigFile(config, existsSync(manifestFor(image)) ? factsForImage(image) : baseFacts());
     const machine = await VirtualMachine.start({
       image,
       accel: accel as 'kvm' | 'tcg' | undefined,

@@ -11,6 +11,7 @@ import { checkTools } from '../../tools.ts';
 import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
 import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
 import { runSteps } from '../progress.ts';
+import { espConfigName, readConfigText } from '../../hostconfig/read.ts';
 
 function parseFormats(text: string | undefined): string[] {
   const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
@@ -21,7 +22,7 @@ function parseFormats(text: string | undefined): string[] {
   return [...new Set(formats)];
 }
 
-export const BUILD_OPTIONS = { ...ARCHIVE_OPTIONS, 'out': { type: 'string' }, 'version': { type: 'string' }, 'format': { type: 'string' }, 'dry-run': { type: 'boolean' } } as const;
+export const BUILD_OPTIONS = { ...ARCHIVE_OPTIONS, 'out': { type: 'string' }, 'version': { type: 'string' }, 'format': { type: 'string' }, 'dry-run': { type: 'boolean' }, 'config': { type: 'string' } } as const;
 
 /** Builds a recipe (locking it first when it has no lockfile); with --dry-run prints the plan instead and returns nothing. */
 export async function buildRecipe(file: string, values: OptionValues, global: GlobalFlags, out: (text: string) => void): Promise<ImagePlan | undefined> {
@@ -40,6 +41,8 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
     lock = resolveLock(loaded.recipe, await openArchive(source, cache));
     if (!values['dry-run']) writeLockfile(lockPath, lock);
   }
+  const configFile = stringOption(values, 'config');
+  const hostConfig = configFile === undefined ? undefined : { text: readConfigText(configFile), label: configFile, fileName: espConfigName(configFile) };
   const plan = planImage(loaded.recipe, lock, { outDir: resolve(stringOption(values, 'out') ?? 'out'), version, formats });
   if (values['dry-run']) {
     const names = (packages: readonly { name: string; version: string }[]) => packages.map((p) => `${p.name} ${p.version}`);
@@ -56,7 +59,7 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
   const unregister = registerCleanup(() => rmSync(staging, { recursive: true, force: true }));
   const started = performance.now();
   try {
-    await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map(), imageTags: new Map() }, { quiet: global.json });
+    await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map(), imageTags: new Map(), hostConfig }, { quiet: global.json });
   } finally {
     rmSync(staging, { recursive: true, force: true });
     unregister();
@@ -68,11 +71,12 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
 export const buildCommand: Command = {
   name: 'build',
   summary: 'build a bootable, verified A/B disk image from a recipe',
-  usage: 'RECIPE [--out DIR] [--version V] [--format raw,qcow2] [--dry-run]',
+  usage: 'RECIPE [--out DIR] [--version V] [--format raw,qcow2] [--config FILE] [--dry-run]',
   details: [
     '--out DIR      where the outputs go (default: out)',
     '--version V    the image version (default: the recipe’s)',
     '--format LIST  disk formats: raw, qcow2 (default: both)',
+    '--config FILE  bake a host config into the ESP (a single-purpose image; checked first)',
     '--dry-run      print the plan and touch nothing',
     ...ARCHIVE_OPTION_DETAILS,
   ],

@@ -1,0 +1,32 @@
+/**
+ * Programs slipway puts into the image run on the image's own Node.js: each is bundled with its
+ * dependencies into one CommonJS file by esbuild (deterministic output, so builds stay reproducible).
+ */
+import { build } from 'esbuild';
+import { BuildError, errorMessage } from '../errors.ts';
+
+const ENTRY_POINTS = {
+  provision: new URL('../hostconfig/agent.ts', import.meta.url).pathname,
+} as const;
+
+/** Debian 12's nodejs. */
+const TARGET = 'node18';
+
+export async function bundleProgram(name: keyof typeof ENTRY_POINTS): Promise<Buffer> {
+  try {
+    const result = await build({
+      entryPoints: [ENTRY_POINTS[name]],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: TARGET,
+      minify: false,
+      legalComments: 'none',
+      write: false,
+      logLevel: 'silent',
+    });
+    return Buffer.from(result.outputFiles[0]!.contents);
+  } catch (cause) {
+    throw new BuildError(`cannot bundle the ${name} program: ${errorMessage(cause).split('\n')[0]}`, 'run npm ci in the slipway checkout', { cause });
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The checks a schema cannot make: names that must exist (or must not) in the image, paths the
+ * read-only root cannot take, base64 that does not decode, units that do not parse. Each problem
+ * names the place in the config, like a schema error.
+ */
+import type { ImageFacts } from './facts.ts';
+import type { HostConfig } from './schema.ts';
+import { installTargets, parseUnitFile, UnitSyntaxError, type UnitFile } from './unitfile.ts';
+
+const WRITABLE = /^\/(etc|var)\/./;
+
+export function isValidBase64(text: string): boolean {
+  const compact = text.replace(/\s/g, '');
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(compact) && compact.length % 4 === 0;
+}
+
+/** A unit file's syntax problem, or undefined when it parses. */
+function unitProblem(text: string): string | undefined {
+  try {
+    parseUnitFile(text);
+    return undefined;
+  } catch (error) {
+    if (error instanceof UnitSyntaxError) return `does not parse as a unit file: ${error.message}`;
+    throw error;
+  }
+}
+
+function duplicates<T>(items: readonly T[], key: (item: T) => string, where: string, problems: string[]): void {
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    const k = key(item);
+    if (seen.has(k)) problems.push(`${where}[${index}]: "${k}" is given twice`);
+    seen.add(k);
+  });
+}
+
+function checkOwner(owner: string, at: string, config: HostConfig, facts: ImageFacts, problems: string[]): void {
+  const [user, group] = owner.split(':') as [string, string | undefined];
+  const configUsers = new Set(config.users.map((u) => u.name));
+  if (!/^\d+$/.test(user) && !configUsers.has(user) && !facts.users.has(user)) {
+    problems.push(`${at}.owner: unknown user "${user}" (neither in users nor in the image)`);
+  }
+  if (group !== undefined && !/^\d+$/.test(group) && !configUsers.has(group) && !facts.groups.has(group)) {
+    problems.push(`${at}.owner: unknown group "${group}" (neither a user's group nor in the image)`);
+  }
+}
+
+export function checkHostConfig(config: HostConfig, facts: ImageFacts): string[] {
+  const problems: string[] = [];
+  const configUsers = new Set(config.users.map((u) => u.name));
+
+  duplicates(config.users, (u) => u.name, 'users', problems);
+  config.users.forEach((user, index) => {
+    if (facts.users.has(user.name)) problems.push(`users[${index}].name: "${user.name}" already exists in the image; give a new user name`);
+    user.groups.forEach((group, g) => {
+      if (!facts.groups.has(group) && !configUsers.has(group)) problems.push(`users[${index}].groups[${g}]: unknown group "${group}"`);
+    });
+  });
+
+  duplicates(config.files, (f) => f.path, 'files', problems);
+  config.files.forEach((file, index) => {
+    const at = `files[${index}]`;
+    if (!WRITABLE.test(file.path)) problems.push(`${at}.path: ${file.path} is on the read-only root; files go under /etc or /var`);
+    if (file.base64 !== undefined && !isValidBase64(file.base64)) problems.push(`${at}.base64: not valid base64`);
+    checkOwner(file.owner, at, config, facts, problems);
+  });
+
+  duplicates(config.units, (u) => u.name, 'units', problems);
+  config.units.forEach((unit, index) => {
+    const at = `units[${index}]`;
+    let parsed: UnitFile | undefined;
+    if (unit.content !== undefined) {
+      const problem = unitProblem(unit.content);
+      if (problem) problems.push(`${at}.content: ${problem}`);
+      else parsed = parseUnitFile(unit.content);
+    } else if (facts.units && !facts.units.has(unit.name)) {
+      problems.push(`${at}: ${unit.name} is not in the image; give its content`);
+    }
+    unit.dropins.forEach((dropin, d) => {
+      const problem = unitProblem(dropin.content);
+      if (problem) problems.push(`${at}.dropins[${d}].content: ${problem}`);
+    });
+    if (unit.enabled === true && parsed && installTargets(parsed).length === 0) {
+      problems.push(`${at}.enabled: ${unit.name} has no WantedBy= or RequiredBy= in an [Install] section, so it cannot be enabled`);
+    }
+    if (unit.enabled === false && unit.content === undefined) {
+      problems.push(`${at}.enabled: to turn off a unit of the image, use mask: true`);
+    }
+  });
+
+  duplicates(config.containers, (c) => c.name, 'containers', problems);
+  config.containers.forEach((container, index) => {
+    if (!('ref' in container.image)) problems.push(`containers[${index}].image: a host config pulls its images (image.ref); images from packages or archives are built in by the recipe`);
+    if (facts.containers.has(container.name)) problems.push(`containers[${index}].name: the image already has a container "${container.name}"`);
+  });
+
+  duplicates(config.network.interfaces, (i) => i.name, 'network.interfaces', problems);
+  config.network.interfaces.forEach((iface, index) => {
+    if (!iface.dhcp && iface.addresses.length === 0) problems.push(`network.interfaces[${index}]: give dhcp: true or at least one address`);
+  });
+
+  if (config.timezone && facts.hasTimezone && !facts.hasTimezone(config.timezone)) {
+    problems.push(`timezone: the image has no time zone "${config.timezone}" (is tzdata in the recipe's packages?)`);
+  }
+  return problems;
+}

@@ -1,0 +1,91 @@
+/**
+ * The host config: what makes one server out of an image at its first boot. Strict like the recipe,
+ * so a typo is an error rather than a setting silently left out.
+ */
+import { z } from 'zod';
+import { ContainerSchema } from '../recipe/schema.ts';
+
+const absolutePath = z.string().regex(/^(?!.*\/\.\.?(\/|$))\//, 'expected an absolute path without . or .. parts');
+
+const fileMode = z
+  .string({ error: (issue) => (issue.input === undefined ? undefined : 'expected a quoted octal mode such as "0644"') })
+  .regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as "0644"')
+  .transform((mode) => Number.parseInt(mode, 8));
+
+const userName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a user name (lower-case letters, digits, _ and -)');
+
+export const HostUserSchema = z.strictObject({
+  name: userName,
+  uid: z.number().int().min(1000).max(59999).optional(),
+  groups: z.array(z.string()).default([]).describe('supplementary groups that exist in the image, such as sudo'),
+  shell: absolutePath.default('/bin/bash'),
+  sshAuthorizedKeys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, 'expected an OpenSSH public key line')).default([]),
+});
+
+export const HostFileSchema = z
+  .strictObject({
+    path: absolutePath.describe('under /etc or /var: the root filesystem is read-only'),
+    mode: fileMode.default(0o644),
+    owner: z.string().regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/, 'expected "user" or "user:group"').default('root:root'),
+    content: z.string().optional(),
+    base64: z.string().optional(),
+  })
+  .refine((file) => (file.content === undefined) !== (file.base64 === undefined), { message: 'give exactly one of content or base64' });
+
+const unitName = z.string().regex(/^[A-Za-z0-9@_.:\\-]+\.(service|socket|timer|target|path|mount)$/, 'expected a unit file name such as app.service');
+
+export const HostUnitSchema = z
+  .strictObject({
+    name: unitName,
+    content: z.string().optional().describe('the whole unit file; leave out to only add drop-ins to a unit of the image'),
+    dropins: z.array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_.-]+\.conf$/, 'expected a drop-in name such as 10-env.conf'), content: z.string() })).default([]),
+    enabled: z.boolean().optional().describe('enable (true) or disable (false) by its [Install] section'),
+    mask: z.boolean().default(false),
+  })
+  .refine((unit) => unit.content !== undefined || unit.dropins.length > 0 || unit.enabled !== undefined || unit.mask, {
+    message: 'give content, dropins, enabled or mask',
+  });
+
+const ipv4Cidr = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
+const ipv6Cidr = /^[0-9a-fA-F:]+\/\d{1,3}$/;
+const address = z.string().refine((text) => ipv4Cidr.test(text) || ipv6Cidr.test(text), 'expected an address with prefix length, such as 192.0.2.10/24');
+const ip = z.string().regex(/^((\d{1,3}\.){3}\d{1,3}|[0-9a-fA-F:]+)$/, 'expected an IP address');
+
+export const HostInterfaceSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9*?._-]+$/, 'expected an interface name or glob such as enp0s1 or en*'),
+  dhcp: z.boolean().default(false),
+  addresses: z.array(address).default([]),
+  gateway: ip.optional(),
+  routes: z.array(z.strictObject({ to: address, via: ip })).default([]),
+  dns: z.array(ip).default([]),
+});
+
+export const HostConfigSchema = z.strictObject({
+  hostname: z
+    .string()
+    .regex(/^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a host name: lower-case letters, digits and dashes, up to 63')
+    .optional(),
+  users: z.array(HostUserSchema).default([]),
+  files: z.array(HostFileSchema).default([]),
+  units: z.array(HostUnitSchema).default([]),
+  containers: z
+    .array(ContainerSchema)
+    .default([])
+    .describe('containers beyond the recipe\'s; their images are pulled from a registry (image.ref)'),
+  network: z
+    .strictObject({ interfaces: z.array(HostInterfaceSchema).default([]).describe('without any, every interface uses DHCP') })
+    .prefault({}),
+  sysctl: z.record(z.string().regex(/^[a-z0-9_.\/-]+$/, 'expected a sysctl key such as net.core.somaxconn'), z.union([z.string(), z.number()])).default({}),
+  timezone: z.string().regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, 'expected a time zone such as Europe/Berlin').optional(),
+  update: z.strictObject({ channel: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a channel name such as stable') }).optional(),
+});
+
+export type HostConfig = z.output<typeof HostConfigSchema>;
+export type HostConfigInput = z.input<typeof HostConfigSchema>;
+export type HostFile = HostConfig['files'][number];
+export type HostUnit = HostConfig['units'][number];
+export type HostUser = HostConfig['users'][number];
+
+export function hostConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(HostConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
