@@ -1,21 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { chooseAccel } from '../qemu/kvm.ts';
+import { VirtualMachine } from '../qemu/runner.ts';
 import { openArchive } from '../src/assemble/archive/open.ts';
 import { ContentCache, defaultCacheDir } from '../src/assemble/cache.ts';
 import { fetchPackages } from '../src/assemble/download.ts';
-import { resolveLock } from '../src/assemble/lock.ts';
-import { parseRecipe } from '../src/recipe/load.ts';
+import { resolveLock, type Lockfile } from '../src/assemble/lock.ts';
 import { archiveSourceFor } from '../src/cli/context.ts';
-import { copyFileSync, readFileSync as readText } from 'node:fs';
-import { measure } from './process-tree.ts';
-import { writeFileSync } from 'node:fs';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { VirtualMachine } from '../qemu/runner.ts';
-import { chooseAccel } from '../qemu/kvm.ts';
-import type { Lockfile } from '../src/assemble/lock.ts';
+import { parseRecipe } from '../src/recipe/load.ts';
 import { FLOOR_MARKER, buildFloorDisk } from './floor.ts';
+import { measure } from './process-tree.ts';
+import { provisionBenchmark } from './provision.ts';
 
 const BIN = new URL('../bin/slipway.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -106,7 +103,7 @@ export const benchmarks: Benchmark[] = [
         const common = ['--cache', cache, '--out', join(dir, 'out'), '--json'];
         const cold = await measure(process.execPath, [BIN, 'build', join(dir, 'host.yaml'), ...common], { CI: '1' });
         const warm = await measure(process.execPath, [BIN, 'build', join(dir, 'host.yaml'), ...common, '--version', '1.0.1'], { CI: '1' });
-        const manifest = JSON.parse(readText(join(dir, 'out', 'host_1.0.1.manifest.json'), 'utf8')) as {
+        const manifest = JSON.parse(readFileSync(join(dir, 'out', 'host_1.0.1.manifest.json'), 'utf8')) as {
           artifacts: Record<string, { size: number }>;
           disk: { partitions: Array<{ role: string; size: number }> };
         };
@@ -133,11 +130,11 @@ export const benchmarks: Benchmark[] = [
       const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-boot-'));
       const machines: VirtualMachine[] = [];
       try {
-        const recipe = parseYaml(readText(RECIPE_PATH, 'utf8')) as Record<string, unknown>;
+        const recipe = parseYaml(readFileSync(RECIPE_PATH, 'utf8')) as Record<string, unknown>;
         recipe.debug = { shell: true }; // to read the guest's memory; the shell costs nothing at boot
         writeFileSync(join(dir, 'host.yaml'), stringifyYaml(recipe));
         await measure(process.execPath, [BIN, 'build', join(dir, 'host.yaml'), '--out', join(dir, 'out'), '--format', 'raw'], { CI: '1' });
-        const lock = JSON.parse(readText(join(dir, 'host.lock.json'), 'utf8')) as Lockfile;
+        const lock = JSON.parse(readFileSync(join(dir, 'host.lock.json'), 'utf8')) as Lockfile;
         const cache = new ContentCache(defaultCacheDir());
         const tar = (set: string, pattern: RegExp) => cache.pathFor('unpacked', lock.sets[set]!.find((p) => pattern.test(p.name))!.sha256, '.tar');
         const floorDisk = await buildFloorDisk(join(dir, 'floor'), {
@@ -179,4 +176,5 @@ export const benchmarks: Benchmark[] = [
       }
     },
   },
+  provisionBenchmark,
 ];

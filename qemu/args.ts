@@ -23,6 +23,8 @@ export interface BootRequest {
   firmware: Firmware;
   /** The disk QEMU writes to (an overlay or a copy, never the built image itself). */
   disk?: { file: string; format: 'raw' | 'qcow2' };
+  /** More disks, read-only raw images after the main one (a config drive, say). */
+  extraDrives?: readonly string[];
   accel: 'kvm' | 'tcg';
   memoryMiB: number;
   cpus: number;
@@ -58,6 +60,7 @@ export function qemuArgs(request: BootRequest): string[] {
     if (firmware.initrd) args.push('-initrd', firmware.initrd);
   }
   if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${path(request.disk.file)},cache=unsafe,discard=unmap`);
+  for (const drive of request.extraDrives ?? []) args.push('-drive', `if=virtio,format=raw,readonly=on,file=${path(drive)}`);
 
   const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
   args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');

@@ -44,6 +44,8 @@ export interface MachineOptions {
   cpus?: number;
   forwards?: PortForward[];
   fwCfg?: FwCfgEntry[];
+  /** Read-only raw disks after the image, such as a config drive. */
+  extraDrives?: string[];
   /** Connect the debug shell's virtio console (images built with debugShell: true). */
   shell?: boolean;
   noReboot?: boolean;
@@ -106,6 +108,7 @@ export class VirtualMachine {
       consoleLog: terminal ? undefined : this.consoleLog,
       forwards: this.options.forwards ?? [],
       fwCfg: this.options.fwCfg ?? [],
+      extraDrives: this.options.extraDrives ?? [],
       qmpSocket: join(this.dir, 'qmp.sock'),
       noReboot: this.options.noReboot,
     };

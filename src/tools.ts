@@ -37,6 +37,7 @@ export const TOOLS = {
   'docker-registry': 'docker-registry',
   'ssh': 'openssh-client',
   'ssh-keygen': 'openssh-client',
+  'ssh-keyscan': 'openssh-client',
 } as const satisfies Record<string, string>;
 
 export type ToolName = keyof typeof TOOLS;

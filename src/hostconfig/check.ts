@@ -48,10 +48,13 @@ function checkOwner(owner: string, at: string, config: HostConfig, facts: ImageF
 export function checkHostConfig(config: HostConfig, facts: ImageFacts): string[] {
   const problems: string[] = [];
   const configUsers = new Set(config.users.map((u) => u.name));
+  const imageUids = new Set([...facts.users.values()].map((u) => u.uid));
 
   duplicates(config.users, (u) => u.name, 'users', problems);
   config.users.forEach((user, index) => {
     if (facts.users.has(user.name)) problems.push(`users[${index}].name: "${user.name}" already exists in the image; give a new user name`);
+    else if (facts.groups.has(user.name)) problems.push(`users[${index}].name: "${user.name}" is a group of the image; give a new user name`);
+    if (user.uid !== undefined && imageUids.has(user.uid)) problems.push(`users[${index}].uid: ${user.uid} is already used in the image`);
     user.groups.forEach((group, g) => {
       if (!facts.groups.has(group) && !configUsers.has(group)) problems.push(`users[${index}].groups[${g}]: unknown group "${group}"`);
     });

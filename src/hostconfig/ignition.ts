@@ -7,15 +7,16 @@ import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { HostConfigInput } from './schema.ts';
 
-const unsupported = (what: string) => z.never({ error: `${what} is not supported by slipway` });
+/** A part of Ignition slipway does not do; the problem's path names it, `why` says why when useful. */
+const unsupported = (why?: string) => z.never({ error: `not supported by slipway${why ? ` (${why})` : ''}` });
 
 const IgnitionSchema = z.strictObject({
   ignition: z.strictObject({
     version: z.string().regex(/^3\.\d+\.\d+(-experimental)?$/, 'slipway reads Ignition spec 3 configs (version "3.x.0")'),
-    config: unsupported('ignition.config (merging or replacing configs)').optional(),
+    config: unsupported('merging or replacing configs').optional(),
     timeouts: z.unknown().optional(),
-    security: unsupported('ignition.security').optional(),
-    proxy: unsupported('ignition.proxy').optional(),
+    security: unsupported().optional(),
+    proxy: unsupported().optional(),
   }),
   passwd: z
     .strictObject({
@@ -27,11 +28,11 @@ const IgnitionSchema = z.strictObject({
             groups: z.array(z.string()).optional(),
             shell: z.string().optional(),
             uid: z.number().int().optional(),
-            passwordHash: unsupported('passwordHash: slipway hosts allow key-only logins, so').optional(),
+            passwordHash: unsupported('slipway hosts allow key-only logins').optional(),
           }),
         )
         .default([]),
-      groups: unsupported('passwd.groups').optional(),
+      groups: unsupported().optional(),
     })
     .optional(),
   storage: z
@@ -51,16 +52,16 @@ const IgnitionSchema = z.strictObject({
                 verification: z.unknown().optional(),
               })
               .optional(),
-            append: unsupported('append').optional(),
+            append: unsupported().optional(),
           }),
         )
         .default([]),
-      directories: unsupported('storage.directories').optional(),
-      links: unsupported('storage.links').optional(),
-      disks: unsupported('storage.disks').optional(),
-      filesystems: unsupported('storage.filesystems').optional(),
-      raid: unsupported('storage.raid').optional(),
-      luks: unsupported('storage.luks').optional(),
+      directories: unsupported().optional(),
+      links: unsupported().optional(),
+      disks: unsupported().optional(),
+      filesystems: unsupported().optional(),
+      raid: unsupported().optional(),
+      luks: unsupported().optional(),
     })
     .optional(),
   systemd: z
@@ -78,7 +79,7 @@ const IgnitionSchema = z.strictObject({
         .default([]),
     })
     .optional(),
-  kernelArguments: unsupported('kernelArguments (the kernel command line is part of the signed image)').optional(),
+  kernelArguments: unsupported('the kernel command line is part of the signed image').optional(),
 });
 
 export type IgnitionConfig = z.output<typeof IgnitionSchema>;
@@ -137,7 +138,7 @@ export function fromIgnition(ignition: IgnitionConfig): HostConfigInput {
     }
     return {
       path: file.path,
-      ...(file.mode !== undefined ? { mode: `0${file.mode.toString(8)}` } : {}),
+      ...(file.mode !== undefined ? { mode: file.mode.toString(8).padStart(4, '0') } : {}),
       ...(owner(file.user, file.group) !== undefined ? { owner: owner(file.user, file.group) } : {}),
       base64: bytes.toString('base64'),
     };

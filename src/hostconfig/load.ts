@@ -22,8 +22,10 @@ function ignitionPath(problem: string): string {
   return problem
     .replace(/^users\[/, 'passwd.users[')
     .replace(/^files\[(\d+)\]\.base64/, 'storage.files[$1].contents.source')
+    .replace(/^files\[(\d+)\]\.owner: unknown (user|group)/, 'storage.files[$1].$2: unknown $2')
     .replace(/^files\[/, 'storage.files[')
     .replace(/^units\[(\d+)\]\.content/, 'systemd.units[$1].contents')
+    .replace(/^units\[(\d+)\]\.dropins\[(\d+)\]\.content/, 'systemd.units[$1].dropins[$2].contents')
     .replace(/^units\[/, 'systemd.units[');
 }
 

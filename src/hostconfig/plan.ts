@@ -56,10 +56,11 @@ function accountWrites(accounts: readonly Account[]): Write[] {
     }
   }
   const lines = (make: (a: Account) => string) => accounts.map((a) => `${make(a)}\n`).join('');
-  // No password: `*` matches none, and sshd is key-only.
+  // No password: `*` matches none, and sshd is key-only. The last-change day is left empty: 0 would make
+  // PAM demand a new password before every login, keys included.
   return [
     text(`${ACCOUNTS_DIR}/passwd`, lines((a) => `${a.user.name}:x:${a.uid}:${a.gid}::/home/${a.user.name}:${a.user.shell}`)),
-    text(`${ACCOUNTS_DIR}/shadow`, lines((a) => `${a.user.name}:*:0:0:99999:7:::`), 0o600),
+    text(`${ACCOUNTS_DIR}/shadow`, lines((a) => `${a.user.name}:*::0:99999:7:::`), 0o600),
     text(`${ACCOUNTS_DIR}/group`, lines((a) => `${a.user.name}:x:${a.gid}:${configGroups.get(a.user.name)!.join(',')}`)),
     text(`${ACCOUNTS_DIR}/gshadow`, lines((a) => `${a.user.name}:!::${configGroups.get(a.user.name)!.join(',')}`), 0o600),
     text(`${ACCOUNTS_DIR}/members`, members.join('')),

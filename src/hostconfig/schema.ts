@@ -26,7 +26,10 @@ export const HostFileSchema = z
   .strictObject({
     path: absolutePath.describe('under /etc or /var: the root filesystem is read-only'),
     mode: fileMode.default(0o644),
-    owner: z.string().regex(/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/, 'expected "user" or "user:group"').default('root:root'),
+    owner: z
+      .string()
+      .regex(/^([a-z_][a-z0-9_-]*|\d+)(:([a-z_][a-z0-9_-]*|\d+))?$/, 'expected "user" or "user:group", by name or numeric id')
+      .default('root:root'),
     content: z.string().optional(),
     base64: z.string().optional(),
   })
@@ -75,7 +78,11 @@ export const HostConfigSchema = z.strictObject({
   network: z
     .strictObject({ interfaces: z.array(HostInterfaceSchema).default([]).describe('without any, every interface uses DHCP') })
     .prefault({}),
-  sysctl: z.record(z.string().regex(/^[a-z0-9_.\/-]+$/, 'expected a sysctl key such as net.core.somaxconn'), z.union([z.string(), z.number()])).default({}),
+  sysctl: z
+    .record(z.string().regex(/^[a-z0-9_.\/-]+$/), z.union([z.string(), z.number()]), {
+      error: (issue) => (issue.code === 'invalid_key' ? 'expected a sysctl key such as net.core.somaxconn' : undefined),
+    })
+    .default({}),
   timezone: z.string().regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, 'expected a time zone such as Europe/Berlin').optional(),
   update: z.strictObject({ channel: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a channel name such as stable') }).optional(),
 });

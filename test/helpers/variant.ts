@@ -8,14 +8,14 @@ import { REPO_ROOT, slipway } from './cli.ts';
 
 export type RecipeChange = (recipe: Record<string, any>) => void;
 
-/** Builds the default host, changed, with the debug shell; returns the .raw. */
-export async function buildVariant(change: RecipeChange, format = 'raw'): Promise<{ image: string; dir: string }> {
+/** Builds the default host, changed, with the debug shell; returns the .raw. `extraArgs` go to slipway build. */
+export async function buildVariant(change: RecipeChange, format = 'raw', extraArgs: string[] = []): Promise<{ image: string; dir: string }> {
   const recipe = parse(readFileSync(join(REPO_ROOT, 'recipes/host.yaml'), 'utf8')) as Record<string, any>;
   recipe.debug = { shell: true };
   change(recipe);
   const dir = tempDir('variant');
   writeFileSync(join(dir, 'host.yaml'), stringify(recipe));
-  const result = await slipway(['build', join(dir, 'host.yaml'), '--out', join(dir, 'out'), '--cache', SHARED_CACHE, '--format', format]);
+  const result = await slipway(['build', join(dir, 'host.yaml'), '--out', join(dir, 'out'), '--cache', SHARED_CACHE, '--format', format, ...extraArgs]);
   if (result.exitCode !== 0) throw new Error(`build failed:\n${result.stderr}`);
   const image = join(dir, 'out', `${recipe.name}_${recipe.version}.${format}`);
   if (!existsSync(image)) throw new Error(`no ${image}`);

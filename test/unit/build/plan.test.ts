@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
-import { HOST_MODULES, INITRD_MODULES } from '../../../src/assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
 import { artifactPath, planImage, sourceDateEpoch } from '../../../src/build/plan.ts';
 import { RecipeSchema } from '../../../src/recipe/schema.ts';
 
@@ -65,7 +65,7 @@ describe('planImage', () => {
     expect(plan.kernel.modules.slice(0, HOST_MODULES.length)).toEqual(HOST_MODULES);
     expect(plan.kernel.modules).toContain('wireguard');
     expect(plan.kernel.modules.filter((m) => m === 'overlay')).toHaveLength(1);
-    expect(plan.kernel.modules).toHaveLength(HOST_MODULES.length + 1);
+    expect(plan.kernel.modules).toHaveLength(new Set([...HOST_MODULES, ...PROVISION_MODULES]).size + 1);
     expect(plan.kernel.recipeModules).toEqual(['wireguard', 'overlay']);
     expect(plan.kernel.initrdModules).toEqual(INITRD_MODULES);
     expect(plan.kernel.package).toBe('linux-image-cloud-amd64');

@@ -70,6 +70,12 @@ describe('qemuArgs', () => {
     expect(values(args, '-fw_cfg')).toEqual(['name=opt/slipway/config,file=/tmp/config.yaml', 'name=opt/other,file=/tmp/o']);
   });
 
+  it('adds extra drives read-only, after the main disk', () => {
+    const args = qemuArgs({ ...UEFI, disk: { file: '/tmp/vm/disk.qcow2', format: 'qcow2' }, extraDrives: ['/tmp/config,drive.img'] });
+    const drives = values(args, '-drive').filter((d) => d.startsWith('if=virtio'));
+    expect(drives).toEqual(['if=virtio,format=qcow2,file=/tmp/vm/disk.qcow2,cache=unsafe,discard=unmap', 'if=virtio,format=raw,readonly=on,file=/tmp/config,,drive.img']);
+  });
+
   it('sends the console to a file when asked, with no monitor', () => {
     const args = qemuArgs({ ...UEFI, consoleLog: '/tmp/vm/console.log' });
     expect(values(args, '-chardev')).toEqual(['file,id=console,path=/tmp/vm/console.log']);

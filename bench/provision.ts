@@ -1,0 +1,65 @@
+/** First boot with a host config next to a first boot without one, from the same image. */
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { chooseAccel } from '../qemu/kvm.ts';
+import { VirtualMachine } from '../qemu/runner.ts';
+import type { Benchmark } from './benchmarks.ts';
+import { measure } from './process-tree.ts';
+
+const BIN = new URL('../bin/slipway.js', import.meta.url).pathname;
+const RECIPE_PATH = new URL('../recipes/host.yaml', import.meta.url).pathname;
+const ROUNDS = 2;
+
+async function secondsToHealthy(image: string, config?: string): Promise<number> {
+  const started = performance.now();
+  const vm = await VirtualMachine.start({ image, fwCfg: config ? [{ name: 'opt/slipway/config', file: config }] : [] });
+  try {
+    await vm.waitFor(/slipway-health: ok/, 600_000);
+    if (config && !/slipway-provision: applied/.test(vm.console)) throw new Error(`the config was not applied:\n${vm.excerpt()}`);
+    return (performance.now() - started) / 1000;
+  } finally {
+    await vm.dispose();
+  }
+}
+
+export const provisionBenchmark: Benchmark = {
+  name: 'provision',
+  description: 'QEMU start to slipway-health: ok on first boot, with a host config and without (same image)',
+  async run() {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-bench-provision-'));
+    try {
+      copyFileSync(RECIPE_PATH, join(dir, 'host.yaml'));
+      await measure(process.execPath, [BIN, 'build', join(dir, 'host.yaml'), '--out', join(dir, 'out'), '--format', 'raw'], { CI: '1' });
+      await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+      const config = join(dir, 'config.yaml');
+      writeFileSync(config, stringify({
+        hostname: 'bench-1',
+        users: [{ name: 'ops', groups: ['sudo'], sshAuthorizedKeys: [(await execa('cat', [join(dir, 'key.pub')])).stdout] }],
+        files: [{ path: '/etc/bench/env', content: 'MODE=bench\n', owner: 'ops', mode: '0640' }],
+        sysctl: { 'net.core.somaxconn': 1024 },
+        timezone: 'Europe/Berlin',
+      }));
+      const image = join(dir, 'out', 'host_1.0.0.raw');
+      const accel = await chooseAccel();
+      const without: number[] = [];
+      const withConfig: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        without.push(await secondsToHealthy(image));
+        withConfig.push(await secondsToHealthy(image, config));
+      }
+      const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+      const extra = mean(withConfig) - mean(without);
+      return [
+        { label: 'accelerator', value: accel },
+        { label: `first boot, no config (mean of ${ROUNDS})`, value: `${mean(without).toFixed(1)} s` },
+        { label: `first boot, with a config (mean of ${ROUNDS})`, value: `${mean(withConfig).toFixed(1)} s` },
+        { label: 'provisioning costs', value: `${extra.toFixed(1)} s`, target: '<= 3 s', met: extra <= 3 },
+      ];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};

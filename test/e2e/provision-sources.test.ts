@@ -1,0 +1,61 @@
+/**
+ * Where a first boot finds its host config besides fw_cfg: a config baked into the ESP by
+ * `slipway build --config`, and a config drive (a filesystem labelled SLIPWAY-CFG). The ESP comes
+ * before the drive.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { VirtualMachine } from '../../qemu/runner.ts';
+import { tempDir } from '../helpers/archive.ts';
+import { buildVariant } from '../helpers/variant.ts';
+
+const machines: VirtualMachine[] = [];
+afterAll(async () => {
+  for (const machine of machines) await machine.dispose();
+});
+
+function configFile(hostname: string, extension = 'yaml'): string {
+  const file = join(tempDir('config'), `${hostname}.${extension}`);
+  writeFileSync(file, stringify({ hostname, files: [{ path: '/etc/slipway-test/source', content: `${hostname}\n` }] }));
+  return file;
+}
+
+/** A small FAT filesystem labelled SLIPWAY-CFG with config.yaml at its top, as a config drive. */
+async function configDrive(config: string): Promise<string> {
+  const drive = join(tempDir('config-drive'), 'drive.img');
+  await execa('mkfs.vfat', ['-C', '-n', 'SLIPWAY-CFG', drive, '2048']);
+  await execa('mcopy', ['-i', drive, config, '::/config.yaml'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+  return drive;
+}
+
+async function provisionedHostname(image: string, drive: string): Promise<{ hostname: string; console: string }> {
+  const vm = await VirtualMachine.start({ image, shell: true, extraDrives: [drive] });
+  machines.push(vm);
+  await vm.waitFor(/slipway-health: ok/, 300_000);
+  const hostname = (await vm.run('hostname; cat /etc/slipway-test/source')).stdout;
+  const console = vm.console;
+  await vm.dispose();
+  return { hostname, console };
+}
+
+describe('host config sources', () => {
+  it('reads a config baked into the ESP before one on a config drive', async () => {
+    const baked = configFile('from-esp', 'json');
+    const { image } = await buildVariant(() => {}, 'raw', ['--config', baked]);
+    const esp = await execa('mdir', ['-i', `${image}@@${1024 * 1024}`, '-b', '::/slipway'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+    expect(esp.stdout).toMatch(/config\.json/);
+    const { hostname, console } = await provisionedHostname(image, await configDrive(configFile('from-drive')));
+    expect(console).toMatch(/slipway-initrd: host config from the ESP's \/slipway\/config\.json/);
+    expect(hostname).toBe('from-esp\nfrom-esp');
+  });
+
+  it('reads a config drive labelled SLIPWAY-CFG', async () => {
+    const { image } = await buildVariant(() => {});
+    const { hostname, console } = await provisionedHostname(image, await configDrive(configFile('from-drive')));
+    expect(console).toMatch(/slipway-initrd: host config from config\.yaml on the config drive \/dev\/vdb/);
+    expect(hostname).toBe('from-drive\nfrom-drive');
+  });
+});

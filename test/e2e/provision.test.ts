@@ -1,0 +1,198 @@
+/**
+ * One image, provisioned twice: two hosts booted from the same image with different host configs
+ * (passed by fw_cfg, as `slipway boot --config` does) get their own hostname, users, files and
+ * containers; ssh works into each with its own key only; a reboot, and a switch to a new version
+ * in the other slot, keep all of it and the host keys;
+ * an Ignition config gives the same host as its native twin; a bad config stops the boot with the
+ * message `slipway config validate` prints.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { BootFailure, VirtualMachine } from '../../qemu/runner.ts';
+import { tempDir } from '../helpers/archive.ts';
+import { slipway } from '../helpers/cli.ts';
+import { pushArchive, startRegistry, type Registry } from '../helpers/registry.ts';
+import { installIntoSlotB } from '../helpers/slot.ts';
+import { hostKeyFingerprints, makeKeyPair, ssh, type KeyPair } from '../helpers/ssh.ts';
+import { buildVariant, freePort } from '../helpers/variant.ts';
+
+let image: string;
+let registry: Registry;
+let reference: string;
+const machines: VirtualMachine[] = [];
+
+beforeAll(async () => {
+  ({ image } = await buildVariant(() => {}));
+  registry = await startRegistry(await freePort());
+  reference = `10.0.2.2:${registry.port}/slipway-test/extra:1`;
+  const archive = join(tempDir('push'), 'web.oci.tar');
+  await execa('sh', ['-c', `unsquashfs -cat "$0" usr/share/slipway/images/web.oci.tar > "$1"`, image.replace(/\.raw$/, '.root.squashfs'), archive]);
+  await pushArchive(archive, registry, 'slipway-test/extra:1');
+});
+
+afterAll(async () => {
+  for (const machine of machines) await machine.dispose();
+  await registry?.stop();
+});
+
+function writeConfig(name: string, config: unknown, format: 'yaml' | 'json' = 'yaml'): string {
+  const file = join(tempDir('config'), `${name}.${format === 'json' ? 'json' : 'yaml'}`);
+  writeFileSync(file, format === 'json' ? JSON.stringify(config, null, 2) : stringify(config));
+  return file;
+}
+
+/** A host config: its own hostname, user and key, file, and a container pulled from the registry. */
+function hostConfig(hostname: string, user: string, key: KeyPair, containerPort: number): Record<string, unknown> {
+  return {
+    hostname,
+    users: [{ name: user, groups: ['sudo'], sshAuthorizedKeys: [key.publicKey] }],
+    files: [{ path: '/etc/slipway-test/whoami', content: `${hostname}\n`, owner: user, mode: '0640' }],
+    containers: [{
+      name: `extra-${hostname}`,
+      image: { ref: reference, plainHttp: true },
+      command: ['/bin/busybox', 'httpd', '-f', '-p', String(containerPort), '-h', '/srv/www'],
+      mounts: [{ source: '/usr/share/slipway/www', target: '/srv/www', readonly: true }],
+    }],
+    sysctl: { 'net.core.somaxconn': 1024 },
+  };
+}
+
+interface Booted {
+  vm: VirtualMachine;
+  sshPort: number;
+}
+
+async function boot(config: string): Promise<Booted> {
+  const sshPort = await freePort();
+  const vm = await VirtualMachine.start({ image, shell: true, forwards: [{ host: sshPort, guest: 22 }], fwCfg: [{ name: 'opt/slipway/config', file: config }] });
+  machines.push(vm);
+  await vm.waitFor(/slipway-health: ok/, 300_000);
+  return { vm, sshPort };
+}
+
+describe('first-boot provisioning', () => {
+  const keys: Record<string, KeyPair> = {};
+  const hosts: Record<string, Booted> = {};
+
+  beforeAll(async () => {
+    keys.alpha = await makeKeyPair('alpha');
+    keys.bravo = await makeKeyPair('bravo');
+  });
+
+  it('gives two hosts from one image their own hostname, user, file and container', async () => {
+    hosts.alpha = await boot(writeConfig('alpha', hostConfig('alpha', 'alice', keys.alpha!, 8091)));
+    hosts.bravo = await boot(writeConfig('bravo', hostConfig('bravo', 'bob', keys.bravo!, 8092), 'json'));
+    for (const [name, user, port] of [['alpha', 'alice', 8091], ['bravo', 'bob', 8092]] as const) {
+      const { vm, sshPort } = hosts[name]!;
+      expect(vm.console).toMatch(new RegExp(`slipway-provision: applied fw_cfg opt/slipway/config \\(host ${name}\\)`));
+      const login = await ssh(sshPort, user, keys[name]!, 'hostname; id -un; cat /etc/slipway-test/whoami; stat -c "%U %a" /etc/slipway-test/whoami; id -Gn');
+      expect(login.exitCode, login.stderr).toBe(0);
+      expect(login.stdout.split('\n')).toEqual([name, user, name, `${user} 640`, `${user} sudo`]);
+      expect((await vm.run(`ctr --namespace slipway tasks list`)).stdout).toMatch(new RegExp(`^extra-${name}\\s+\\d+\\s+RUNNING$`, 'm'));
+      const page = await vm.run(`(exec 3<>/dev/tcp/127.0.0.1/${port}; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3)`);
+      expect(page.stdout).toMatch(/Hello from a slipway container host/);
+      expect((await vm.run('sysctl -n net.core.somaxconn')).stdout).toBe('1024');
+      expect((await vm.run('systemctl --failed --no-legend --plain')).stdout).toBe('');
+      expect((await vm.run('findmnt -no OPTIONS /')).stdout).toMatch(/^ro,/);
+    }
+  });
+
+  it('lets each user in with their own key only, and never with a password', async () => {
+    expect((await ssh(hosts.alpha!.sshPort, 'alice', keys.alpha!, 'true')).exitCode).toBe(0);
+    expect((await ssh(hosts.bravo!.sshPort, 'bob', keys.bravo!, 'true')).exitCode).toBe(0);
+    expect((await ssh(hosts.alpha!.sshPort, 'alice', keys.bravo!, 'true')).exitCode).not.toBe(0);
+    expect((await ssh(hosts.bravo!.sshPort, 'bob', keys.alpha!, 'true')).exitCode).not.toBe(0);
+    expect((await hosts.alpha!.vm.run('sshd -T | grep -E "^(passwordauthentication|kbdinteractiveauthentication)"')).stdout).toBe('passwordauthentication no\nkbdinteractiveauthentication no');
+    expect((await hosts.alpha!.vm.run('getent shadow alice | cut -d: -f2')).stdout).toBe('*');
+  });
+
+  it('keeps hostname, users, files and ssh host keys across a reboot, without provisioning again', async () => {
+    const { vm, sshPort } = hosts.alpha!;
+    const fingerprints = await hostKeyFingerprints(sshPort);
+    const before = vm.console.length;
+    await vm.run('systemctl reboot', 10_000).catch(() => undefined);
+    await vm.waitFor(/slipway-initrd: root/, 240_000, before);
+    await vm.waitFor(/slipway-health: ok/, 300_000, before);
+    expect(vm.console.slice(before)).not.toMatch(/slipway-provision|host config from/);
+    expect(await hostKeyFingerprints(sshPort)).toEqual(fingerprints);
+    const login = await ssh(sshPort, 'alice', keys.alpha!, 'hostname; cat /etc/slipway-test/whoami');
+    expect(login.stdout.split('\n')).toEqual(['alpha', 'alpha']);
+    expect((await vm.run('ctr --namespace slipway tasks list')).stdout).toMatch(/^extra-alpha\s+\d+\s+RUNNING$/m);
+  });
+
+  it('keeps hostname, users, files and ssh host keys after a switch to the other slot', async () => {
+    const { vm, sshPort } = hosts.alpha!;
+    const fingerprints = await hostKeyFingerprints(sshPort);
+    await vm.powerOff();
+    const disk = join(tempDir('switched'), 'disk.raw');
+    await execa('qemu-img', ['convert', '-O', 'raw', vm.overlay, disk]);
+    await vm.dispose();
+    const v2 = await buildVariant((recipe) => {
+      recipe.version = '2.0.0';
+    });
+    await installIntoSlotB(disk, join(v2.dir, 'out'), 'host_2.0.0');
+
+    const port = await freePort();
+    const switched = await VirtualMachine.start({ image: disk, shell: true, forwards: [{ host: port, guest: 22 }] });
+    machines.push(switched);
+    await switched.waitFor(/slipway-health: ok/, 300_000);
+    expect(switched.console).toMatch(/slipway-initrd: root \/dev\/vda4 verified by \/dev\/vda5/);
+    expect(switched.console).not.toMatch(/slipway-provision|host config from/);
+    expect(await hostKeyFingerprints(port)).toEqual(fingerprints);
+    const login = await ssh(port, 'alice', keys.alpha!, 'hostname; cat /etc/slipway-test/whoami; . /etc/os-release; echo $IMAGE_VERSION; id -Gn');
+    expect(login.exitCode, login.stderr).toBe(0);
+    expect(login.stdout.split('\n')).toEqual(['alpha', 'alpha', '2.0.0', 'alice sudo']);
+    expect((await switched.run('ctr --namespace slipway tasks list')).stdout).toMatch(/^extra-alpha\s+\d+\s+RUNNING$/m);
+    await switched.dispose();
+  });
+
+  it('gives the same host from an Ignition config as from its native twin', async () => {
+    await hosts.bravo!.vm.dispose();
+    const unit = '[Unit]\nDescription=marker\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n';
+    const native = { hostname: 'charlie', users: [{ name: 'carol', sshAuthorizedKeys: [keys.alpha!.publicKey] }], files: [{ path: '/etc/slipway-test/whoami', content: 'charlie\n', owner: 'carol', mode: '0600' }], units: [{ name: 'marker.service', content: unit, enabled: true }] };
+    const ignition = {
+      ignition: { version: '3.4.0' },
+      passwd: { users: [{ name: 'carol', sshAuthorizedKeys: [keys.alpha!.publicKey] }] },
+      storage: { files: [
+        { path: '/etc/hostname', mode: 420, contents: { source: 'data:,charlie%0A' } },
+        { path: '/etc/slipway-test/whoami', mode: 384, user: { name: 'carol' }, contents: { source: `data:;base64,${Buffer.from('charlie\n').toString('base64')}` } },
+      ] },
+      systemd: { units: [{ name: 'marker.service', enabled: true, contents: unit }] },
+    };
+    const probe = 'hostname; id -un; cat /etc/slipway-test/whoami; stat -c "%U %a" /etc/slipway-test/whoami; systemctl is-active marker.service';
+    const results: string[] = [];
+    for (const config of [writeConfig('charlie', native), writeConfig('charlie-ignition', ignition, 'json')]) {
+      const { vm, sshPort } = await boot(config);
+      const login = await ssh(sshPort, 'carol', keys.alpha!, probe);
+      expect(login.exitCode, login.stderr).toBe(0);
+      results.push(login.stdout);
+      await vm.dispose();
+    }
+    expect(results[0]).toBe('charlie\ncarol\ncharlie\ncarol 600\nactive');
+    expect(results[1]).toBe(results[0]);
+  });
+
+  it('stops the boot at a config that does not fit the image, with the message slipway config validate prints', async () => {
+    const config = writeConfig('bad', { hostname: 'delta', units: [{ name: 'broken.service', content: '[Unit]\nDescription=broken\nExecStart /bin/true\n' }], files: [{ path: '/etc/x', content: 'x', owner: 'nobody-here' }] });
+    const validate = await slipway(['config', 'validate', config, '--image', image]);
+    expect(validate.exitCode).toBe(12);
+    const problems = validate.stderr.split('\n').filter((line) => line.startsWith(`slipway: ${config}: `) || line.startsWith(`${config}: `)).map((line) => line.slice(line.indexOf(`${config}: `) + config.length + 2));
+    expect(problems).toEqual([
+      'files[0].owner: unknown user "nobody-here" (neither in users nor in the image)',
+      'units[0].content: does not parse as a unit file: line 3: "ExecStart /bin/true" is not a Key=Value line, a [Section] header or a comment',
+    ]);
+
+    const vm = await VirtualMachine.start({ image, fwCfg: [{ name: 'opt/slipway/config', file: config }] });
+    machines.push(vm);
+    const failure = await vm.waitFor(/slipway-health: ok/, 300_000).then(() => undefined, (error: unknown) => error);
+    expect(failure).toBeInstanceOf(BootFailure);
+    for (const problem of problems) expect(vm.console).toContain(`slipway-provision: error: fw_cfg opt/slipway/config: ${problem}`);
+    expect(vm.console).toMatch(/slipway-initrd: error: the host config from fw_cfg opt\/slipway\/config is not valid/);
+    expect(vm.console).not.toMatch(/Welcome to/);
+    // Nothing was applied: the disk has no provisioning stamp, no accounts, no /etc changes.
+    expect(vm.console).not.toMatch(/slipway-provision: applied/);
+  });
+});

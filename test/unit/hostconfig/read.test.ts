@@ -1,0 +1,117 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/errors.ts';
+import type { ManifestFacts } from '../../../src/hostconfig/facts.ts';
+import { espConfigName, factsForImage, manifestFor, readConfigText, validateConfigFile } from '../../../src/hostconfig/read.ts';
+import { tempDir } from '../../helpers/archive.ts';
+
+const IMAGE: ManifestFacts = {
+  users: [{ name: 'root', uid: 0, gid: 0, home: '/root' }, { name: 'app', uid: 1000, gid: 1000, home: '/home/app' }],
+  groups: [{ name: 'root', gid: 0 }, { name: 'sudo', gid: 27 }, { name: 'app', gid: 1000 }],
+  units: ['ssh.service'],
+  containers: ['web'],
+  timezones: ['UTC'],
+};
+
+/** A built image's file name in a fresh folder, with its manifest beside it. */
+function builtImage(manifest: unknown): string {
+  const dir = tempDir('read');
+  writeFileSync(join(dir, 'host_1.0.manifest.json'), JSON.stringify(manifest));
+  return join(dir, 'host_1.0.raw');
+}
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('espConfigName', () => {
+  it.each([
+    ['host.yaml', 'config.yaml'],
+    ['host.yml', 'config.yaml'],
+    ['/srv/configs/web.json', 'config.json'],
+    ['WEB.JSON', 'config.json'],
+    ['flatcar.ign', 'config.ign'],
+    ['a.b/config', 'config.yaml'],
+    ['config.ign.txt', 'config.yaml'],
+  ])('names %s %s on the ESP', (file, name) => {
+    expect(espConfigName(file)).toBe(name);
+  });
+});
+
+describe('manifestFor', () => {
+  it.each([
+    ['out/host_1.0.raw', 'out/host_1.0.manifest.json'],
+    ['out/host_1.0.qcow2', 'out/host_1.0.manifest.json'],
+    ['out/host_1.0.manifest.json', 'out/host_1.0.manifest.json'],
+    ['out/host_1.0', 'out/host_1.0.manifest.json'],
+    ['out.raw/host_1.0.img', 'out.raw/host_1.0.img.manifest.json'],
+  ])('finds the manifest of %s at %s', (image, manifest) => {
+    expect(manifestFor(image)).toBe(manifest);
+  });
+});
+
+describe('factsForImage', () => {
+  it('assumes Debian\'s base accounts when no image is named', () => {
+    const facts = factsForImage(undefined);
+    expect(facts.users.get('root')?.uid).toBe(0);
+    expect(facts.groups.get('sudo')).toBe(27);
+    expect(facts.units).toBeUndefined();
+  });
+
+  it('reads the facts from the image key of the manifest beside the image', () => {
+    const facts = factsForImage(builtImage({ name: 'host', version: '1.0', image: IMAGE }));
+    expect(facts.users.get('app')).toEqual({ uid: 1000, gid: 1000, home: '/home/app' });
+    expect(facts.groups.get('app')).toBe(1000);
+    expect([...facts.units!]).toEqual(['ssh.service']);
+    expect([...facts.containers]).toEqual(['web']);
+    expect(facts.hasTimezone!('UTC')).toBe(true);
+    expect(facts.hasTimezone!('Europe/Berlin')).toBe(false);
+  });
+
+  it('reads the manifest itself when it is named', () => {
+    const image = builtImage({ image: IMAGE });
+    expect(factsForImage(manifestFor(image)).users.has('app')).toBe(true);
+  });
+
+  it('refuses an image without a manifest, saying where it looked', () => {
+    const image = join(tempDir('read'), 'gone_1.0.raw');
+    const error = configError(() => factsForImage(image));
+    expect(error.exitCode).toBe(12);
+    expect(error.message).toBe(`no manifest for ${image} (looked for ${manifestFor(image)})`);
+    expect(error.hint).toMatch(/image slipway built/);
+  });
+
+  it('refuses a manifest without the image\'s facts, asking for a rebuild', () => {
+    const image = builtImage({ name: 'host', version: '1.0' });
+    const error = configError(() => factsForImage(image));
+    expect(error.message).toBe(`${manifestFor(image)} does not list the image's accounts and units`);
+    expect(error.hint).toMatch(/rebuild/);
+  });
+});
+
+describe('validateConfigFile', () => {
+  it('reads and checks a config file against the image\'s facts', () => {
+    const facts = factsForImage(builtImage({ image: IMAGE }));
+    const dir = tempDir('read');
+    writeFileSync(join(dir, 'good.yaml'), 'users: [{ name: alice, groups: [sudo] }]\n');
+    writeFileSync(join(dir, 'bad.yaml'), 'users: [{ name: app }]\n');
+    expect(validateConfigFile(join(dir, 'good.yaml'), facts).users.map((u) => u.name)).toEqual(['alice']);
+    expect(configError(() => validateConfigFile(join(dir, 'bad.yaml'), facts)).message)
+      .toBe(`${join(dir, 'bad.yaml')}: users[0].name: "app" already exists in the image; give a new user name`);
+  });
+
+  it('refuses a file it cannot read, keeping the cause', () => {
+    const missing = join(tempDir('read'), 'missing.yaml');
+    const error = configError(() => readConfigText(missing));
+    expect(error.exitCode).toBe(12);
+    expect(error.message).toMatch(new RegExp(`^cannot read host config ${missing}: ENOENT`));
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+});
