@@ -51,6 +51,11 @@ export function checkHostConfig(config: HostConfig, facts: ImageFacts): string[]
   const imageUids = new Set([...facts.users.values()].map((u) => u.uid));
 
   duplicates(config.users, (u) => u.name, 'users', problems);
+  const uids = new Set<number>();
+  config.users.forEach((user, index) => {
+    if (user.uid !== undefined && uids.has(user.uid)) problems.push(`users[${index}].uid: ${user.uid} is given to another user too`);
+    if (user.uid !== undefined) uids.add(user.uid);
+  });
   config.users.forEach((user, index) => {
     if (facts.users.has(user.name)) problems.push(`users[${index}].name: "${user.name}" already exists in the image; give a new user name`);
     else if (facts.groups.has(user.name)) problems.push(`users[${index}].name: "${user.name}" is a group of the image; give a new user name`);

@@ -23,6 +23,10 @@ function check(input: HostConfigInput, facts: ImageFacts = imageFacts()): string
 }
 
 describe('checkHostConfig', () => {
+  it('refuses one uid given to two users', () => {
+    expect(check({ users: [{ name: 'alice', uid: 2000 }, { name: 'bob', uid: 2001 }, { name: 'carol', uid: 2000 }] })).toEqual(['users[2].uid: 2000 is given to another user too']);
+  });
+
   it('finds nothing wrong with a config that fits the image', () => {
     expect(check({
       hostname: 'web-1',
