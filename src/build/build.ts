@@ -33,6 +33,7 @@ import { BuildError, OutputError, RecipeError } from '../errors.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { artifactPath, type ImagePlan } from './plan.ts';
+import { configurePam } from '../assemble/configure/pam.ts';
 import { factsFromManifest, parseGroup, parsePasswd, type ManifestFacts } from '../hostconfig/facts.ts';
 import { parseHostConfig } from '../hostconfig/load.ts';
 import { bundleProgram } from './bundle.ts';
@@ -155,6 +156,7 @@ async function configureSystem(ctx: BuildContext): Promise<void> {
   applyAlternatives(tree, scripts.flatMap((script) => (script ? parseAlternatives(script) : [])));
   configureCaCertificates(tree);
   installConfigTemplates(tree);
+  configurePam(tree);
   ctx.osRelease = writeOsRelease(tree, { ...ctx.loaded.recipe, version: ctx.plan.version });
   configureReadOnlyRoot(tree, ctx.loaded.recipe, ctx.plan.sourceDateEpoch);
 }
