@@ -25,7 +25,8 @@ find_config() {
 		umount /run/config-source
 		[ -n "$name" ] && echo "the ESP's /slipway/$name" && return 0
 	fi
-	drive=$(blkid | grep -i 'LABEL="SLIPWAY-CFG"' | cut -d: -f1 | head -n 1)
+	drive=$(blkid -c /dev/null -o device -t LABEL=SLIPWAY-CFG | head -n 1)
+	[ -n "$drive" ] || drive=$(blkid -c /dev/null -o device -t LABEL=slipway-cfg | head -n 1)
 	if [ -n "$drive" ] && mount -o ro "$drive" /run/config-source 2>/dev/null; then
 		name=$(take_config_from /run/config-source "$1")
 		umount /run/config-source

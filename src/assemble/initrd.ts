@@ -1,5 +1,5 @@
 /**
- * The initrd: busybox for the shell and its applets, veritysetup, sfdisk and the ext4 tools from
+ * The initrd: busybox for the shell and its applets, veritysetup, sfdisk, blkid and the ext4 tools from
  * their own package set, each with the libraries it links (read from ELF), the few modules needed
  * to reach the root, and runtime/initrd/init.
  */
@@ -12,9 +12,10 @@ import { interpreter, neededLibraries } from './elf.ts';
 import type { KernelInfo } from './kernel.ts';
 import type { Tree } from './tree.ts';
 
-export const INITRD_PACKAGES = ['busybox-static', 'cryptsetup-bin', 'fdisk', 'e2fsprogs'];
+export const INITRD_PACKAGES = ['busybox-static', 'cryptsetup-bin', 'fdisk', 'e2fsprogs', 'util-linux'];
 
-const PROGRAMS = ['usr/bin/busybox', 'usr/sbin/veritysetup', 'usr/sbin/sfdisk', 'usr/sbin/e2fsck', 'usr/sbin/resize2fs'];
+// blkid: busybox's is left out of Debian's build; it finds a config drive by its label.
+const PROGRAMS = ['usr/bin/busybox', 'usr/sbin/veritysetup', 'usr/sbin/sfdisk', 'usr/sbin/e2fsck', 'usr/sbin/resize2fs', 'usr/sbin/blkid'];
 const LIBRARY_DIRS = ['usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/lib'];
 const INIT_SCRIPT = new URL('../../runtime/initrd/init', import.meta.url);
 const PROVISION_SCRIPT = new URL('../../runtime/initrd/provision.sh', import.meta.url);

@@ -30,6 +30,8 @@ export function installConfigTemplates(tree: Tree): void {
   for (const [file, template] of CONFIG_TEMPLATES) {
     if (tree.has(template) && !tree.has(file)) tree.writeFile(file, tree.read(template), { mode: 0o644 });
   }
+  // libpam-modules' postinst makes an empty one; pam_env complains at every login without it.
+  if (tree.has('usr/lib/x86_64-linux-gnu/security/pam_env.so') && !tree.has('etc/environment')) tree.writeFile('etc/environment', '', { mode: 0o644 });
 }
 
 function osReleaseValue(value: string): string {
