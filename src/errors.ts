@@ -68,6 +68,11 @@ export class ConfigError extends SlipwayError {
   readonly exitCode = 12;
 }
 
+/** An update repository, its keys or its metadata cannot be used (bad signature, expired, rolled back, ...). */
+export class UpdateError extends SlipwayError {
+  readonly exitCode = 13;
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

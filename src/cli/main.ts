@@ -5,6 +5,8 @@ import type { Command, GlobalFlags } from './command.ts';
 import { bootCommand } from './commands/boot.ts';
 import { buildCommand } from './commands/build.ts';
 import { configCommand } from './commands/config.ts';
+import { keygenCommand } from './commands/keygen.ts';
+import { publishCommand } from './commands/publish.ts';
 import { fetchCommand } from './commands/fetch.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { lockCommand } from './commands/lock.ts';
@@ -13,7 +15,7 @@ import { setupCommand } from './commands/setup.ts';
 import { EXIT_INTERRUPTED, reportError } from './report.ts';
 import { runCleanups } from '../cleanup.ts';
 
-const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, bootCommand, inspectCommand, configCommand, schemaCommand, setupCommand];
+const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, bootCommand, inspectCommand, configCommand, keygenCommand, publishCommand, schemaCommand, setupCommand];
 
 const GLOBAL_OPTIONS = {
   debug: { type: 'boolean' },

@@ -1,0 +1,248 @@
+/**
+ * `slipway publish`: a build's update artifacts become TUF targets in a repository of static files.
+ *
+ *   REPO/metadata/1.root.json, root.json     the trusted root (N.root.json for every version)
+ *   REPO/metadata/N.targets.json             every published version's artifacts, with sha256 and length
+ *   REPO/metadata/N.snapshot.json            the targets version
+ *   REPO/metadata/timestamp.json             the snapshot version; short-lived, re-signed often
+ *   REPO/targets/NAME/VERSION/HASH.FILE      the artifacts, named by hash (consistent snapshots)
+ *
+ * Files are written before the metadata that names them, and timestamp.json last, each by
+ * write-then-rename: a client reading the repository mid-publish sees the old state or the new one.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
+import { compareVersions } from '../assemble/archive/version.ts';
+import { UpdateError, errorMessage } from '../errors.ts';
+import { ROLES, loadRoleKey, signerFor, type RoleKey } from './keys.ts';
+
+const DAY = 24 * 60 * 60 * 1000;
+/** The TUF specification version the metadata follows. */
+const SPEC_VERSION = '1.0.31';
+
+/** How long each role's metadata stays valid, in days (TUF's usual spread: root long, timestamp short). */
+export const EXPIRY_DAYS = { root: 365, targets: 90, snapshot: 7, timestamp: 1 } as const;
+
+/** What the agent reads from each target's `custom` field. */
+export interface SlipwayTargetInfo {
+  name: string;
+  version: string;
+  channel: string;
+  artifact: 'root' | 'verity' | 'uki' | 'manifest';
+  rootHash: string;
+}
+
+interface BuildManifest {
+  name: string;
+  version: string;
+  rootHash: string;
+  artifacts: Record<string, { file: string; size: number; sha256: string }>;
+}
+
+export interface PublishOptions {
+  channel?: string;
+  /** Days until targets.json expires (snapshot and timestamp keep their short lives). */
+  expiresDays?: number;
+  now?: Date;
+}
+
+export interface PublishResult {
+  name: string;
+  version: string;
+  targetsVersion: number;
+  targets: string[];
+}
+
+function expires(now: Date, days: number): string {
+  return new Date(now.getTime() + days * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function writeAtomically(path: string, data: string | Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.tmp-${process.pid}`;
+  writeFileSync(temporary, data);
+  renameSync(temporary, path);
+}
+
+function json(metadata: Metadata<Root | Targets | Snapshot | Timestamp>): string {
+  return `${JSON.stringify(metadata.toJSON(), null, 1)}\n`;
+}
+
+function readMetadata<T extends Root | Targets | Snapshot | Timestamp>(path: string, kind: Parameters<typeof Metadata.fromJSON>[0]): Metadata<T> {
+  try {
+    return Metadata.fromJSON(kind as never, JSON.parse(readFileSync(path, 'utf8'))) as unknown as Metadata<T>;
+  } catch (cause) {
+    throw new UpdateError(`cannot read ${path}: ${errorMessage(cause)}`, 'is this a repository slipway made?', { cause });
+  }
+}
+
+/** The newest N.ROLE.json in the metadata folder, or undefined. */
+function latest(metadataDir: string, role: string): { version: number; path: string } | undefined {
+  if (!existsSync(metadataDir)) return undefined;
+  const versions = readdirSync(metadataDir)
+    .map((file) => new RegExp(`^(\\d+)\\.${role}\\.json$`).exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  if (versions.length === 0) return undefined;
+  const version = Math.max(...versions);
+  return { version, path: join(metadataDir, `${version}.${role}.json`) };
+}
+
+function readBuild(buildDir: string): { manifest: BuildManifest; dir: string } {
+  const manifests = existsSync(buildDir) ? readdirSync(buildDir).filter((f) => f.endsWith('.manifest.json')) : [];
+  if (manifests.length !== 1) {
+    throw new UpdateError(
+      manifests.length === 0 ? `no build in ${buildDir} (no *.manifest.json)` : `${buildDir} holds ${manifests.length} builds; publish one folder per build`,
+      "give the --out folder of one 'slipway build'",
+    );
+  }
+  const manifest = JSON.parse(readFileSync(join(buildDir, manifests[0]!), 'utf8')) as BuildManifest;
+  for (const artifact of ['root', 'verity', 'uki'] as const) {
+    const file = manifest.artifacts[artifact];
+    if (!file || !existsSync(join(buildDir, file.file))) throw new UpdateError(`the build in ${buildDir} has no ${artifact} artifact`, 'build again; publish needs the .root.squashfs, .root.verity and .efi');
+  }
+  return { manifest, dir: buildDir };
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The root metadata: created (version 1, every role's key) on the first publish, read after. */
+function ensureRoot(metadataDir: string, keys: Record<string, RoleKey>, now: Date): Metadata<Root> {
+  const current = latest(metadataDir, 'root');
+  if (current) return readMetadata<Root>(current.path, 'root' as never);
+  // Without roles given, every top-level role starts with threshold 1 and no keys.
+  const root = new Root({ specVersion: SPEC_VERSION, version: 1, expires: expires(now, EXPIRY_DAYS.root), consistentSnapshot: true });
+  for (const role of ROLES) root.addKey(keys[role]!.key, role);
+  const metadata = new Metadata(root);
+  metadata.sign(signerFor(keys.root!));
+  writeAtomically(join(metadataDir, '1.root.json'), json(metadata));
+  writeAtomically(join(metadataDir, 'root.json'), json(metadata));
+  return metadata;
+}
+
+export async function publish(buildDir: string, repoDir: string, keysDir: string, options: PublishOptions = {}): Promise<PublishResult> {
+  const now = options.now ?? new Date();
+  const channel = options.channel ?? 'stable';
+  const { manifest, dir } = readBuild(buildDir);
+  const metadataDir = join(repoDir, 'metadata');
+  const keys = Object.fromEntries(ROLES.map((role) => [role, loadRoleKey(keysDir, role, role !== 'root' || latest(metadataDir, 'root') === undefined)]));
+  const root = ensureRoot(metadataDir, keys, now);
+  for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
+    if (!root.signed.roles[role]?.keyIDs.includes(keys[role]!.key.keyID)) {
+      throw new UpdateError(`the ${role} key in ${keysDir} is not the one the repository's root trusts`, 'publish with the key folder this repository was made with');
+    }
+  }
+
+  const previous = latest(metadataDir, 'targets');
+  const targets = previous ? readMetadata<Targets>(previous.path, 'targets' as never).signed : new Targets({ specVersion: SPEC_VERSION, expires: expires(now, 1), version: 0 });
+  // Versions only go up: never publish one that is not newer than every published one of this name.
+  for (const target of Object.values(targets.targets)) {
+    const info = target.custom.slipway as SlipwayTargetInfo | undefined;
+    if (info?.name === manifest.name && compareVersions(manifest.version, info.version) <= 0) {
+      throw new UpdateError(`${manifest.name} ${manifest.version} is not newer than ${info.version}, already published`, 'build with a higher --version; hosts never go back to an older version');
+    }
+  }
+
+  const added: string[] = [];
+  for (const artifact of ['root', 'verity', 'uki', 'manifest'] as const) {
+    const file = manifest.artifacts[artifact]?.file ?? `${manifest.name}_${manifest.version}.manifest.json`;
+    const source = join(dir, file);
+    const hash = await sha256File(source);
+    const path = `${manifest.name}/${manifest.version}/${file}`;
+    const destination = join(repoDir, 'targets', manifest.name, manifest.version, `${hash}.${basename(file)}`);
+    if (!existsSync(destination)) {
+      mkdirSync(dirname(destination), { recursive: true });
+      copyFileSync(source, `${destination}.tmp-${process.pid}`);
+      renameSync(`${destination}.tmp-${process.pid}`, destination);
+    }
+    const custom: SlipwayTargetInfo = { name: manifest.name, version: manifest.version, channel, artifact, rootHash: manifest.rootHash };
+    targets.addTarget(new TargetFile({ path, length: statSync(source).size, hashes: { sha256: hash }, unrecognizedFields: { custom: { slipway: custom } as never } }));
+    added.push(path);
+  }
+
+  const targetsMetadata = new Metadata(new Targets({ specVersion: SPEC_VERSION, version: targets.version + 1, expires: expires(now, options.expiresDays ?? EXPIRY_DAYS.targets), targets: targets.targets }));
+  targetsMetadata.sign(signerFor(keys.targets!));
+  const targetsVersion = targetsMetadata.signed.version;
+  writeAtomically(join(metadataDir, `${targetsVersion}.targets.json`), json(targetsMetadata));
+
+  const previousSnapshot = latest(metadataDir, 'snapshot');
+  const snapshot = new Metadata(new Snapshot({
+    specVersion: SPEC_VERSION,
+    version: (previousSnapshot?.version ?? 0) + 1,
+    expires: expires(now, EXPIRY_DAYS.snapshot),
+    meta: { 'targets.json': new MetaFile({ version: targetsVersion }) },
+  }));
+  snapshot.sign(signerFor(keys.snapshot!));
+  writeAtomically(join(metadataDir, `${snapshot.signed.version}.snapshot.json`), json(snapshot));
+
+  await resignTimestamp(repoDir, keysDir, { now, snapshotVersion: snapshot.signed.version });
+  return { name: manifest.name, version: manifest.version, targetsVersion, targets: added };
+}
+
+/**
+ * A new timestamp.json for the newest snapshot. Run it more often than the timestamp expires
+ * (a day), or clients refuse the repository as frozen.
+ */
+export async function resignTimestamp(repoDir: string, keysDir: string, options: { now?: Date; snapshotVersion?: number } = {}): Promise<number> {
+  const now = options.now ?? new Date();
+  const metadataDir = join(repoDir, 'metadata');
+  const snapshotVersion = options.snapshotVersion ?? latest(metadataDir, 'snapshot')?.version;
+  if (snapshotVersion === undefined) throw new UpdateError(`${repoDir} has no snapshot metadata`, "publish a build first with 'slipway publish'");
+  const previous = existsSync(join(metadataDir, 'timestamp.json')) ? readMetadata<Timestamp>(join(metadataDir, 'timestamp.json'), 'timestamp' as never).signed.version : 0;
+  const timestamp = new Metadata(new Timestamp({
+    specVersion: SPEC_VERSION,
+    version: previous + 1,
+    expires: expires(now, EXPIRY_DAYS.timestamp),
+    snapshotMeta: new MetaFile({ version: snapshotVersion }),
+  }));
+  timestamp.sign(signerFor(loadRoleKey(keysDir, 'timestamp', true)));
+  writeAtomically(join(metadataDir, 'timestamp.json'), json(timestamp));
+  return timestamp.signed.version;
+}
+
+/**
+ * Replaces every role's key with those in `newKeysDir`, as TUF specifies: root version N+1 names
+ * the new keys and is signed by both the old and the new root key (so clients that trust version N
+ * accept it), then targets, snapshot and timestamp are signed again with their new keys.
+ */
+export async function rotateKeys(repoDir: string, oldKeysDir: string, newKeysDir: string, options: { now?: Date } = {}): Promise<number> {
+  const now = options.now ?? new Date();
+  const metadataDir = join(repoDir, 'metadata');
+  const current = latest(metadataDir, 'root');
+  if (!current) throw new UpdateError(`${repoDir} has no root metadata`, "publish a build first with 'slipway publish'");
+  const oldRoot = loadRoleKey(oldKeysDir, 'root', true);
+  const trusted = readMetadata<Root>(current.path, 'root' as never).signed;
+  if (!trusted.roles.root?.keyIDs.includes(oldRoot.key.keyID)) throw new UpdateError(`the root key in ${oldKeysDir} is not the repository's root key`, 'give the key folder the repository was made with');
+  const fresh = Object.fromEntries(ROLES.map((role) => [role, loadRoleKey(newKeysDir, role, true)]));
+  const root = new Root({ specVersion: SPEC_VERSION, version: current.version + 1, expires: expires(now, EXPIRY_DAYS.root), consistentSnapshot: true });
+  for (const role of ROLES) root.addKey(fresh[role]!.key, role);
+  const metadata = new Metadata(root);
+  metadata.sign(signerFor(oldRoot));
+  metadata.sign(signerFor(fresh.root!));
+  writeAtomically(join(metadataDir, `${root.version}.root.json`), json(metadata));
+  writeAtomically(join(metadataDir, 'root.json'), json(metadata));
+
+  const previous = latest(metadataDir, 'targets');
+  if (previous) {
+    const targets = readMetadata<Targets>(previous.path, 'targets' as never).signed;
+    const resigned = new Metadata(new Targets({ specVersion: SPEC_VERSION, version: targets.version + 1, expires: targets.expires, targets: targets.targets }));
+    resigned.sign(signerFor(fresh.targets!));
+    writeAtomically(join(metadataDir, `${resigned.signed.version}.targets.json`), json(resigned));
+    const snapshot = new Metadata(new Snapshot({
+      specVersion: SPEC_VERSION,
+      version: (latest(metadataDir, 'snapshot')?.version ?? 0) + 1,
+      expires: expires(now, EXPIRY_DAYS.snapshot),
+      meta: { 'targets.json': new MetaFile({ version: resigned.signed.version }) },
+    }));
+    snapshot.sign(signerFor(fresh.snapshot!));
+    writeAtomically(join(metadataDir, `${snapshot.signed.version}.snapshot.json`), json(snapshot));
+    await resignTimestamp(repoDir, newKeysDir, { now, snapshotVersion: snapshot.signed.version });
+  }
+  return root.version;
+}
