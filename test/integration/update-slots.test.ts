@@ -5,7 +5,7 @@
  * length or with the wrong hash.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -16,6 +16,7 @@ import { MiB, slotUuids } from '../../src/shared/layout.ts';
 import { NetworkError, VerificationError } from '../../src/errors.ts';
 import { downloadInto } from '../../src/updater/download.ts';
 import { clearSlot, nameSlot, readSlots, slotOfRootHash } from '../../src/updater/slots.ts';
+import { computeRootHash, parseSuperblock, slotRootHash } from '../../src/updater/verity.ts';
 import { tempDir } from '../helpers/archive.ts';
 
 const HASH_1 = 'a1'.repeat(32);
@@ -170,5 +171,35 @@ describe('downloading a target into a slot', () => {
     expect(failure).toBeInstanceOf(NetworkError);
     expect(String(failure)).toMatch(/answered 502 \(gave up after 3 attempts\)/);
     expect(ranges).toHaveLength(3);
+  });
+});
+
+describe('verifying a written slot', () => {
+  it('computes the root hash veritysetup gives, from the slot and its superblock', async () => {
+    const dir = tempDir('verity');
+    const data = join(dir, 'root.img');
+    const hashes = join(dir, 'root.verity');
+    writeFileSync(data, randomBytes(5 * MiB + 4096 * 3));
+    const { stdout } = await execa('veritysetup', ['format', '--salt', 'ab'.repeat(32), data, hashes]);
+    const expected = /Root hash:\s+([0-9a-f]{64})/.exec(stdout)![1];
+    const superblock = parseSuperblock(readFileSync(hashes).subarray(0, 512));
+    expect(superblock).toMatchObject({ hashType: 1, algorithm: 'sha256', dataBlockSize: 4096, hashBlockSize: 4096, dataBlocks: (5 * MiB) / 4096 + 3 });
+    expect(computeRootHash(data, 0, superblock)).toBe(expected);
+
+    // In place on a disk: the slot's partitions at their offsets.
+    const disk = join(dir, 'disk.raw');
+    const fd = openSync(disk, 'w');
+    writeSync(fd, readFileSync(data), 0, undefined, MiB);
+    writeSync(fd, readFileSync(hashes), 0, undefined, 8 * MiB);
+    closeSync(fd);
+    expect(slotRootHash(disk, { offset: MiB }, { offset: 8 * MiB })).toBe(expected);
+    const corrupt = openSync(disk, 'r+');
+    writeSync(corrupt, Buffer.from([0x42]), 0, 1, MiB + 4096 * 7 + 9);
+    closeSync(corrupt);
+    expect(slotRootHash(disk, { offset: MiB }, { offset: 8 * MiB })).not.toBe(expected);
+  });
+
+  it('refuses a verity partition without a superblock', () => {
+    expect(() => parseSuperblock(Buffer.alloc(512))).toThrow(/no verity superblock/);
   });
 });

@@ -1,0 +1,81 @@
+/**
+ * dm-verity's root hash, computed from a written slot: the hash tree of the root partition's
+ * blocks (format 1: sha256 over salt + block), with the parameters from the verity partition's
+ * superblock. An update compares it with the root hash the signed metadata names before it makes
+ * the slot bootable, so a slot that would fail verification at boot is never switched to.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { VerificationError } from '../errors.ts';
+
+export interface VeritySuperblock {
+  hashType: number;
+  algorithm: string;
+  dataBlockSize: number;
+  hashBlockSize: number;
+  dataBlocks: number;
+  salt: Buffer;
+}
+
+export function parseSuperblock(block: Buffer): VeritySuperblock {
+  if (block.toString('latin1', 0, 8) !== 'verity\0\0') throw new VerificationError('the verity partition has no verity superblock', 'the slot was not written completely; apply the update again');
+  // struct verity_sb: signature, version, hash_type, uuid, algorithm, block sizes, data_blocks, salt.
+  const saltSize = block.readUInt16LE(80);
+  return {
+    hashType: block.readUInt32LE(12),
+    algorithm: block.toString('latin1', 32, 64).replace(/\0.*$/s, ''),
+    dataBlockSize: block.readUInt32LE(64),
+    hashBlockSize: block.readUInt32LE(68),
+    dataBlocks: Number(block.readBigUInt64LE(72)),
+    salt: Buffer.from(block.subarray(88, 88 + saltSize)),
+  };
+}
+
+const READ_CHUNK = 1024 * 1024;
+
+/** Hashes the data blocks of `dataPath` and builds the tree up to its root hash (hex). */
+export function computeRootHash(dataPath: string, dataOffset: number, superblock: VeritySuperblock): string {
+  const { dataBlockSize, hashBlockSize, dataBlocks, salt, hashType } = superblock;
+  if (superblock.algorithm !== 'sha256' || hashType !== 1) throw new VerificationError(`verity with ${superblock.algorithm}, format ${hashType}, is not supported`, 'slipway builds sha256, format 1');
+  const digest = (block: Buffer) => createHash('sha256').update(salt).update(block).digest();
+  const perBlock = hashBlockSize / 32;
+  const pack = (digests: Buffer[]): Buffer[] => {
+    const blocks: Buffer[] = [];
+    for (let i = 0; i < digests.length; i += perBlock) {
+      const block = Buffer.alloc(hashBlockSize);
+      digests.slice(i, i + perBlock).forEach((d, j) => d.copy(block, j * 32));
+      blocks.push(block);
+    }
+    return blocks;
+  };
+  const level0: Buffer[] = [];
+  const fd = openSync(dataPath, 'r');
+  try {
+    const buffer = Buffer.alloc(READ_CHUNK - (READ_CHUNK % dataBlockSize));
+    let block = 0;
+    while (block < dataBlocks) {
+      const want = Math.min(buffer.length, (dataBlocks - block) * dataBlockSize);
+      const read = readSync(fd, buffer, 0, want, dataOffset + block * dataBlockSize);
+      if (read < want) throw new VerificationError(`the root partition ends after ${block * dataBlockSize + read} bytes`, 'the slot is smaller than the image; apply the update again');
+      for (let at = 0; at < read; at += dataBlockSize) level0.push(digest(buffer.subarray(at, at + dataBlockSize)));
+      block += read / dataBlockSize;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  let level = pack(level0);
+  while (level.length > 1) level = pack(level.map(digest));
+  return digest(level[0]!).toString('hex');
+}
+
+/** Reads the superblock at the start of the verity partition and computes the slot's root hash. */
+export function slotRootHash(disk: string, root: { offset: number }, verity: { offset: number }): string {
+  const fd = openSync(disk, 'r');
+  const block = Buffer.alloc(512);
+  try {
+    readSync(fd, block, 0, 512, verity.offset);
+  } finally {
+    closeSync(fd);
+  }
+  return computeRootHash(disk, root.offset, parseSuperblock(block));
+}
