@@ -90,6 +90,7 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
   { title: 'Install runtime and recipe files', run: installFiles },
   { title: 'Enable units', run: enableUnits },
   { title: 'Bundle first-boot provisioning', run: installProvisioning },
+  { title: 'Bundle the update agent', run: installUpdateAgent },
   { title: 'Select kernel modules', run: selectKernelModules },
   { title: 'Build the initrd', run: makeInitrd },
   { title: 'Make the root filesystem', run: makeRootFilesystem },
@@ -316,6 +317,26 @@ async function installProvisioning(ctx: BuildContext): Promise<void> {
   tree.writeFile('usr/lib/slipway/provision.cjs', await bundleProgram('provision'), { origin: 'slipway' });
   ctx.imageFacts = imageFactsOf(tree, ctx.loaded.recipe.containers.map((c) => c.name));
   if (ctx.hostConfig) parseHostConfig(ctx.hostConfig.text, ctx.hostConfig.label, factsFromManifest(ctx.imageFacts));
+}
+
+/** With update.url in the recipe: the agent, its repository and the root of trust it starts from. */
+async function installUpdateAgent(ctx: BuildContext): Promise<void> {
+  const update = ctx.loaded.recipe.update;
+  if (!update) return;
+  if (!update.trustedRoot) throw new RecipeError('update.trustedRoot: a host needs the repository\'s root.json to trust its updates', "give the path of metadata/1.root.json of the repository ('slipway publish --init' makes it)");
+  const rootPath = resolve(ctx.loaded.dir, update.trustedRoot);
+  let root: Buffer;
+  try {
+    root = readFileSync(rootPath);
+    JSON.parse(root.toString('utf8'));
+  } catch (cause) {
+    throw new RecipeError(`update.trustedRoot: cannot read ${update.trustedRoot} as JSON (${rootPath})`, 'give the path of the repository\'s metadata/1.root.json', { cause });
+  }
+  const tree = ctx.tree!;
+  tree.writeFile('usr/lib/slipway/update/root.json', root);
+  tree.writeFile('usr/lib/slipway/update/config.json', `${JSON.stringify({ url: update.url, channel: update.channel })}\n`);
+  tree.writeFile('usr/lib/slipway/update.cjs', await bundleProgram('update'), { origin: 'slipway' });
+  tree.writeFile('usr/bin/slipway-update', '#!/bin/sh\nexec /usr/bin/node /usr/lib/slipway/update.cjs "$@"\n', { mode: 0o755, origin: 'slipway' });
 }
 
 function writeDiskImage(ctx: BuildContext): void {

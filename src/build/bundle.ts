@@ -7,6 +7,7 @@ import { BuildError, errorMessage } from '../errors.ts';
 
 const ENTRY_POINTS = {
   provision: new URL('../hostconfig/agent.ts', import.meta.url).pathname,
+  update: new URL('../updater/agent/main.ts', import.meta.url).pathname,
 } as const;
 
 /** Debian 12's nodejs. */

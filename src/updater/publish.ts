@@ -126,6 +126,14 @@ function ensureRoot(metadataDir: string, keys: Record<string, RoleKey>, now: Dat
   return metadata;
 }
 
+/** Makes a repository's first root (metadata/1.root.json), which images carry as update.trustedRoot. */
+export function initRepository(repoDir: string, keysDir: string, options: { now?: Date } = {}): string {
+  const metadataDir = join(repoDir, 'metadata');
+  const keys = Object.fromEntries(ROLES.map((role) => [role, loadRoleKey(keysDir, role, role === 'root')]));
+  ensureRoot(metadataDir, keys, options.now ?? new Date());
+  return join(metadataDir, '1.root.json');
+}
+
 export async function publish(buildDir: string, repoDir: string, keysDir: string, options: PublishOptions = {}): Promise<PublishResult> {
   const now = options.now ?? new Date();
   const channel = options.channel ?? 'stable';

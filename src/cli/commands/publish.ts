@@ -1,27 +1,33 @@
 import { UsageError } from '../../errors.ts';
-import { publish, resignTimestamp, rotateKeys } from '../../updater/publish.ts';
+import { initRepository, publish, resignTimestamp, rotateKeys } from '../../updater/publish.ts';
 import { stringOption, type Command } from '../command.ts';
 
 export const publishCommand: Command = {
   name: 'publish',
   summary: 'add a build to a TUF update repository (static files), or re-sign its timestamp',
-  usage: 'BUILD_DIR --repo DIR --keys DIR [--channel NAME] [--expires DAYS] | --timestamp | --rotate-keys NEW_DIR',
+  usage: 'BUILD_DIR --repo DIR --keys DIR [--channel NAME] [--expires DAYS] | --init | --timestamp | --rotate-keys NEW_DIR',
   details: [
     'BUILD_DIR     the --out folder of one slipway build: its root, verity, UKI and manifest become targets',
     '--repo DIR    the repository (made on first publish); serve it with any HTTP server',
     '--keys DIR    the keys from slipway keygen (root.key only needed for the first publish)',
     '--channel N   the channel hosts follow to get this version (default: stable)',
     '--expires D   days until the targets metadata expires (default: 90)',
+    '--init        only make the repository\'s root (metadata/1.root.json), for recipes\' update.trustedRoot',
     '--timestamp   only re-sign timestamp.json, which expires after a day: run it daily',
     '--rotate-keys NEW_DIR  replace every key with those from slipway keygen NEW_DIR: a new root signed',
     '              by the old and new root keys, the rest signed again; publish with NEW_DIR after',
   ],
-  options: { 'repo': { type: 'string' }, 'keys': { type: 'string' }, 'channel': { type: 'string' }, 'expires': { type: 'string' }, 'timestamp': { type: 'boolean' }, 'rotate-keys': { type: 'string' } },
+  options: { 'repo': { type: 'string' }, 'keys': { type: 'string' }, 'channel': { type: 'string' }, 'expires': { type: 'string' }, 'timestamp': { type: 'boolean' }, 'rotate-keys': { type: 'string' }, 'init': { type: 'boolean' } },
   positionals: { min: 0, max: 1 },
   async run({ positionals, values, global, out }) {
     const repo = stringOption(values, 'repo');
     const keys = stringOption(values, 'keys');
     if (!repo || !keys) throw new UsageError('publish: --repo and --keys are required', "see 'slipway publish --help'");
+    if (values.init) {
+      const root = initRepository(repo, keys);
+      out(global.json ? `${JSON.stringify({ root })}\n` : `${root}\n`);
+      return;
+    }
     const rotateTo = stringOption(values, 'rotate-keys');
     if (rotateTo !== undefined) {
       const version = await rotateKeys(repo, keys, rotateTo);

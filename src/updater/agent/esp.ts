@@ -1,0 +1,84 @@
+/**
+ * The ESP, where each installed version has its UKI: EFI/Linux/NAME_VERSION+TRIES[-DONE].efi while
+ * systemd-boot counts its boots, NAME_VERSION.efi once blessed. A new UKI is written beside its
+ * place and renamed, so the loader sees the whole file or none.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { UpdateError, errorMessage } from '../../errors.ts';
+
+export const ESP_MOUNT = '/run/slipway/esp';
+const LINUX_DIR = 'EFI/Linux';
+
+export function mountEsp(device: string): string {
+  mkdirSync(ESP_MOUNT, { recursive: true });
+  const mounted = readFileSyncSafe('/proc/mounts').split('\n').some((line) => line.split(' ')[1] === ESP_MOUNT);
+  if (!mounted) {
+    try {
+      execFileSync('mount', ['-t', 'vfat', '-o', 'rw,nodev,nosuid,noexec', device, ESP_MOUNT], { stdio: 'pipe' });
+    } catch (cause) {
+      throw new UpdateError(`cannot mount the ESP ${device}: ${errorMessage(cause)}`, 'is the vfat module in the image?', { cause });
+    }
+  }
+  return ESP_MOUNT;
+}
+
+function readFileSyncSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export interface UkiEntry {
+  file: string;
+  label: string;
+  /** Boots left before systemd-boot gives up on it; undefined once blessed. */
+  triesLeft?: number;
+}
+
+export function ukiEntries(esp: string): UkiEntry[] {
+  const dir = join(esp, LINUX_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((file) => /^(.+?)(?:\+(\d+)(?:-(\d+))?)?\.efi$/i.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ file: m[0], label: m[1]!, triesLeft: m[2] === undefined ? undefined : Number(m[2]) }));
+}
+
+export function removeUkis(esp: string, label: string): void {
+  for (const entry of ukiEntries(esp).filter((e) => e.label === label)) rmSync(join(esp, LINUX_DIR, entry.file));
+  syncDir(join(esp, LINUX_DIR));
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file to write the new UKI into, and the rename that makes it an entry (with 3 tries). */
+export function stageUki(esp: string, label: string): { path: string; commit: () => void } {
+  const dir = join(esp, LINUX_DIR);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${label}.efi.new`);
+  return {
+    path,
+    commit: () => {
+      renameSync(path, join(dir, `${label}+3.efi`));
+      syncDir(dir);
+    },
+  };
+}
+
+/** Takes an entry out of systemd-boot's choice: no tries left, so it sorts last and is never booted. */
+export function markBad(esp: string, entry: UkiEntry): void {
+  const dir = join(esp, LINUX_DIR);
+  renameSync(join(dir, entry.file), join(dir, `${entry.label}+0-3.efi`));
+  syncDir(dir);
+}
