@@ -14,6 +14,7 @@ export const HOST_MODULES = [
   'virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console', 'virtio_rng', 'virtio_scsi',
   'dm_mod', 'dm_verity', 'squashfs', 'overlay', 'qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'efivarfs',
   'button', 'evdev', // the ACPI power button, which systemd-logind turns into a clean poweroff
+  'autofs4', // systemd's automount of the ESP at /boot, where systemd-bless-boot finds the boot entry
   'bridge', 'br_netfilter', 'veth', 'nf_tables', 'nft_compat', 'nft_chain_nat', 'nft_masq', 'nft_nat', 'nft_ct',
   'nf_nat', 'nf_conntrack', 'xt_conntrack', 'xt_MASQUERADE', 'xt_addrtype', 'xt_comment', 'xt_mark', 'xt_nat',
   'xt_tcpudp', 'xt_multiport', 'xt_REDIRECT', 'nft_redir', 'ip_tables', 'iptable_nat', 'iptable_filter', 'ip6_tables', 'ip6table_nat', 'ip6table_filter',

@@ -47,8 +47,8 @@ export type Lockfile = z.infer<typeof LockfileSchema>;
 export const HOST_SET = 'host';
 export const INITRD_SET = 'initrd';
 
-/** systemd-boot and the UKI stub come from the archive, at the version the image's systemd has. */
-export const BOOT_PACKAGES = ['systemd-boot-efi'];
+/** systemd-boot and the UKI stub, and systemd-bless-boot (which marks a counted boot good), at the image systemd's version. */
+export const BOOT_PACKAGES = ['systemd-boot-efi', 'systemd-boot'];
 
 export function containerSetName(container: string): string {
   return `container:${container}`;

@@ -21,7 +21,7 @@ export async function bundleProgram(name: keyof typeof ENTRY_POINTS): Promise<Bu
       platform: 'node',
       format: 'cjs',
       target: TARGET,
-      minify: false,
+      minify: true,
       legalComments: 'none',
       write: false,
       logLevel: 'silent',

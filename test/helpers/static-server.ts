@@ -1,16 +1,20 @@
-/** A plain HTTP server for a folder of static files on loopback, as any web server would serve a repository. */
+/** A plain HTTP server for a folder of static files on loopback (with Range), as any web server would serve a repository. */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, normalize } from 'node:path';
 
 export interface StaticServer {
   url: string;
+  port: number;
   requests: string[];
+  /** Bytes sent so far, per path. */
+  sent: Map<string, number>;
   close: () => Promise<void>;
 }
 
-export async function serveFolder(root: string): Promise<StaticServer> {
+export async function serveFolder(root: string, port = 0): Promise<StaticServer> {
   const requests: string[] = [];
+  const sent = new Map<string, number>();
   const server: Server = createServer((request, response) => {
     const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname));
     requests.push(path);
@@ -19,10 +23,25 @@ export async function serveFolder(root: string): Promise<StaticServer> {
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { 'content-length': statSync(file).size });
-    createReadStream(file).pipe(response);
+    const size = statSync(file).size;
+    const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
+    const from = range ? Number(range[1]) : 0;
+    if (range) response.writeHead(206, { 'content-length': size - from, 'content-range': `bytes ${from}-${size - 1}/${size}` });
+    else response.writeHead(200, { 'content-length': size });
+    const stream = createReadStream(file, { start: from });
+    stream.on('data', (chunk) => sent.set(path, (sent.get(path) ?? 0) + chunk.length));
+    stream.pipe(response);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actual = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    port: actual,
+    requests,
+    sent,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }

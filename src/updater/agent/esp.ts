@@ -11,15 +11,17 @@ import { UpdateError, errorMessage } from '../../errors.ts';
 export const ESP_MOUNT = '/run/slipway/esp';
 const LINUX_DIR = 'EFI/Linux';
 
+/** Where the ESP is mounted: systemd's automount at /boot (as systemd-bless-boot uses it), or our own. */
 export function mountEsp(device: string): string {
+  const mountedAt = () => readFileSyncSafe('/proc/mounts').split('\n').map((line) => line.split(' ')).find(([source]) => source === device)?.[1];
+  existsSync('/boot/EFI'); // touching the automount point mounts the ESP there
+  const existing = mountedAt();
+  if (existing) return existing;
   mkdirSync(ESP_MOUNT, { recursive: true });
-  const mounted = readFileSyncSafe('/proc/mounts').split('\n').some((line) => line.split(' ')[1] === ESP_MOUNT);
-  if (!mounted) {
-    try {
-      execFileSync('mount', ['-t', 'vfat', '-o', 'rw,nodev,nosuid,noexec', device, ESP_MOUNT], { stdio: 'pipe' });
-    } catch (cause) {
-      throw new UpdateError(`cannot mount the ESP ${device}: ${errorMessage(cause)}`, 'is the vfat module in the image?', { cause });
-    }
+  try {
+    execFileSync('mount', ['-t', 'vfat', '-o', 'rw,nodev,nosuid,noexec', device, ESP_MOUNT], { stdio: 'pipe' });
+  } catch (cause) {
+    throw new UpdateError(`cannot mount the ESP ${device}: ${errorMessage(cause)}`, 'is the vfat module in the image?', { cause });
   }
   return ESP_MOUNT;
 }
