@@ -81,7 +81,11 @@ async function apply(rebootAfter: boolean): Promise<void> {
     const host = runningHost();
     const repository = new UpdateRepository(config().url, STATE_DIR, TRUSTED_ROOT);
     try {
+      const started = performance.now();
       const slot = await installRelease(host, release, repository, (step) => process.stdout.write(`slipway-update: ${step}\n`));
+      const bytes = release.root.length + release.verity.length + release.uki.length;
+      const seconds = (performance.now() - started) / 1000;
+      process.stdout.write(`slipway-update: ${(bytes / 1048576).toFixed(1)} MiB in ${seconds.toFixed(1)} s (${(bytes / 1048576 / seconds).toFixed(1)} MiB/s), peak memory ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
       const state = readState();
       writeState(result({ ...state, pending: { version: release.version, label: rootLabel(release.name, release.version), slot: slot.name, rootHash: release.rootHash, at: new Date().toISOString() } }, { result: 'installed', version: release.version, message: `${release.version} installed in slot ${slot.name}; it runs after a reboot` }));
     } catch (error) {
