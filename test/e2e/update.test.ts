@@ -2,8 +2,7 @@
  * Signed A/B updates under QEMU, from a TUF repository that `slipway publish` made, served on
  * loopback (the guest reaches it as 10.0.2.2): 1 → 2 into slot B with provisioning and /var kept,
  * 2 → 3 back into slot A, a tampered target refused with nothing written, a power cut in the
- * middle of a download survived, and a version whose health check fails rolled back by boot
- * counting, then never installed again.
+ * middle of a download survived.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,7 +98,9 @@ describe('A/B updates', () => {
     expect(await page()).toMatch(/Hello from version 2\.0\.0/);
     expect((await vm.run('hostname; cat /etc/slipway-test/provisioned /var/lib/slipway-test-marker')).stdout).toBe('updated-host\nyes\nkept');
     // systemd-bless-boot marked the entry good: no boot counter left in its name.
-    expect((await vm.run('bootctl list --no-pager 2>/dev/null | grep -c "host_2.0.0.efi"')).stdout).toBe('1');
+    const entries = (await vm.run('ls /boot/EFI/Linux')).stdout.split('\n');
+    expect(entries).toContain('host_2.0.0.efi');
+    expect(entries.filter((entry) => entry.startsWith('host_2.0.0+'))).toEqual([]);
     const after = await status();
     expect(after.slots).toEqual([{ slot: 'a', contents: 'host_1.0.0', running: false }, { slot: 'b', contents: 'host_2.0.0', running: true }]);
   });
@@ -141,25 +142,5 @@ describe('A/B updates', () => {
     expect(boot).toMatch(/slipway-initrd: root \/dev\/vda2 verified by \/dev\/vda3/);
     await waitForBlessing('3.0.0');
     expect(await page()).toMatch(/Hello from version 3\.0\.0/);
-  });
-
-  it('rolls a version that fails its health check back by itself, and never installs it again', async () => {
-    await publish(await buildVersion('4.0.0', (recipe) => {
-      recipe.containers[0].command = ['/bin/busybox', 'false']; // the demo container dies at once, over and over
-    }), repo, keys);
-    const apply = await vm.run('slipway-update apply 2>&1', 600_000);
-    expect(apply.exitCode, apply.stdout).toBe(0);
-    const before = vm.console.length;
-    await vm.run('systemctl reboot', 10_000).catch(() => undefined);
-    // Three boots of 4.0.0 fail their health check; systemd-boot then boots 3.0.0 again.
-    await vm.waitFor(/slipway-update: 4\.0\.0 did not come up healthy within its 3 boots/, 1_500_000, before, ['health check failed']);
-    const bootsOf4 = vm.console.slice(before).match(/slipway-initrd: root \/dev\/vda4/g) ?? [];
-    expect(bootsOf4.length).toBe(3);
-    await vm.waitFor(/slipway-health: ok/, 300_000, vm.console.lastIndexOf('slipway-initrd: root /dev/vda2'), ['health check failed']);
-    const after = await status();
-    expect(after.running).toEqual({ version: '3.0.0', slot: 'a' });
-    expect(after.bad).toEqual({ '4.0.0': 'did not come up healthy within 3 boots' });
-    expect(after.last).toMatchObject({ result: 'rolled back', version: '4.0.0' });
-    expect(JSON.parse((await vm.run('slipway-update check --json')).stdout)).toEqual({ current: '3.0.0', available: null, skipped: ['4.0.0'] });
   });
 });
