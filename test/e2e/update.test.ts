@@ -98,7 +98,7 @@ describe('A/B updates', () => {
     expect(await page()).toMatch(/Hello from version 2\.0\.0/);
     expect((await vm.run('hostname; cat /etc/slipway-test/provisioned /var/lib/slipway-test-marker')).stdout).toBe('updated-host\nyes\nkept');
     // systemd-bless-boot marked the entry good: no boot counter left in its name.
-    const entries = (await vm.run('ls /boot/EFI/Linux')).stdout.split('\n');
+    const entries = (await vm.run('ls -1 /boot/EFI/Linux')).stdout.split('\n');
     expect(entries).toContain('host_2.0.0.efi');
     expect(entries.filter((entry) => entry.startsWith('host_2.0.0+'))).toEqual([]);
     const after = await status();
