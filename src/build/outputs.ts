@@ -1,7 +1,7 @@
 /** What a build leaves behind: disk formats, manifest, SBOM, checksums, moved into place at the end. */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256File } from '../shared/hash.ts';
 import { runTool } from '../tools.ts';
 import type { BuildContext } from './build.ts';
 import { kernelCommandLine } from './build.ts';
@@ -15,9 +15,7 @@ const hashes = new Map<string, string>();
 async function sha256(path: string): Promise<string> {
   const known = hashes.get(path);
   if (known) return known;
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
-  const digest = hash.digest('hex');
+  const digest = await sha256File(path);
   hashes.set(path, digest);
   return digest;
 }

@@ -10,12 +10,12 @@
  * Files are written before the metadata that names them, and timestamp.json last, each by
  * write-then-rename: a client reading the repository mid-publish sees the old state or the new one.
  */
-import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
 import { compareVersions } from '../assemble/archive/version.ts';
 import { UpdateError, errorMessage } from '../errors.ts';
+import { sha256File } from '../shared/hash.ts';
 import { ROLES, loadRoleKey, signerFor, type RoleKey } from './keys.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -106,12 +106,6 @@ function readBuild(buildDir: string): { manifest: BuildManifest; dir: string } {
   return { manifest, dir: buildDir };
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** The root metadata: created (version 1, every role's key) on the first publish, read after. */
 function ensureRoot(metadataDir: string, keys: Record<string, RoleKey>, now: Date): Metadata<Root> {
   const current = latest(metadataDir, 'root');
@@ -132,6 +126,19 @@ export function initRepository(repoDir: string, keysDir: string, options: { now?
   const keys = Object.fromEntries(ROLES.map((role) => [role, loadRoleKey(keysDir, role, role === 'root')]));
   ensureRoot(metadataDir, keys, options.now ?? new Date());
   return join(metadataDir, '1.root.json');
+}
+
+/** The next N.snapshot.json, naming targets version `targetsVersion`; returns N. */
+function writeSnapshot(metadataDir: string, targetsVersion: number, key: RoleKey, now: Date): number {
+  const snapshot = new Metadata(new Snapshot({
+    specVersion: SPEC_VERSION,
+    version: (latest(metadataDir, 'snapshot')?.version ?? 0) + 1,
+    expires: expires(now, EXPIRY_DAYS.snapshot),
+    meta: { 'targets.json': new MetaFile({ version: targetsVersion }) },
+  }));
+  snapshot.sign(signerFor(key));
+  writeAtomically(join(metadataDir, `${snapshot.signed.version}.snapshot.json`), json(snapshot));
+  return snapshot.signed.version;
 }
 
 export async function publish(buildDir: string, repoDir: string, keysDir: string, options: PublishOptions = {}): Promise<PublishResult> {
@@ -179,17 +186,8 @@ export async function publish(buildDir: string, repoDir: string, keysDir: string
   const targetsVersion = targetsMetadata.signed.version;
   writeAtomically(join(metadataDir, `${targetsVersion}.targets.json`), json(targetsMetadata));
 
-  const previousSnapshot = latest(metadataDir, 'snapshot');
-  const snapshot = new Metadata(new Snapshot({
-    specVersion: SPEC_VERSION,
-    version: (previousSnapshot?.version ?? 0) + 1,
-    expires: expires(now, EXPIRY_DAYS.snapshot),
-    meta: { 'targets.json': new MetaFile({ version: targetsVersion }) },
-  }));
-  snapshot.sign(signerFor(keys.snapshot!));
-  writeAtomically(join(metadataDir, `${snapshot.signed.version}.snapshot.json`), json(snapshot));
-
-  await resignTimestamp(repoDir, keysDir, { now, snapshotVersion: snapshot.signed.version });
+  const snapshotVersion = writeSnapshot(metadataDir, targetsVersion, keys.snapshot!, now);
+  await resignTimestamp(repoDir, keysDir, { now, snapshotVersion });
   return { name: manifest.name, version: manifest.version, targetsVersion, targets: added };
 }
 
@@ -242,15 +240,8 @@ export async function rotateKeys(repoDir: string, oldKeysDir: string, newKeysDir
     const resigned = new Metadata(new Targets({ specVersion: SPEC_VERSION, version: targets.version + 1, expires: targets.expires, targets: targets.targets }));
     resigned.sign(signerFor(fresh.targets!));
     writeAtomically(join(metadataDir, `${resigned.signed.version}.targets.json`), json(resigned));
-    const snapshot = new Metadata(new Snapshot({
-      specVersion: SPEC_VERSION,
-      version: (latest(metadataDir, 'snapshot')?.version ?? 0) + 1,
-      expires: expires(now, EXPIRY_DAYS.snapshot),
-      meta: { 'targets.json': new MetaFile({ version: resigned.signed.version }) },
-    }));
-    snapshot.sign(signerFor(fresh.snapshot!));
-    writeAtomically(join(metadataDir, `${snapshot.signed.version}.snapshot.json`), json(snapshot));
-    await resignTimestamp(repoDir, newKeysDir, { now, snapshotVersion: snapshot.signed.version });
+    const snapshotVersion = writeSnapshot(metadataDir, resigned.signed.version, fresh.snapshot!, now);
+    await resignTimestamp(repoDir, newKeysDir, { now, snapshotVersion });
   }
   return root.version;
 }
