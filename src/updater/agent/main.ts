@@ -16,7 +16,7 @@ import { readSlots, slotOfRootHash } from '../slots.ts';
 import { PARTITION_TYPES, rootLabel } from '../../shared/layout.ts';
 import { installRelease } from './apply.ts';
 import { markBad, mountEsp, removeUkis, ukiEntries } from './esp.ts';
-import { partitionDevice, runningHost } from './host.ts';
+import { partitionDevice, runningHost, type RunningHost } from './host.ts';
 import { UpdateRepository, type Release } from './repository.ts';
 import { STATE_DIR, readState, result, writeState } from './state.ts';
 
@@ -49,14 +49,15 @@ function lock(): () => void {
   throw new UpdateError(`cannot take ${LOCK}`, 'is /run writable?');
 }
 
-async function newest(): Promise<{ release?: Release; current: string; skipped: string[] }> {
+async function newest(): Promise<{ release?: Release; current: string; skipped: string[]; host: RunningHost; repository: UpdateRepository }> {
   const host = runningHost();
   const { url, channel } = config();
   const state = readState();
-  const releases = await new UpdateRepository(url, STATE_DIR, TRUSTED_ROOT).releases(host.name, channel);
+  const repository = new UpdateRepository(url, STATE_DIR, TRUSTED_ROOT);
+  const releases = await repository.releases(host.name, channel);
   const newer = releases.filter((r) => compareVersions(r.version, host.version) > 0);
   const skipped = newer.filter((r) => state.bad[r.version]).map((r) => r.version);
-  return { release: newer.find((r) => !state.bad[r.version]), current: host.version, skipped };
+  return { release: newer.find((r) => !state.bad[r.version]), current: host.version, skipped, host, repository };
 }
 
 function reboot(): void {
@@ -72,14 +73,12 @@ async function check(json: boolean): Promise<void> {
 async function apply(rebootAfter: boolean): Promise<void> {
   const unlock = lock();
   try {
-    const { release, current } = await newest();
+    const { release, current, host, repository } = await newest();
     if (!release) {
       writeState(result(readState(), { result: 'up to date', version: current, message: `up to date at ${current}` }));
       process.stdout.write(`up to date (running ${current})\n`);
       return;
     }
-    const host = runningHost();
-    const repository = new UpdateRepository(config().url, STATE_DIR, TRUSTED_ROOT);
     try {
       const started = performance.now();
       const slot = await installRelease(host, release, repository, (step) => process.stdout.write(`slipway-update: ${step}\n`));
