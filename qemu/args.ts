@@ -22,7 +22,11 @@ export type Firmware =
 export interface BootRequest {
   firmware: Firmware;
   /** The disk QEMU writes to (an overlay or a copy, never the built image itself). */
-  disk?: { file: string; format: 'raw' | 'qcow2' };
+  /**
+   * `unsafe` (the default) ignores the guest's flushes: fast, and what a boot test wants.
+   * `writeback` honours them, so data a guest fsynced survives QEMU being killed (power-cut tests).
+   */
+  disk?: { file: string; format: 'raw' | 'qcow2'; cache?: 'unsafe' | 'writeback' };
   /** More disks, read-only raw images after the main one (a config drive, say). */
   extraDrives?: readonly string[];
   accel: 'kvm' | 'tcg';
@@ -59,7 +63,7 @@ export function qemuArgs(request: BootRequest): string[] {
     args.push('-kernel', firmware.kernel, '-append', firmware.append);
     if (firmware.initrd) args.push('-initrd', firmware.initrd);
   }
-  if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${path(request.disk.file)},cache=unsafe,discard=unmap`);
+  if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${path(request.disk.file)},cache=${request.disk.cache ?? 'unsafe'},discard=unmap`);
   for (const drive of request.extraDrives ?? []) args.push('-drive', `if=virtio,format=raw,readonly=on,file=${path(drive)}`);
 
   const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');

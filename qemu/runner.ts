@@ -46,6 +46,8 @@ export interface MachineOptions {
   fwCfg?: FwCfgEntry[];
   /** Read-only raw disks after the image, such as a config drive. */
   extraDrives?: string[];
+  /** Honour the guest's disk flushes, so what it fsynced survives kill() as it would a power cut. */
+  durableDisk?: boolean;
   /** Connect the debug shell's virtio console (images built with debugShell: true). */
   shell?: boolean;
   noReboot?: boolean;
@@ -101,7 +103,7 @@ export class VirtualMachine {
     const terminal = this.options.terminal === true;
     const request: BootRequest = {
       firmware: { kind: 'uefi', code: OVMF_CODE, vars },
-      disk: { file: this.overlay, format: 'qcow2' },
+      disk: { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe' },
       accel: await chooseAccel(this.options.accel),
       memoryMiB: this.options.memoryMiB ?? 1024,
       cpus: this.options.cpus ?? 2,

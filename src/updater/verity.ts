@@ -37,18 +37,21 @@ const READ_CHUNK = 1024 * 1024;
 export function computeRootHash(dataPath: string, dataOffset: number, superblock: VeritySuperblock): string {
   const { dataBlockSize, hashBlockSize, dataBlocks, salt, hashType } = superblock;
   if (superblock.algorithm !== 'sha256' || hashType !== 1) throw new VerificationError(`verity with ${superblock.algorithm}, format ${hashType}, is not supported`, 'slipway builds sha256, format 1');
-  const digest = (block: Buffer) => createHash('sha256').update(salt).update(block).digest();
-  const perBlock = hashBlockSize / 32;
-  const pack = (digests: Buffer[]): Buffer[] => {
+  const salted = createHash('sha256').update(salt);
+  const digest = (block: Buffer) => salted.copy().update(block).digest();
+  const bytesOfDigestsPerBlock = Math.floor(hashBlockSize / 32) * 32;
+  /** One level of the tree: digests packed into hash blocks, zero-padded. */
+  const pack = (digests: Buffer): Buffer[] => {
     const blocks: Buffer[] = [];
-    for (let i = 0; i < digests.length; i += perBlock) {
+    for (let at = 0; at < digests.length; at += bytesOfDigestsPerBlock) {
       const block = Buffer.alloc(hashBlockSize);
-      digests.slice(i, i + perBlock).forEach((d, j) => d.copy(block, j * 32));
+      digests.copy(block, 0, at, Math.min(at + bytesOfDigestsPerBlock, digests.length));
       blocks.push(block);
     }
     return blocks;
   };
-  const level0: Buffer[] = [];
+  // The data blocks' digests, in one buffer rather than an object each (a slot has tens of thousands).
+  const level0 = Buffer.alloc(dataBlocks * 32);
   const fd = openSync(dataPath, 'r');
   try {
     const buffer = Buffer.alloc(READ_CHUNK - (READ_CHUNK % dataBlockSize));
@@ -57,14 +60,14 @@ export function computeRootHash(dataPath: string, dataOffset: number, superblock
       const want = Math.min(buffer.length, (dataBlocks - block) * dataBlockSize);
       const read = readSync(fd, buffer, 0, want, dataOffset + block * dataBlockSize);
       if (read < want) throw new VerificationError(`the root partition ends after ${block * dataBlockSize + read} bytes`, 'the slot is smaller than the image; apply the update again');
-      for (let at = 0; at < read; at += dataBlockSize) level0.push(digest(buffer.subarray(at, at + dataBlockSize)));
+      for (let at = 0; at < read; at += dataBlockSize) digest(buffer.subarray(at, at + dataBlockSize)).copy(level0, (block + at / dataBlockSize) * 32);
       block += read / dataBlockSize;
     }
   } finally {
     closeSync(fd);
   }
   let level = pack(level0);
-  while (level.length > 1) level = pack(level.map(digest));
+  while (level.length > 1) level = pack(Buffer.concat(level.map(digest)));
   return digest(level[0]!).toString('hex');
 }
 

@@ -1,85 +1,80 @@
 /**
  * Signed A/B updates under QEMU, from a TUF repository that `slipway publish` made, served on
  * loopback (the guest reaches it as 10.0.2.2): 1 → 2 into slot B with provisioning and /var kept,
- * 2 → 3 back into slot A, a tampered target refused with nothing written, a power cut in the
- * middle of a download survived.
+ * a tampered target refused with nothing written, power cuts at three points of an apply survived
+ * (each time the host boots a good version and the next apply succeeds), then 3 → 4 into slot B.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { VirtualMachine } from '../../qemu/runner.ts';
-import { generateKeys } from '../../src/updater/keys.ts';
-import { initRepository, publish } from '../../src/updater/publish.ts';
 import { tempDir } from '../helpers/archive.ts';
-import { serveFolder, type StaticServer } from '../helpers/static-server.ts';
-import { buildVariant, freePort, type RecipeChange } from '../helpers/variant.ts';
+import { buildVersion, openLab, publishVersion, rebootAndWait as reboot, updateStatus, waitForBlessing as blessed, type UpdateLab } from '../helpers/update-lab.ts';
+import { freePort } from '../helpers/variant.ts';
 
-let repo: string;
-let keys: string;
-let trustedRoot: string;
-let server: StaticServer;
+let lab: UpdateLab;
 let vm: VirtualMachine;
 let pagePort: number;
-const builds = new Map<string, string>();
-
-/** The default host at `version`, following the test repository; `change` makes the version visible or broken. */
-async function buildVersion(version: string, change: RecipeChange = () => {}): Promise<string> {
-  const { dir } = await buildVariant((recipe) => {
-    recipe.version = version;
-    recipe.update = { url: `http://10.0.2.2:${server.port}`, trustedRoot };
-    recipe.health = { timeoutSeconds: 20 };
-    recipe.files[0].content = `<!doctype html>\n<title>slipway</title>\n<h1>Hello from version ${version}</h1>\n`;
-    change(recipe);
-  });
-  builds.set(version, join(dir, 'out'));
-  return join(dir, 'out');
-}
 
 async function page(): Promise<string> {
   return (await fetch(`http://127.0.0.1:${pagePort}/`)).text();
 }
 
-async function rebootAndWait(): Promise<string> {
+const status = () => updateStatus(vm);
+
+/** QEMU killed as by a power cut, then started again on the same disk (with a new console). */
+async function cutPowerAndBoot(): Promise<void> {
+  await vm.kill();
+  await vm.boot();
+  await vm.waitFor(/slipway-initrd: root/, 300_000);
+}
+
+/** Starts an apply that reports on the console, and cuts the power as soon as `point` shows there. */
+async function cutPowerAt(point: RegExp): Promise<string> {
   const before = vm.console.length;
-  await vm.run('systemctl reboot', 10_000).catch(() => undefined);
-  await vm.waitFor(/slipway-initrd: root/, 300_000, before);
-  await vm.waitFor(/slipway-health: ok/, 300_000, before);
-  return vm.console.slice(before);
+  void vm.run('slipway-update apply 2>&1 | tee /dev/console', 600_000).catch(() => undefined);
+  await vm.waitFor(point, 600_000, before);
+  const output = vm.console.slice(before);
+  await cutPowerAndBoot();
+  return output;
 }
 
-async function status(): Promise<any> {
-  return JSON.parse((await vm.run('slipway-update status --json')).stdout);
+async function expectStillOn2WithSlotAUnbootable(): Promise<void> {
+  await vm.waitFor(/slipway-health: ok/, 300_000);
+  expect(vm.console).toMatch(/slipway-initrd: root \/dev\/vda4 verified by \/dev\/vda5/);
+  const after = await status();
+  expect(after.running).toEqual({ version: '2.0.0', slot: 'b' });
+  expect(after.slots[0]).toEqual({ slot: 'a', contents: null, running: false });
+  expect(after.pending).toBeNull();
+  expect((await vm.run('ls -1 /boot/EFI/Linux')).stdout).not.toMatch(/host_3\.0\.0/);
 }
 
-/** After a boot that switched versions: boot-complete.target blesses it and the agent records it. */
-async function waitForBlessing(version: string): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    const current = await status();
-    if (current.last?.result === 'switched' && current.last.version === version) return;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  }
-  throw new Error(`${version} was never recorded as switched: ${JSON.stringify(await status())}`);
+/** An apply that completes, without the reboot: the slot is written, verified and bootable. */
+async function expectApplySucceeds(): Promise<void> {
+  const apply = await vm.run('slipway-update apply 2>&1', 600_000);
+  expect(apply.exitCode, apply.stdout).toBe(0);
+  expect(apply.stdout).toMatch(/installed in slot [ab]; it boots next, with 3 tries/);
 }
+const rebootAndWait = () => reboot(vm);
+const waitForBlessing = (version: string) => blessed(vm, version);
 
 beforeAll(async () => {
-  repo = tempDir('repo');
-  keys = tempDir('keys');
-  generateKeys(keys);
-  trustedRoot = initRepository(repo, keys);
-  server = await serveFolder(repo, await freePort());
-  await publish(await buildVersion('1.0.0'), repo, keys);
-  await publish(await buildVersion('2.0.0'), repo, keys);
+  lab = await openLab();
+  for (const version of ['1.0.0', '2.0.0']) {
+    await buildVersion(lab, version);
+    await publishVersion(lab, version);
+  }
   const config = join(tempDir('config'), 'config.yaml');
   writeFileSync(config, stringify({ hostname: 'updated-host', files: [{ path: '/etc/slipway-test/provisioned', content: 'yes\n' }] }));
   pagePort = await freePort();
-  vm = await VirtualMachine.start({ image: join(builds.get('1.0.0')!, 'host_1.0.0.raw'), shell: true, forwards: [{ host: pagePort, guest: 80 }], fwCfg: [{ name: 'opt/slipway/config', file: config }] });
+  vm = await VirtualMachine.start({ image: join(lab.builds.get('1.0.0')!, 'host_1.0.0.raw'), shell: true, durableDisk: true, forwards: [{ host: pagePort, guest: 80 }], fwCfg: [{ name: 'opt/slipway/config', file: config }] });
   await vm.waitFor(/slipway-health: ok/, 300_000);
 });
 
 afterAll(async () => {
   await vm?.dispose();
-  await server?.close();
+  await lab?.server.close();
 });
 
 describe('A/B updates', () => {
@@ -106,9 +101,9 @@ describe('A/B updates', () => {
   });
 
   it('refuses a target whose bytes do not match the signed hash, and writes nothing bootable', async () => {
-    const out = await buildVersion('3.0.0');
-    await publish(out, repo, keys);
-    const target = join(repo, 'targets', 'host', '3.0.0');
+    await buildVersion(lab, '3.0.0');
+    await publishVersion(lab, '3.0.0');
+    const target = join(lab.repo, 'targets', 'host', '3.0.0');
     const file = readdirSync(target).find((f) => f.endsWith('.root.squashfs'))!;
     const original = readFileSync(join(target, file));
     const altered = Buffer.from(original);
@@ -124,23 +119,45 @@ describe('A/B updates', () => {
     expect(after.pending).toBeNull();
   });
 
-  it('survives a power cut in the middle of a download, then installs 3 into slot A', async () => {
-    const path = readdirSync(join(repo, 'targets', 'host', '3.0.0')).find((f) => f.endsWith('.root.squashfs'))!;
+  // The download streams straight into the slot, so the first cut lands in the middle of both the
+  // download and the root image's write; the second once the root image is written, while the
+  // verity image is written and the slot checked; the third right after the UKI is in place.
+  it('survives a power cut in the middle of a download, on 2.0.0 with slot A unbootable, and the next apply succeeds', async () => {
+    const path = readdirSync(join(lab.repo, 'targets', 'host', '3.0.0')).find((f) => f.endsWith('.root.squashfs'))!;
     const served = `/targets/host/3.0.0/${path}`;
-    const before = server.sent.get(served) ?? 0;
+    const before = lab.server.sent.get(served) ?? 0;
     void vm.run('slipway-update apply >/dev/null 2>&1', 600_000).catch(() => undefined);
-    while ((server.sent.get(served) ?? 0) - before < 30 * 1024 * 1024) await new Promise((resolve) => setTimeout(resolve, 200));
-    await vm.kill();
-    await vm.boot(); // the same disk, a new console
-    await vm.waitFor(/slipway-health: ok/, 300_000);
-    expect(vm.console).toMatch(/slipway-initrd: root \/dev\/vda4/); // still 2.0.0, untouched
-    expect((await status()).running).toEqual({ version: '2.0.0', slot: 'b' });
+    while ((lab.server.sent.get(served) ?? 0) - before < 30 * 1024 * 1024) await new Promise((resolve) => setTimeout(resolve, 200));
+    await cutPowerAndBoot();
+    await expectStillOn2WithSlotAUnbootable();
+    await expectApplySucceeds();
+  }, 900_000);
 
-    const apply = await vm.run('slipway-update apply 2>&1', 600_000);
-    expect(apply.exitCode, apply.stdout).toBe(0);
-    const boot = await rebootAndWait();
-    expect(boot).toMatch(/slipway-initrd: root \/dev\/vda2 verified by \/dev\/vda3/);
+  it('survives a power cut while the slot is written and checked, and the next apply succeeds', async () => {
+    const cutAt = await cutPowerAt(/slipway-update: writing host\/3\.0\.0\/host_3\.0\.0\.root\.verity/);
+    expect(cutAt).not.toMatch(/slot a verified/);
+    await expectStillOn2WithSlotAUnbootable();
+    expect((await status()).last).toMatchObject({ result: 'failed', message: 'the install of 3.0.0 was interrupted before it became bootable; still on 2.0.0' });
+    await expectApplySucceeds();
+  }, 900_000);
+
+  it('survives a power cut just after the UKI is written: 3.0.0 boots from slot A and is blessed', async () => {
+    await cutPowerAt(/slipway-update: host_3\.0\.0 installed in slot a/);
+    await vm.waitFor(/slipway-health: ok/, 300_000);
+    expect(vm.console).toMatch(/slipway-initrd: root \/dev\/vda2 verified by \/dev\/vda3/);
     await waitForBlessing('3.0.0');
     expect(await page()).toMatch(/Hello from version 3\.0\.0/);
-  });
+    expect((await status()).slots).toEqual([{ slot: 'a', contents: 'host_3.0.0', running: true }, { slot: 'b', contents: 'host_2.0.0', running: false }]);
+  }, 900_000);
+
+  it('then installs 4.0.0 into slot B', async () => {
+    await buildVersion(lab, '4.0.0');
+    await publishVersion(lab, '4.0.0');
+    await expectApplySucceeds();
+    const boot = await rebootAndWait();
+    expect(boot).toMatch(/slipway-initrd: root \/dev\/vda4 verified by \/dev\/vda5/);
+    await waitForBlessing('4.0.0');
+    expect(await page()).toMatch(/Hello from version 4\.0\.0/);
+    expect((await vm.run('hostname; cat /var/lib/slipway-test-marker')).stdout).toBe('updated-host\nkept');
+  }, 900_000);
 });

@@ -31,7 +31,18 @@ async function streamInto(repository: UpdateRepository, target: Release['root'],
   }
 }
 
-export async function installRelease(host: RunningHost, release: Release, repository: UpdateRepository, say: ApplyProgress): Promise<Slot> {
+export interface Installed {
+  slot: Slot;
+  /** Seconds spent streaming the root and verity images into the slot (download, hash, write, fsync). */
+  writeSeconds: number;
+}
+
+/**
+ * `beforeBootable` runs once the slot is written, verified and named, just before the UKI makes it
+ * bootable: the agent records the update in flight there, so a boot of the new version is never
+ * one it does not know about (and can't mark bad if it fails).
+ */
+export async function installRelease(host: RunningHost, release: Release, repository: UpdateRepository, say: ApplyProgress, beforeBootable: (slot: Slot) => void): Promise<Installed> {
   const disk = readSlots(host.disk);
   const running = slotOfRootHash(disk, host.rootHash);
   if (!running) throw new VerificationError(`no slot on ${host.disk} carries the running root hash`, 'the disk is not the one this host booted from');
@@ -42,8 +53,10 @@ export async function installRelease(host: RunningHost, release: Release, reposi
   clearSlot(host.disk, disk, target, `${release.version}-${Date.now()}`);
   say(`slot ${target.name} cleared (was ${target.label ?? 'empty'})`);
 
+  const writeStarted = performance.now();
   await streamInto(repository, release.root, partitionDevice(host.disk, target.root.number), say);
   await streamInto(repository, release.verity, partitionDevice(host.disk, target.verity.number), say);
+  const writeSeconds = (performance.now() - writeStarted) / 1000;
   const written = slotRootHash(host.disk, target.root, target.verity);
   if (written !== release.rootHash) {
     throw new VerificationError(`slot ${target.name} verifies to root hash ${written}, not ${release.rootHash}`, 'the slot stays unbootable; apply again');
@@ -62,7 +75,8 @@ export async function installRelease(host: RunningHost, release: Release, reposi
     throw error;
   }
   closeSync(fd);
+  beforeBootable(target);
   uki.commit();
   say(`${label} installed in slot ${target.name}; it boots next, with 3 tries`);
-  return target;
+  return { slot: target, writeSeconds };
 }

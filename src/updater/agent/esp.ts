@@ -68,6 +68,8 @@ function syncDir(dir: string): void {
 export function stageUki(esp: string, label: string): { path: string; commit: () => void } {
   const dir = join(esp, LINUX_DIR);
   mkdirSync(dir, { recursive: true });
+  // What an interrupted apply left half-written (systemd-boot ignores these names).
+  for (const stale of readdirSync(dir).filter((file) => file.endsWith('.efi.new'))) rmSync(join(dir, stale));
   const path = join(dir, `${label}.efi.new`);
   return {
     path,

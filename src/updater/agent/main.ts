@@ -12,7 +12,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from
 import { execFileSync } from 'node:child_process';
 import { SlipwayError, UpdateError, errorMessage } from '../../errors.ts';
 import { compareVersions } from '../../assemble/archive/version.ts';
-import { readSlots, slotOfRootHash } from '../slots.ts';
+import { readSlots, slotOfRootHash, type Slot } from '../slots.ts';
 import { PARTITION_TYPES, rootLabel } from '../../shared/layout.ts';
 import { installRelease } from './apply.ts';
 import { markBad, mountEsp, removeUkis, ukiEntries } from './esp.ts';
@@ -64,6 +64,16 @@ function reboot(): void {
   execFileSync('systemctl', ['reboot'], { stdio: 'inherit' });
 }
 
+const mib = (bytes: number) => bytes / 1048576;
+
+/** The numbers an operator (and the benchmark) wants from an apply. */
+function summary(release: Release, writeSeconds: number, seconds: number): string {
+  const slotBytes = release.root.length + release.verity.length;
+  const downloaded = slotBytes + release.uki.length;
+  const peak = process.resourceUsage().maxRSS / 1024;
+  return `slot written at ${(mib(slotBytes) / writeSeconds).toFixed(1)} MiB/s (${mib(slotBytes).toFixed(1)} MiB in ${writeSeconds.toFixed(1)} s); ${mib(downloaded).toFixed(1)} MiB downloaded, installed in ${seconds.toFixed(1)} s; peak memory ${peak.toFixed(0)} MiB`;
+}
+
 async function check(json: boolean): Promise<void> {
   const { release, current, skipped } = await newest();
   if (json) process.stdout.write(`${JSON.stringify({ current, available: release?.version ?? null, skipped }, null, 2)}\n`);
@@ -79,16 +89,15 @@ async function apply(rebootAfter: boolean): Promise<void> {
       process.stdout.write(`up to date (running ${current})\n`);
       return;
     }
+    const pending = (slot: Slot) => ({ version: release.version, label: rootLabel(release.name, release.version), slot: slot.name, rootHash: release.rootHash, at: new Date().toISOString() });
     try {
       const started = performance.now();
-      const slot = await installRelease(host, release, repository, (step) => process.stdout.write(`slipway-update: ${step}\n`));
-      const bytes = release.root.length + release.verity.length + release.uki.length;
-      const seconds = (performance.now() - started) / 1000;
-      process.stdout.write(`slipway-update: ${(bytes / 1048576).toFixed(1)} MiB in ${seconds.toFixed(1)} s (${(bytes / 1048576 / seconds).toFixed(1)} MiB/s), peak memory ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
-      const state = readState();
-      writeState(result({ ...state, pending: { version: release.version, label: rootLabel(release.name, release.version), slot: slot.name, rootHash: release.rootHash, at: new Date().toISOString() } }, { result: 'installed', version: release.version, message: `${release.version} installed in slot ${slot.name}; it runs after a reboot` }));
+      const say = (step: string) => process.stdout.write(`slipway-update: ${step}\n`);
+      const { slot, writeSeconds } = await installRelease(host, release, repository, say, (slot) => writeState({ ...readState(), pending: pending(slot) }));
+      process.stdout.write(`slipway-update: ${summary(release, writeSeconds, (performance.now() - started) / 1000)}\n`);
+      writeState(result(readState(), { result: 'installed', version: release.version, message: `${release.version} installed in slot ${slot.name}; it runs after a reboot` }));
     } catch (error) {
-      writeState(result(readState(), { result: 'failed', version: release.version, message: errorMessage(error) }));
+      writeState(result({ ...readState(), pending: undefined }, { result: 'failed', version: release.version, message: errorMessage(error) }));
       throw error;
     }
   } finally {
@@ -101,17 +110,29 @@ function espOf(host: ReturnType<typeof runningHost>, disk: ReturnType<typeof rea
   return mountEsp(partitionDevice(host.disk, disk.table.partitions.find((p) => p.type === PARTITION_TYPES.esp)!.number));
 }
 
-/** At every boot: an update in flight either came up (wait for the blessing) or fell back (bad). */
+/**
+ * At every boot, for an update in flight: running it means it came up (`blessed` finishes once
+ * boot-complete.target is reached); its entry out of tries means it failed its three boots (bad,
+ * never installed again); no entry at all means the power went before it became bootable.
+ */
 function bootCheck(): void {
   const state = readState();
   if (!state.pending) return;
   const host = runningHost();
-  if (host.version === state.pending.version) return; // `blessed` finishes it once boot-complete.target is reached
-  const failed = state.pending.version;
-  const disk = readSlots(host.disk);
-  removeUkis(espOf(host, disk), state.pending.label);
-  const message = `${failed} did not come up healthy within its 3 boots; back on ${host.version}, and ${failed} is never installed again`;
-  writeState(result({ ...state, pending: undefined, bad: { ...state.bad, [failed]: 'did not come up healthy within 3 boots' } }, { result: 'rolled back', version: failed, message }));
+  if (host.version === state.pending.version) return;
+  const pending = state.pending;
+  const esp = espOf(host, readSlots(host.disk));
+  const entries = ukiEntries(esp).filter((entry) => entry.label === pending.label);
+  if (entries.length === 0) {
+    const message = `the install of ${pending.version} was interrupted before it became bootable; still on ${host.version}`;
+    writeState(result({ ...state, pending: undefined }, { result: 'failed', version: pending.version, message }));
+    process.stdout.write(`slipway-update: ${message}\n`);
+    return;
+  }
+  if (!entries.some((entry) => entry.triesLeft === 0)) return; // not tried yet: systemd-boot still has it to boot
+  removeUkis(esp, pending.label);
+  const message = `${pending.version} did not come up healthy within its 3 boots; back on ${host.version}, and ${pending.version} is never installed again`;
+  writeState(result({ ...state, pending: undefined, bad: { ...state.bad, [pending.version]: 'did not come up healthy within 3 boots' } }, { result: 'rolled back', version: pending.version, message }));
   process.stdout.write(`slipway-update: ${message}\n`);
 }
 

@@ -40,6 +40,11 @@ describe('qemuArgs', () => {
     expect(qemuArgs(UEFI)).not.toContain('-kernel');
   });
 
+  it("honours the guest's flushes on a durable disk, for power-cut tests", () => {
+    const drives = values(qemuArgs({ ...UEFI, disk: { ...UEFI.disk!, cache: 'writeback' } }), '-drive');
+    expect(drives[2]).toBe('if=virtio,format=qcow2,file=/tmp/vm/overlay.qcow2,cache=writeback,discard=unmap');
+  });
+
   it('boots a kernel directly, with its initrd and command line as single arguments', () => {
     const args = qemuArgs({
       ...UEFI,
