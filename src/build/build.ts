@@ -334,7 +334,7 @@ async function installUpdateAgent(ctx: BuildContext): Promise<void> {
   }
   const tree = ctx.tree!;
   tree.writeFile('usr/lib/slipway/update/root.json', root);
-  tree.writeFile('usr/lib/slipway/update/config.json', `${JSON.stringify({ url: update.url, channel: update.channel })}\n`);
+  tree.writeFile('usr/lib/slipway/update/config.json', `${JSON.stringify({ url: update.url, channel: update.channel, rebootWindow: update.rebootWindow })}\n`);
   tree.writeFile('usr/lib/slipway/update.cjs', await bundleProgram('update'), { origin: 'slipway' });
   tree.writeFile('usr/bin/slipway-update', '#!/bin/sh\nexec /usr/bin/node --expose-gc /usr/lib/slipway/update.cjs "$@"\n', { mode: 0o755, origin: 'slipway' });
 }

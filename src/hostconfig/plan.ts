@@ -149,6 +149,6 @@ export function planProvision(config: HostConfig, facts: ImageFacts, readImageUn
     writes.push({ kind: 'symlink', path: '/etc/localtime', target: `/usr/share/zoneinfo/${config.timezone}` });
     writes.push(text('/etc/timezone', `${config.timezone}\n`));
   }
-  if (config.update) writes.push(text('/etc/slipway/update.json', `${JSON.stringify({ channel: config.update.channel })}\n`));
+  if (config.update) writes.push(text('/etc/slipway/update.json', `${JSON.stringify(config.update)}\n`));
   return writes;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ContainerSchema } from '../recipe/schema.ts';
+import { WINDOW_PATTERN } from '../updater/agent/window.ts';
 
 const absolutePath = z.string().regex(/^(?!.*\/\.\.?(\/|$))\//, 'expected an absolute path without . or .. parts');
 
@@ -84,7 +85,12 @@ export const HostConfigSchema = z.strictObject({
     })
     .default({}),
   timezone: z.string().regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, 'expected a time zone such as Europe/Berlin').optional(),
-  update: z.strictObject({ channel: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a channel name such as stable') }).optional(),
+  update: z
+    .strictObject({
+      channel: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a channel name such as stable').optional(),
+      rebootWindow: z.string().regex(WINDOW_PATTERN, 'expected a reboot window such as 02:00-04:00 (host local time)').optional(),
+    })
+    .optional(),
 });
 
 export type HostConfig = z.output<typeof HostConfigSchema>;

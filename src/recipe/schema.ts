@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseSize } from './size.ts';
+import { WINDOW_PATTERN } from '../updater/agent/window.ts';
 
 const name = z
   .string()
@@ -139,6 +140,7 @@ export const UpdateSchema = z.strictObject({
   url: z.url().describe('the TUF repository the host updates from'),
   channel: z.string().default('stable'),
   trustedRoot: z.string().optional().describe("the repository's root.json, beside the recipe"),
+  rebootWindow: z.string().regex(WINDOW_PATTERN, 'expected a reboot window such as 02:00-04:00 (host local time)').optional().describe('apply --reboot outside it reboots at a random moment of the next window'),
 });
 
 export const RecipeSchema = z.strictObject({

@@ -150,12 +150,23 @@ describe('A/B updates', () => {
     expect((await status()).slots).toEqual([{ slot: 'a', contents: 'host_3.0.0', running: true }, { slot: 'b', contents: 'host_2.0.0', running: false }]);
   }, 900_000);
 
-  it('then installs 4.0.0 into slot B', async () => {
+  it('then installs 4.0.0 into slot B, rebooting in the host\'s reboot window', async () => {
     await buildVersion(lab, '4.0.0');
     await publishVersion(lab, '4.0.0');
-    await expectApplySucceeds();
-    const boot = await rebootAndWait();
-    expect(boot).toMatch(/slipway-initrd: root \/dev\/vda4 verified by \/dev\/vda5/);
+    // The window opens 12 hours from now (what a host config's update.rebootWindow writes).
+    const start = String((Number((await vm.run('date +%H')).stdout) + 12) % 24).padStart(2, '0');
+    await vm.run(`echo '{"rebootWindow":"${start}:00-${start}:30"}' > /etc/slipway/update.json`);
+    const apply = await vm.run('slipway-update apply --reboot 2>&1', 600_000);
+    expect(apply.exitCode, apply.stdout).toBe(0);
+    expect(apply.stdout).toMatch(new RegExp(`reboots in the window ${start}:00-${start}:30, from \\d{4}-\\d{2}-\\d{2} ${start}:00:00`));
+    expect((await vm.run('systemctl is-active slipway-update-reboot.timer')).stdout).toBe('active');
+    expect((await status()).running.version).toBe('3.0.0');
+
+    // The window comes: the timer's service reboots into 4.0.0.
+    const before = vm.console.length;
+    await vm.run('systemctl start slipway-update-reboot.service', 10_000).catch(() => undefined);
+    await vm.waitFor(/slipway-health: ok/, 300_000, before);
+    expect(vm.console.slice(before)).toMatch(/slipway-initrd: root \/dev\/vda4 verified by \/dev\/vda5/);
     await waitForBlessing('4.0.0');
     expect(await page()).toMatch(/Hello from version 4\.0\.0/);
     expect((await vm.run('hostname; cat /var/lib/slipway-test-marker')).stdout).toBe('updated-host\nkept');

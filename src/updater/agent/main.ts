@@ -9,7 +9,7 @@
  *   slipway-update blessed                  after boot-complete.target: the new version is good
  */
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { SlipwayError, UpdateError, errorMessage } from '../../errors.ts';
 import { compareVersions } from '../../assemble/archive/version.ts';
 import { readSlots, slotOfRootHash, type Slot } from '../slots.ts';
@@ -19,17 +19,26 @@ import { markBad, mountEsp, removeUkis, ukiEntries } from './esp.ts';
 import { partitionDevice, runningHost, type RunningHost } from './host.ts';
 import { UpdateRepository, type Release } from './repository.ts';
 import { STATE_DIR, readState, result, writeState } from './state.ts';
+import { calendarMoment, isOpen, nextOpening, parseWindow, windowLength } from './window.ts';
 
 const CONFIG = '/usr/lib/slipway/update/config.json';
 const TRUSTED_ROOT = '/usr/lib/slipway/update/root.json';
-const CHANNEL_OVERRIDE = '/etc/slipway/update.json';
+const HOST_OVERRIDES = '/etc/slipway/update.json';
+const REBOOT_UNIT = 'slipway-update-reboot';
 const LOCK = '/run/slipway-update.lock';
 
-function config(): { url: string; channel: string } {
+interface AgentConfig {
+  url: string;
+  channel: string;
+  rebootWindow?: string;
+}
+
+/** The recipe's settings, with the host config's channel and reboot window over them. */
+function config(): AgentConfig {
   if (!existsSync(CONFIG)) throw new UpdateError('this image has no update repository configured', "set update.url (and update.trustedRoot) in the recipe");
-  const base = JSON.parse(readFileSync(CONFIG, 'utf8')) as { url: string; channel: string };
-  const override = existsSync(CHANNEL_OVERRIDE) ? (JSON.parse(readFileSync(CHANNEL_OVERRIDE, 'utf8')) as { channel?: string }).channel : undefined;
-  return { url: base.url.replace(/\/$/, ''), channel: override ?? base.channel };
+  const base = JSON.parse(readFileSync(CONFIG, 'utf8')) as AgentConfig;
+  const host = existsSync(HOST_OVERRIDES) ? (JSON.parse(readFileSync(HOST_OVERRIDES, 'utf8')) as Partial<AgentConfig>) : {};
+  return { url: base.url.replace(/\/$/, ''), channel: host.channel ?? base.channel, rebootWindow: host.rebootWindow ?? base.rebootWindow };
 }
 
 /** One update at a time: a lock file holding the pid, stale when that process is gone. */
@@ -60,8 +69,19 @@ async function newest(): Promise<{ release?: Release; current: string; skipped: 
   return { release: newer.find((r) => !state.bad[r.version]), current: host.version, skipped, host, repository };
 }
 
-function reboot(): void {
-  execFileSync('systemctl', ['reboot'], { stdio: 'inherit' });
+/** Reboots now, or (outside the reboot window) at a random moment of its next opening. */
+function reboot(windowText?: string): void {
+  const now = new Date();
+  const window = windowText ? parseWindow(windowText) : undefined;
+  if (!window || isOpen(window, now)) {
+    execFileSync('systemctl', ['reboot'], { stdio: 'inherit' });
+    return;
+  }
+  const opening = nextOpening(window, now);
+  // A reboot an earlier apply scheduled is replaced, not doubled.
+  spawnSync('systemctl', ['stop', `${REBOOT_UNIT}.timer`], { stdio: 'ignore' });
+  execFileSync('systemd-run', ['--quiet', '--collect', `--unit=${REBOOT_UNIT}`, `--on-calendar=${calendarMoment(opening)}`, `--timer-property=RandomizedDelaySec=${windowLength(window) * 60}`, '--timer-property=AccuracySec=1s', 'systemctl', 'reboot'], { stdio: 'inherit' });
+  process.stdout.write(`slipway-update: reboots in the window ${windowText}, from ${calendarMoment(opening)}\n`);
 }
 
 const mib = (bytes: number) => bytes / 1048576;
@@ -103,7 +123,7 @@ async function apply(rebootAfter: boolean): Promise<void> {
   } finally {
     unlock();
   }
-  if (rebootAfter) reboot();
+  if (rebootAfter) reboot(config().rebootWindow);
 }
 
 function espOf(host: ReturnType<typeof runningHost>, disk: ReturnType<typeof readSlots>): string {

@@ -1,6 +1,7 @@
 /** What the agent remembers on /var: the update in flight, versions that failed, the last result. */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { replaceFileDurably } from '../../shared/durable.ts';
 
 export const STATE_DIR = '/var/lib/slipway/update';
 const STATE_FILE = `${STATE_DIR}/state.json`;
@@ -21,8 +22,7 @@ export function readState(file = STATE_FILE): UpdateState {
 
 export function writeState(state: UpdateState, file = STATE_FILE): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.new`, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(`${file}.new`, file);
+  replaceFileDurably(file, `${JSON.stringify(state, null, 2)}\n`);
 }
 
 export function result(state: UpdateState, last: Omit<NonNullable<UpdateState['last']>, 'at'>): UpdateState {
