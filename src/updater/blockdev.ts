@@ -1,6 +1,8 @@
-/** The size of a block device, which fstat does not give: read from sysfs by its major:minor. */
+/** Block device helpers: a device's size, and dropping what the kernel caches of it. */
+import { execFileSync } from 'node:child_process';
 import { fstatSync, readFileSync } from 'node:fs';
 
+/** The size of a block device, which fstat does not give: read from sysfs by its major:minor. */
 export function blockDeviceSize(fd: number): number {
   const { rdev } = fstatSync(fd);
   // Linux's dev_t layout: minor's low 8 bits, major's 12 bits, then minor's high bits.
@@ -8,4 +10,12 @@ export function blockDeviceSize(fd: number): number {
   const minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
   const sectors = Number(readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim());
   return sectors * 512;
+}
+
+/**
+ * Writes out and forgets the kernel's cached blocks of these devices (BLKFLSBUF, via util-linux's
+ * blockdev), so what is read next comes from the disk itself, not from memory.
+ */
+export function dropCachedBlocks(...devices: string[]): void {
+  execFileSync('blockdev', ['--flushbufs', ...devices], { stdio: 'pipe' });
 }

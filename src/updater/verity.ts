@@ -71,14 +71,24 @@ export function computeRootHash(dataPath: string, dataOffset: number, superblock
   return digest(level[0]!).toString('hex');
 }
 
-/** Reads the superblock at the start of the verity partition and computes the slot's root hash. */
-export function slotRootHash(disk: string, root: { offset: number }, verity: { offset: number }): string {
-  const fd = openSync(disk, 'r');
+/** Where a slot half lives: a partition device (offset 0), or a disk or image at an offset. */
+export interface SlotPart {
+  path: string;
+  offset: number;
+}
+
+/**
+ * Reads the superblock at the start of the verity part and computes the slot's root hash. The agent
+ * passes the partition devices it wrote through: the whole disk's device has a page cache of its
+ * own, which can still hold what the slot contained before.
+ */
+export function slotRootHash(root: SlotPart, verity: SlotPart): string {
+  const fd = openSync(verity.path, 'r');
   const block = Buffer.alloc(512);
   try {
     readSync(fd, block, 0, 512, verity.offset);
   } finally {
     closeSync(fd);
   }
-  return computeRootHash(disk, root.offset, parseSuperblock(block));
+  return computeRootHash(root.path, root.offset, parseSuperblock(block));
 }

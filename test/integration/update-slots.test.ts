@@ -192,11 +192,11 @@ describe('verifying a written slot', () => {
     writeSync(fd, readFileSync(data), 0, undefined, MiB);
     writeSync(fd, readFileSync(hashes), 0, undefined, 8 * MiB);
     closeSync(fd);
-    expect(slotRootHash(disk, { offset: MiB }, { offset: 8 * MiB })).toBe(expected);
+    expect(slotRootHash({ path: disk, offset: MiB }, { path: disk, offset: 8 * MiB })).toBe(expected);
     const corrupt = openSync(disk, 'r+');
     writeSync(corrupt, Buffer.from([0x42]), 0, 1, MiB + 4096 * 7 + 9);
     closeSync(corrupt);
-    expect(slotRootHash(disk, { offset: MiB }, { offset: 8 * MiB })).not.toBe(expected);
+    expect(slotRootHash({ path: disk, offset: MiB }, { path: disk, offset: 8 * MiB })).not.toBe(expected);
   });
 
   it('refuses a verity partition without a superblock', () => {

@@ -9,6 +9,7 @@
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { VerificationError } from '../../errors.ts';
 import { rootLabel } from '../../shared/layout.ts';
+import { dropCachedBlocks } from '../blockdev.ts';
 import { downloadInto } from '../download.ts';
 import { clearSlot, nameSlot, readSlots, slotOfRootHash, type Slot } from '../slots.ts';
 import { slotRootHash } from '../verity.ts';
@@ -57,7 +58,10 @@ export async function installRelease(host: RunningHost, release: Release, reposi
   await streamInto(repository, release.root, partitionDevice(host.disk, target.root.number), say);
   await streamInto(repository, release.verity, partitionDevice(host.disk, target.verity.number), say);
   const writeSeconds = (performance.now() - writeStarted) / 1000;
-  const written = slotRootHash(host.disk, target.root, target.verity);
+  const [rootDevice, verityDevice] = [partitionDevice(host.disk, target.root.number), partitionDevice(host.disk, target.verity.number)];
+  // Checked as the next boot will read it: from the disk, not from what the kernel still caches.
+  dropCachedBlocks(rootDevice, verityDevice, host.disk);
+  const written = slotRootHash({ path: rootDevice, offset: 0 }, { path: verityDevice, offset: 0 });
   if (written !== release.rootHash) {
     throw new VerificationError(`slot ${target.name} verifies to root hash ${written}, not ${release.rootHash}`, 'the slot stays unbootable; apply again');
   }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UpdateError, errorMessage } from '../../errors.ts';
-import { syncDirectory } from '../../shared/durable.ts';
+import { syncFilesystem } from '../../shared/durable.ts';
 
 export const ESP_MOUNT = '/run/slipway/esp';
 const LINUX_DIR = 'EFI/Linux';
@@ -53,7 +53,7 @@ export function ukiEntries(esp: string): UkiEntry[] {
 
 export function removeUkis(esp: string, label: string): void {
   for (const entry of ukiEntries(esp).filter((e) => e.label === label)) rmSync(join(esp, LINUX_DIR, entry.file));
-  syncDirectory(join(esp, LINUX_DIR));
+  syncFilesystem(join(esp, LINUX_DIR));
 }
 
 /** A file to write the new UKI into, and the rename that makes it an entry (with 3 tries). */
@@ -67,7 +67,7 @@ export function stageUki(esp: string, label: string): { path: string; commit: ()
     path,
     commit: () => {
       renameSync(path, join(dir, `${label}+3.efi`));
-      syncDirectory(dir);
+      syncFilesystem(dir);
     },
   };
 }
@@ -76,5 +76,5 @@ export function stageUki(esp: string, label: string): { path: string; commit: ()
 export function markBad(esp: string, entry: UkiEntry): void {
   const dir = join(esp, LINUX_DIR);
   renameSync(join(dir, entry.file), join(dir, `${entry.label}+0-3.efi`));
-  syncDirectory(dir);
+  syncFilesystem(dir);
 }
