@@ -71,7 +71,10 @@ describe('automatic rollback', () => {
       await publishVersion(lab, '3.0.0');
       const trial = await applyAndRideOutTheTrial('health check failed');
       expect(trial.match(/slipway-initrd: root \/dev\/vda4 verified by \/dev\/vda5/g)).toHaveLength(3);
-      expect(trial.match(/slipway-health: FAILED: container web/g)).toHaveLength(3);
+      // None of the three boots came up healthy; the failures reached the console.
+      const onTrial = trial.slice(0, trial.indexOf('slipway-initrd: root /dev/vda2'));
+      expect(onTrial).not.toMatch(/slipway-health: ok/);
+      expect(onTrial).toMatch(/slipway-health: FAILED: (container web is not running|a container keeps restarting)/);
       expect(trial).toMatch(/slipway-health: rebooting a version on trial/);
 
       const status = await waitForRollback('3.0.0');

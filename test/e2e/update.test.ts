@@ -155,7 +155,8 @@ describe('A/B updates', () => {
     await publishVersion(lab, '4.0.0');
     // The window opens 12 hours from now (what a host config's update.rebootWindow writes).
     const start = String((Number((await vm.run('date +%H')).stdout) + 12) % 24).padStart(2, '0');
-    await vm.run(`echo '{"rebootWindow":"${start}:00-${start}:30"}' > /etc/slipway/update.json`);
+    const configured = await vm.run(`mkdir -p /etc/slipway && echo '{"rebootWindow":"${start}:00-${start}:30"}' > /etc/slipway/update.json`);
+    expect(configured.exitCode).toBe(0);
     const apply = await vm.run('slipway-update apply --reboot 2>&1', 600_000);
     expect(apply.exitCode, apply.stdout).toBe(0);
     expect(apply.stdout).toMatch(new RegExp(`reboots in the window ${start}:00-${start}:30, from \\d{4}-\\d{2}-\\d{2} ${start}:00:00`));
