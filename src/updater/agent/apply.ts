@@ -14,6 +14,7 @@ import { downloadInto } from '../download.ts';
 import { clearSlot, nameSlot, readSlots, slotOfRootHash, type Slot } from '../slots.ts';
 import { slotRootHash } from '../verity.ts';
 import { mountEsp, removeUkis, stageUki } from './esp.ts';
+import { measureRoom, roomProblem } from './room.ts';
 import { partitionDevice, type RunningHost } from './host.ts';
 import type { Release, UpdateRepository } from './repository.ts';
 import { PARTITION_TYPES } from '../../shared/layout.ts';
@@ -49,6 +50,8 @@ export async function installRelease(host: RunningHost, release: Release, reposi
   if (!running) throw new VerificationError(`no slot on ${host.disk} carries the running root hash`, 'the disk is not the one this host booted from');
   const target = disk.slots.find((slot) => slot !== running)!;
   const esp = mountEsp(partitionDevice(host.disk, disk.table.partitions.find((p) => p.type === PARTITION_TYPES.esp)!.number));
+  const tooBig = roomProblem(release, target.name, measureRoom(target, esp));
+  if (tooBig) throw tooBig;
 
   if (target.label) removeUkis(esp, target.label);
   clearSlot(host.disk, disk, target, `${release.version}-${Date.now()}`);

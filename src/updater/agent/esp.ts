@@ -3,7 +3,7 @@
  * systemd-boot counts its boots, NAME_VERSION.efi once blessed. A new UKI is written beside its
  * place and renamed, so the loader sees the whole file or none.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UpdateError, errorMessage } from '../../errors.ts';
@@ -49,6 +49,13 @@ export function ukiEntries(esp: string): UkiEntry[] {
     .map((file) => /^(.+?)(?:\+(\d+)(?:-(\d+))?)?\.efi$/i.exec(file))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ file: m[0], label: m[1]!, triesLeft: m[2] === undefined ? undefined : Number(m[2]) }));
+}
+
+/** Bytes the entries of one version take on the ESP. */
+export function ukisSize(esp: string, label: string): number {
+  return ukiEntries(esp)
+    .filter((entry) => entry.label === label)
+    .reduce((sum, entry) => sum + statSync(join(esp, LINUX_DIR, entry.file)).size, 0);
 }
 
 export function removeUkis(esp: string, label: string): void {
