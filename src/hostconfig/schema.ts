@@ -3,8 +3,7 @@
  * so a typo is an error rather than a setting silently left out.
  */
 import { z } from 'zod';
-import { ContainerSchema } from '../recipe/schema.ts';
-import { WINDOW_PATTERN } from '../updater/agent/window.ts';
+import { ContainerSchema, RebootWindowSchema } from '../recipe/schema.ts';
 
 const absolutePath = z.string().regex(/^(?!.*\/\.\.?(\/|$))\//, 'expected an absolute path without . or .. parts');
 
@@ -88,7 +87,7 @@ export const HostConfigSchema = z.strictObject({
   update: z
     .strictObject({
       channel: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a channel name such as stable').optional(),
-      rebootWindow: z.string().regex(WINDOW_PATTERN, 'expected a reboot window such as 02:00-04:00 (host local time)').optional(),
+      rebootWindow: RebootWindowSchema.optional(),
     })
     .optional(),
 });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseSize } from './size.ts';
-import { WINDOW_PATTERN } from '../updater/agent/window.ts';
+import { isEmptyWindow, WINDOW_PATTERN } from '../updater/agent/window.ts';
 
 const name = z
   .string()
@@ -136,11 +136,17 @@ export const DiskSchema = z.strictObject({
   dataSize: size.prefault('256MiB').describe('the data partition (/var) as built; it grows at first boot'),
 });
 
+/** Shared with the host config, which may set its own. */
+export const RebootWindowSchema = z
+  .string()
+  .regex(WINDOW_PATTERN, 'expected a reboot window such as 02:00-04:00 (host local time)')
+  .refine((text) => !isEmptyWindow(text), 'a reboot window must end at another time than it starts');
+
 export const UpdateSchema = z.strictObject({
   url: z.url().describe('the TUF repository the host updates from'),
   channel: z.string().default('stable'),
   trustedRoot: z.string().optional().describe("the repository's root.json, beside the recipe"),
-  rebootWindow: z.string().regex(WINDOW_PATTERN, 'expected a reboot window such as 02:00-04:00 (host local time)').optional().describe('apply --reboot outside it reboots at a random moment of the next window'),
+  rebootWindow: RebootWindowSchema.optional().describe('apply --reboot outside it reboots at a random moment of the next window'),
 });
 
 export const RecipeSchema = z.strictObject({

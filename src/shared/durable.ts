@@ -12,7 +12,7 @@ export function syncFilesystem(path: string): void {
   execFileSync('sync', ['-f', path], { stdio: 'ignore' });
 }
 
-export function syncDirectory(dir: string): void {
+function syncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);

@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { VerificationError } from '../../errors.ts';
-import { rootLabel } from '../../shared/layout.ts';
+import { PARTITION_TYPES, rootLabel } from '../../shared/layout.ts';
 import { dropCachedBlocks } from '../blockdev.ts';
 import { downloadInto } from '../download.ts';
 import { clearSlot, nameSlot, readSlots, slotOfRootHash, type Slot } from '../slots.ts';
@@ -17,7 +17,6 @@ import { mountEsp, removeUkis, stageUki } from './esp.ts';
 import { measureRoom, roomProblem } from './room.ts';
 import { partitionDevice, type RunningHost } from './host.ts';
 import type { Release, UpdateRepository } from './repository.ts';
-import { PARTITION_TYPES } from '../../shared/layout.ts';
 
 export interface ApplyProgress {
   (step: string): void;
@@ -57,11 +56,12 @@ export async function installRelease(host: RunningHost, release: Release, reposi
   clearSlot(host.disk, disk, target, `${release.version}-${Date.now()}`);
   say(`slot ${target.name} cleared (was ${target.label ?? 'empty'})`);
 
+  const rootDevice = partitionDevice(host.disk, target.root.number);
+  const verityDevice = partitionDevice(host.disk, target.verity.number);
   const writeStarted = performance.now();
-  await streamInto(repository, release.root, partitionDevice(host.disk, target.root.number), say);
-  await streamInto(repository, release.verity, partitionDevice(host.disk, target.verity.number), say);
+  await streamInto(repository, release.root, rootDevice, say);
+  await streamInto(repository, release.verity, verityDevice, say);
   const writeSeconds = (performance.now() - writeStarted) / 1000;
-  const [rootDevice, verityDevice] = [partitionDevice(host.disk, target.root.number), partitionDevice(host.disk, target.verity.number)];
   // Checked as the next boot will read it: from the disk, not from what the kernel still caches.
   dropCachedBlocks(rootDevice, verityDevice, host.disk);
   const written = slotRootHash({ path: rootDevice, offset: 0 }, { path: verityDevice, offset: 0 });

@@ -11,11 +11,17 @@ export interface RebootWindow {
 
 export const WINDOW_PATTERN = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
 
+/** A window that ends when it starts never opens: the schemas refuse it, as parseWindow does. */
+export function isEmptyWindow(text: string): boolean {
+  const [start, end] = text.split('-');
+  return start === end;
+}
+
 export function parseWindow(text: string): RebootWindow {
   const match = WINDOW_PATTERN.exec(text);
   if (!match) throw new Error(`"${text}" is not a reboot window such as 02:00-04:00`);
+  if (isEmptyWindow(text)) throw new Error(`the reboot window "${text}" is empty`);
   const [, h1, m1, h2, m2] = match.map(Number) as [number, number, number, number, number];
-  if (h1 * 60 + m1 === h2 * 60 + m2) throw new Error(`the reboot window "${text}" is empty`);
   return { start: h1 * 60 + m1, end: h2 * 60 + m2 };
 }
 

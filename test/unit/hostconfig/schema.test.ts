@@ -195,6 +195,12 @@ describe('HostConfigSchema', () => {
     expect(problems({ update: { channel: 'Stable Channel' } })).toEqual(['update.channel: expected a channel name such as stable']);
   });
 
+  it('refuses a reboot window that is not HH:MM-HH:MM, or never opens', () => {
+    expect(problems({ update: { rebootWindow: '2-4' } })).toEqual(['update.rebootWindow: expected a reboot window such as 02:00-04:00 (host local time)']);
+    expect(problems({ update: { rebootWindow: '02:00-02:00' } })).toEqual(['update.rebootWindow: a reboot window must end at another time than it starts']);
+    expect(HostConfigSchema.safeParse({ update: { rebootWindow: '23:00-01:00' } }).success).toBe(true);
+  });
+
   it('reports every problem at once', () => {
     expect(problems({ hostname: 'A', files: [{ path: '/etc/a', mode: 644, content: 'x' }], units: [{ name: 'x', mask: true }] })).toEqual([
       'hostname: expected a host name: lower-case letters, digits and dashes, up to 63',
