@@ -38,6 +38,7 @@ export const TOOLS = {
   'ssh': 'openssh-client',
   'ssh-keygen': 'openssh-client',
   'ssh-keyscan': 'openssh-client',
+  'busybox': 'busybox-static',
 } as const satisfies Record<string, string>;
 
 export type ToolName = keyof typeof TOOLS;

@@ -1,56 +1,104 @@
 # First-boot provisioning, sourced by the initrd's init (busybox sh). A host config is looked for in
 # this order: QEMU's fw_cfg (opt/slipway/config), the ESP (/slipway/config.{yaml,json,ign}), then a
-# filesystem labelled SLIPWAY-CFG (config.{yaml,json,ign} at its top). The image's Node.js applies it
-# chrooted into the verified root, before systemd starts; nothing is written unless it validates.
+# filesystem labelled SLIPWAY-CFG (config.{yaml,json,ign} at its top). Beside it may be the plan
+# slipway compiled from it for this image (fw_cfg opt/slipway/plan, or plan.tar): a tar of what to
+# write into /var and the /etc overlay. Without a plan that fits, the image's Node.js checks the
+# config and compiles the plan, chrooted into the verified root. Nothing is written unless it
+# validates, and the plan is applied before systemd starts.
 
 CONFIG_NAMES="config.yaml config.yml config.json config.ign"
+PLAN_NAME=plan.tar
+# The plan's record of the config and image facts it was compiled from (see src/hostconfig/compile.ts).
+PLAN_RECORD=var/lib/slipway/provision/compiled-from
+FACTS=/usr/lib/slipway/facts.json
 
-# Copies the first config file found in folder $1 to $2; prints its name.
+# Copies the first config file found in folder $1 to $2, and the plan beside it to $3; prints its name.
 take_config_from() {
 	for name in $CONFIG_NAMES; do
-		if [ -f "$1/$name" ]; then cp "$1/$name" "$2" && echo "$name" && return 0; fi
+		if [ -f "$1/$name" ]; then
+			cp "$1/$name" "$2" || return 1
+			[ ! -f "$1/$PLAN_NAME" ] || cp "$1/$PLAN_NAME" "$3" || return 1
+			echo "$name"
+			return 0
+		fi
 	done
 	return 1
 }
 
-# Finds a host config and copies it to $1; prints where it came from.
+# Finds a host config and copies it to $1 (a plan beside it to $2); prints where it came from.
 find_config() {
 	for module in $(cat /etc/slipway/provision-modules); do insmod "/usr/lib/modules/$KVER/$module" 2>/dev/null; done
-	fw=/sys/firmware/qemu_fw_cfg/by_name/opt/slipway/config/raw
-	if [ -r "$fw" ]; then cat "$fw" >"$1" && echo "fw_cfg opt/slipway/config" && return 0; fi
+	fw=/sys/firmware/qemu_fw_cfg/by_name/opt/slipway
+	if [ -r "$fw/config/raw" ]; then
+		cat "$fw/config/raw" >"$1" || return 1
+		[ ! -r "$fw/plan/raw" ] || cat "$fw/plan/raw" >"$2" || return 1
+		echo "fw_cfg opt/slipway/config" && return 0
+	fi
 	mkdir -p /run/config-source
 	esp=$(sfdisk -d "$DISK" | grep -i "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B" | cut -d' ' -f1 | head -n 1)
 	if [ -n "$esp" ] && mount -t vfat -o ro "$esp" /run/config-source 2>/dev/null; then
-		name=$(take_config_from /run/config-source/slipway "$1")
+		name=$(take_config_from /run/config-source/slipway "$1" "$2")
 		umount /run/config-source
 		[ -n "$name" ] && echo "the ESP's /slipway/$name" && return 0
 	fi
 	drive=$(blkid -c /dev/null -o device -t LABEL=SLIPWAY-CFG | head -n 1)
 	[ -n "$drive" ] || drive=$(blkid -c /dev/null -o device -t LABEL=slipway-cfg | head -n 1)
 	if [ -n "$drive" ] && mount -o ro "$drive" /run/config-source 2>/dev/null; then
-		name=$(take_config_from /run/config-source "$1")
+		name=$(take_config_from /run/config-source "$1" "$2")
 		umount /run/config-source
 		[ -n "$name" ] && echo "$name on the config drive $drive" && return 0
 	fi
 	return 1
 }
 
+sha256_of() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# Whether plan $1 was compiled from config $2 for the image whose root is $3.
+plan_fits() {
+	[ -f "$1" ] && [ -f "$3$FACTS" ] || return 1
+	record=$(tar -x -O -f "$1" "$PLAN_RECORD" 2>/dev/null) || return 1
+	[ "$record" = "$(printf 'config %s\nimage %s' "$(sha256_of "$2")" "$(sha256_of "$3$FACTS")")" ]
+}
+
+# Writes plan $1 into the root $2: files, folders and links with their modes and numeric owners.
+# busybox tar replaces what an interrupted earlier attempt left; folders the plan does not name are
+# made 0755 root.
+apply_plan() {
+	(umask 022 && tar -x -m --numeric-owner -f "$1" -C "$2")
+}
+
+# The image's Node.js checks config $1 (from $2) and writes the plan $3; on a bad config the boot stops.
+compile_at_boot() {
+	[ -x /sysroot/usr/bin/node ] || fail "this image has no Node.js to check a host config with (add nodejs to the recipe's packages, or compile the config with slipway)"
+	mount -t proc proc /sysroot/proc
+	mount --bind /dev /sysroot/dev
+	chroot /sysroot /usr/bin/node /usr/lib/slipway/provision.cjs "${1#/sysroot}" "$2" "${3#/sysroot}"
+	status=$?
+	umount /sysroot/dev /sysroot/proc
+	if [ $status -ne 0 ]; then
+		rm -f "$1" "$3"
+		stop_boot "the host config from $2 is not valid (see above); nothing was applied"
+	fi
+}
+
 provision_first_boot() {
 	mkdir -p "$STATE/provision"
 	config="$STATE/provision/config"
-	if source=$(find_config "$config"); then
+	plan="$STATE/provision/$PLAN_NAME"
+	rm -f "$plan"
+	if source=$(find_config "$config" "$plan"); then
 		say "host config from $source"
-		[ -x /sysroot/usr/bin/node ] || fail "this image has no Node.js to apply a host config with (add nodejs to the recipe's packages)"
-		mount -t proc proc /sysroot/proc
-		mount --bind /dev /sysroot/dev
-		chroot /sysroot /usr/bin/node /usr/lib/slipway/provision.cjs /var/lib/slipway/provision/config "$source"
-		status=$?
-		umount /sysroot/dev /sysroot/proc
-		if [ $status -ne 0 ]; then
-			rm -f "$config"
-			stop_boot "the host config from $source is not valid (see above); nothing was applied"
+		if plan_fits "$plan" "$config" /sysroot; then
+			say "applying the plan slipway compiled from it for this image"
+		else
+			[ ! -f "$plan" ] || say "the plan beside it was compiled from another config or for another image: checking the config here"
+			rm -f "$plan"
+			compile_at_boot "$config" "$source" "$plan"
 		fi
+		apply_plan "$plan" /sysroot || fail "cannot write the host config's files (see above)"
 		sync
+		hostname=$(cat "$STATE/etc/upper/hostname" 2>/dev/null)
+		echo "slipway-provision: applied $source${hostname:+ (host $hostname)}"
 	fi
 	# Never again, whether or not there was a config: a host is provisioned at its first boot only.
 	echo "${source:-none}" >"$STATE/provisioned"

@@ -6,11 +6,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { pack, type Header } from 'tar-stream';
-import { readTarFiles } from './tar.ts';
+import { packTar, readTarFiles, type TarEntry } from './tar.ts';
 import { Readable } from 'node:stream';
 
-type EntryHeader = Partial<Header> & Pick<Header, 'name'>;
 import type { Tree } from './tree.ts';
 
 export interface OciImage {
@@ -21,24 +19,8 @@ export interface OciImage {
   name: string;
 }
 
-async function tarOf(entries: Array<{ header: EntryHeader; body?: Buffer }>): Promise<Buffer> {
-  const tar = pack();
-  const chunks: Buffer[] = [];
-  tar.on('data', (chunk) => chunks.push(chunk as Buffer));
-  const done = new Promise<void>((resolve, reject) => {
-    tar.on('end', resolve);
-    tar.on('error', reject);
-  });
-  for (const { header, body } of entries) {
-    await new Promise<void>((resolve, reject) => tar.entry(header, body ?? '', (error) => (error ? reject(error) : resolve())));
-  }
-  tar.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
 async function layerOf(tree: Tree, mtime: Date): Promise<Buffer> {
-  const entries: Array<{ header: EntryHeader; body?: Buffer }> = [];
+  const entries: TarEntry[] = [];
   for (const path of tree.walk('')) {
     const entry = tree.get(path)!;
     const base = { name: path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime, uname: '', gname: '' };
@@ -47,7 +29,7 @@ async function layerOf(tree: Tree, mtime: Date): Promise<Buffer> {
     else if (entry.type === 'file') entries.push({ header: { ...base, type: 'file' }, body: readFileSync(tree.hostPath(path)) });
     // Device nodes and fifos have no place in a container layer: the runtime makes /dev.
   }
-  return tarOf(entries);
+  return packTar(entries);
 }
 
 function sha256(data: Buffer | string): string {
@@ -95,7 +77,7 @@ export async function buildOciImage(tree: Tree, name: string, command: readonly 
   const file = (path: string, body: Buffer) => ({ header: { name: path, mode: 0o644, uid: 0, gid: 0, mtime, type: 'file' as const }, body });
   const dir = (path: string) => ({ header: { name: path, mode: 0o755, uid: 0, gid: 0, mtime, type: 'directory' as const } });
   const blobs = [config, layer, manifest].map((blob) => ({ digest: sha256(blob), blob })).sort((a, b) => (a.digest < b.digest ? -1 : 1));
-  const archive = await tarOf([
+  const archive = await packTar([
     file('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}')),
     file('index.json', index),
     dir('blobs/'),

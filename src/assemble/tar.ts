@@ -1,5 +1,27 @@
-/** Reading chosen files out of a tar stream into memory (small files: control scripts, index.json). */
-import { extract } from 'tar-stream';
+/** Tar archives in memory: reading chosen files out of a stream (control scripts, index.json), and packing small archives. */
+import { extract, pack, type Header } from 'tar-stream';
+
+export interface TarEntry {
+  header: Partial<Header> & Pick<Header, 'name'>;
+  body?: Buffer;
+}
+
+/** A tar archive of these entries, in this order. */
+export async function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
+  const tar = pack();
+  const chunks: Buffer[] = [];
+  tar.on('data', (chunk) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('end', resolve);
+    tar.on('error', reject);
+  });
+  for (const { header, body } of entries) {
+    await new Promise<void>((resolve, reject) => tar.entry(header, body ?? '', (error) => (error ? reject(error) : resolve())));
+  }
+  tar.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
 
 /** Every regular file whose name (without a leading ./) passes the test, by that name. */
 export async function readTarFiles(stream: NodeJS.ReadableStream, wanted: (name: string) => boolean): Promise<Map<string, Buffer>> {

@@ -3,7 +3,7 @@
  * writes into a staging folder beside the output; only a finished build is moved into the output.
  */
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, posix, relative, resolve } from 'node:path';
 import type { ArchiveSource } from '../assemble/archive/open.ts';
 import type { ContentCache } from '../assemble/cache.ts';
 import { applyAlternatives, parseAlternatives } from '../assemble/configure/alternatives.ts';
@@ -34,8 +34,10 @@ import type { LoadedRecipe } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { artifactPath, type ImagePlan } from './plan.ts';
 import { configurePam } from '../assemble/configure/pam.ts';
-import { factsFromManifest, parseGroup, parsePasswd, type ManifestFacts } from '../hostconfig/facts.ts';
-import { parseHostConfig } from '../hostconfig/load.ts';
+import { FACTS_PATH, factsFileText, parseGroup, parsePasswd, type InstallTarget, type ManifestFacts } from '../hostconfig/facts.ts';
+import { compileHostConfig } from '../hostconfig/compile.ts';
+import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
+import { installTargets, parseUnitFile } from '../hostconfig/unitfile.ts';
 import { bundleProgram } from './bundle.ts';
 import { convertFormats, publishOutputs, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
 
@@ -59,8 +61,8 @@ export interface BuildContext {
   osRelease?: string;
   verity?: VerityResult;
   layout?: DiskLayout;
-  /** A host config to bake into the ESP (`slipway build --config`). */
-  hostConfig?: { text: string; label: string; fileName: string };
+  /** A host config to bake into the ESP (`slipway build --config`), and the plan compiled from it. */
+  hostConfig?: { bytes: Buffer; label: string; fileName: string; plan?: Buffer };
   /** What a host config is checked against; recorded in the manifest. */
   imageFacts?: ManifestFacts;
 }
@@ -74,7 +76,33 @@ function imageFactsOf(tree: Tree, containers: string[]): ManifestFacts {
   const timezones = tree.has(zoneinfo)
     ? tree.walk(zoneinfo).filter((path) => tree.get(path)?.type !== 'directory').map((path) => path.slice(zoneinfo.length + 1)).filter((name) => !/^(posix|right)\/|\.(tab|zi)$|^leap/.test(name))
     : [];
-  return { users, groups, units: [...new Set(units)].sort(), containers, timezones: timezones.sort() };
+  const unitNames = [...new Set(units)].sort();
+  const install: ManifestFacts['install'] = {};
+  for (const name of unitNames) {
+    const text = imageUnitText(tree, name);
+    let hooks: InstallTarget[] = [];
+    try {
+      hooks = text === undefined ? [] : installTargets(parseUnitFile(text));
+    } catch {
+      // A unit systemd itself would complain about: enabling it from a host config hooks it nowhere.
+    }
+    if (hooks.length > 0) install[name] = hooks;
+  }
+  return { users, groups, units: unitNames, containers, timezones: timezones.sort(), install };
+}
+
+/** A unit's text as the image has it: /etc before /usr/lib, symlinks followed inside the tree; none when masked. */
+function imageUnitText(tree: Tree, name: string): string | undefined {
+  for (const dir of ['etc/systemd/system', 'usr/lib/systemd/system']) {
+    let path = `${dir}/${name}`;
+    for (let hops = 0; hops < 8 && tree.has(path); hops++) {
+      const entry = tree.get(path)!;
+      if (entry.type === 'file') return tree.readText(path);
+      if (entry.type !== 'symlink' || entry.target === '/dev/null') return undefined;
+      path = entry.target!.startsWith('/') ? entry.target!.slice(1) : posix.join(posix.dirname(path), entry.target!);
+    }
+  }
+  return undefined;
 }
 
 const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathname;
@@ -298,17 +326,22 @@ async function makeFilesystems(ctx: BuildContext): Promise<void> {
       { path: 'EFI/systemd/systemd-bootx64.efi', source: join(boot, 'systemd-bootx64.efi') },
       { path: `EFI/Linux/${ukiFileName(plan.name, plan.version)}`, source: uki },
       { path: 'loader/loader.conf', source: loaderConf },
-      ...(ctx.hostConfig ? [{ path: `slipway/${ctx.hostConfig.fileName}`, source: bakedConfig(ctx) }] : []),
+      ...(ctx.hostConfig ? bakedConfig(ctx) : []),
     ],
     plan.sourceDateEpoch,
   );
   await makeDataFilesystem(join(ctx.work, 'var.img'), plan.disk.dataSize, stableUuid(plan.name, 'var-fs'), plan.sourceDateEpoch, ctx.work);
 }
 
-function bakedConfig(ctx: BuildContext): string {
-  const path = join(ctx.work, 'boot', ctx.hostConfig!.fileName);
-  writeFileSync(path, ctx.hostConfig!.text);
-  return path;
+/** The baked-in config and the plan compiled from it, as files to copy onto the ESP. */
+function bakedConfig(ctx: BuildContext): Array<{ path: string; source: string }> {
+  const { bytes, fileName, plan } = ctx.hostConfig!;
+  writeFileSync(join(ctx.work, 'boot', fileName), bytes);
+  writeFileSync(join(ctx.work, 'boot', PLAN_FILE_NAME), plan!);
+  return [
+    { path: `slipway/${fileName}`, source: join(ctx.work, 'boot', fileName) },
+    { path: `slipway/${PLAN_FILE_NAME}`, source: join(ctx.work, 'boot', PLAN_FILE_NAME) },
+  ];
 }
 
 /** The provisioning program, and the image's accounts, units and time zones that configs are checked against. */
@@ -316,7 +349,8 @@ async function installProvisioning(ctx: BuildContext): Promise<void> {
   const tree = ctx.tree!;
   tree.writeFile('usr/lib/slipway/provision.cjs', await bundleProgram('provision'), { origin: 'slipway' });
   ctx.imageFacts = imageFactsOf(tree, ctx.loaded.recipe.containers.map((c) => c.name));
-  if (ctx.hostConfig) parseHostConfig(ctx.hostConfig.text, ctx.hostConfig.label, factsFromManifest(ctx.imageFacts));
+  tree.writeFile(FACTS_PATH.slice(1), factsFileText(ctx.imageFacts), { origin: 'slipway' });
+  if (ctx.hostConfig) ctx.hostConfig.plan = (await compileHostConfig(ctx.hostConfig.bytes, ctx.hostConfig.label, ctx.imageFacts)).plan;
 }
 
 /** With update.url in the recipe: the agent, its repository and the root of trust it starts from. */

@@ -1,59 +1,30 @@
 /**
  * `slipway-provision`, bundled into the image as /usr/lib/slipway/provision.cjs. The initrd runs it
- * once, at first boot, chrooted into the verified root before systemd starts: / is the image (its
- * own /etc, the overlay not yet mounted) and /var is the data partition.
+ * at first boot, chrooted into the verified root, when a host config comes without a plan compiled
+ * for it and this image (see compile.ts): it checks the config against the image's facts and writes
+ * the plan, which the initrd then applies.
  *
- *   node provision.cjs CONFIG-FILE LABEL
+ *   node provision.cjs CONFIG-FILE LABEL PLAN-FILE
  *
- * Prints `slipway-provision: error: ...` lines and exits 1 when the config does not validate,
- * before anything is written.
+ * Prints `slipway-provision: error: ...` lines and exits 1 when the config does not validate; the
+ * plan file is then not written.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { SlipwayError } from '../errors.ts';
-import { applyWrites } from './apply.ts';
-import { parseGroup, parsePasswd, type ImageFacts } from './facts.ts';
-import { parseHostConfig } from './load.ts';
-import { planProvision } from './plan.ts';
+import { replaceFileDurably } from '../shared/durable.ts';
+import { compileHostConfig } from './compile.ts';
+import { FACTS_PATH, type ManifestFacts } from './facts.ts';
 
-const UNIT_DIRS = ['/etc/systemd/system', '/usr/lib/systemd/system'];
-export const ETC_UPPER = '/var/lib/slipway/etc/upper';
-
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
-
-function imageFacts(): ImageFacts {
-  const units = new Set(UNIT_DIRS.flatMap((dir) => (existsSync(dir) ? readdirSync(dir) : [])));
-  return {
-    users: parsePasswd(readOr('/etc/passwd', '')),
-    groups: parseGroup(readOr('/etc/group', '')),
-    units,
-    containers: new Set(readOr('/usr/lib/slipway/containers', '').split('\n').filter(Boolean)),
-    hasTimezone: (name) => existsSync(`/usr/share/zoneinfo/${name}`),
-  };
-}
-
-function readImageUnit(name: string): string | undefined {
-  for (const dir of UNIT_DIRS) if (existsSync(`${dir}/${name}`)) return readFileSync(`${dir}/${name}`, 'utf8');
-  return undefined;
-}
-
-function main(argv: string[]): number {
-  const [file, label = file] = argv;
-  if (!file) {
-    process.stderr.write('usage: provision.cjs CONFIG-FILE [LABEL]\n');
+async function main(argv: string[]): Promise<number> {
+  const [file, label, planFile] = argv;
+  if (!file || !label || !planFile) {
+    process.stderr.write('usage: provision.cjs CONFIG-FILE LABEL PLAN-FILE\n');
     return 2;
   }
   try {
-    const facts = imageFacts();
-    const config = parseHostConfig(readFileSync(file, 'utf8'), label!, facts);
-    const writes = planProvision(config, facts, readImageUnit);
-    applyWrites(writes, { etc: ETC_UPPER, var: '/var' });
-    process.stdout.write(`slipway-provision: applied ${label}${config.hostname ? ` (host ${config.hostname})` : ''}\n`);
+    const facts = JSON.parse(readFileSync(FACTS_PATH, 'utf8')) as ManifestFacts;
+    const { plan } = await compileHostConfig(readFileSync(file), label, facts);
+    replaceFileDurably(planFile, plan);
     return 0;
   } catch (error) {
     const lines = error instanceof SlipwayError ? [...error.message.split('\n'), `hint: ${error.hint}`] : [String(error)];
@@ -62,4 +33,6 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

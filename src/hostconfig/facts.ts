@@ -1,9 +1,14 @@
 /**
- * What a host config is checked against: the accounts, units, containers and time zones of the image
- * it will be applied to. At boot they are read from the image itself; `slipway build --config` reads
- * them from the tree it builds; `slipway config validate` from a build's manifest, or, with no image
- * named, assumes Debian's base accounts only.
+ * What a host config is checked against and compiled for: the accounts, units, containers and time
+ * zones of the image it will be applied to. The build reads them from the tree it builds and records
+ * them twice, in the manifest and in the image (/usr/lib/slipway/facts.json), so the build host and
+ * the first boot compile a config against the same facts. `slipway config validate` with no image
+ * named assumes Debian's base accounts only.
  */
+import { createHash } from 'node:crypto';
+
+export type InstallTarget = { target: string; kind: 'wants' | 'requires' };
+
 export interface ImageFacts {
   users: Map<string, { uid: number; gid: number; home: string }>;
   groups: Map<string, number>;
@@ -13,6 +18,8 @@ export interface ImageFacts {
   containers: Set<string>;
   /** Whether a time zone exists; undefined when not known. */
   hasTimezone?: (name: string) => boolean;
+  /** Where enabling each of the image's units hooks it in (its [Install] section). */
+  install: Map<string, InstallTarget[]>;
 }
 
 /** The accounts and groups base-passwd gives every Debian system. */
@@ -35,6 +42,7 @@ export function baseFacts(): ImageFacts {
     users: new Map(BASE_USERS.map(([name, uid, gid, home]) => [name, { uid, gid, home }])),
     groups: new Map(BASE_GROUPS),
     containers: new Set(),
+    install: new Map(),
   };
 }
 
@@ -63,6 +71,20 @@ export interface ManifestFacts {
   units: string[];
   containers: string[];
   timezones: string[];
+  /** The [Install] targets of the image's units that have any. */
+  install: Record<string, InstallTarget[]>;
+}
+
+/** Where the image carries its facts. */
+export const FACTS_PATH = '/usr/lib/slipway/facts.json';
+
+/** The facts file's exact text: a plan compiled for an image names it by this text's sha256. */
+export function factsFileText(facts: ManifestFacts): string {
+  return `${JSON.stringify(facts)}\n`;
+}
+
+export function factsDigest(facts: ManifestFacts): string {
+  return createHash('sha256').update(factsFileText(facts)).digest('hex');
 }
 
 export function factsFromManifest(image: ManifestFacts): ImageFacts {
@@ -73,5 +95,6 @@ export function factsFromManifest(image: ManifestFacts): ImageFacts {
     units: new Set(image.units),
     containers: new Set(image.containers),
     hasTimezone: (name) => timezones.has(name),
+    install: new Map(Object.entries(image.install ?? {})),
   };
 }

@@ -92,7 +92,7 @@ function resolveOwner(owner: string, accounts: readonly Account[], facts: ImageF
 
 const UNIT_DIR = '/etc/systemd/system';
 
-function unitWrites(config: HostConfig, readImageUnit: (name: string) => string | undefined): Write[] {
+function unitWrites(config: HostConfig, facts: ImageFacts): Write[] {
   const writes: Write[] = [];
   for (const unit of config.units) {
     const path = `${UNIT_DIR}/${unit.name}`;
@@ -103,9 +103,9 @@ function unitWrites(config: HostConfig, readImageUnit: (name: string) => string 
     if (unit.content !== undefined) writes.push(text(path, unit.content));
     for (const dropin of unit.dropins) writes.push(text(`${UNIT_DIR}/${unit.name}.d/${dropin.name}`, dropin.content));
     if (unit.enabled) {
-      const content = unit.content ?? readImageUnit(unit.name) ?? '';
+      const hooks = unit.content !== undefined ? installTargets(parseUnitFile(unit.content)) : facts.install.get(unit.name) ?? [];
       const target = unit.content !== undefined ? path : `/usr/lib/systemd/system/${unit.name}`;
-      for (const { target: wantedBy, kind } of installTargets(parseUnitFile(content))) {
+      for (const { target: wantedBy, kind } of hooks) {
         writes.push({ kind: 'symlink', path: `${UNIT_DIR}/${wantedBy}.${kind}/${unit.name}`, target });
       }
     }
@@ -133,7 +133,7 @@ function networkWrites(config: HostConfig): Write[] {
 }
 
 /** Everything applying `config` writes, in order; parents of each path are created as needed. */
-export function planProvision(config: HostConfig, facts: ImageFacts, readImageUnit: (name: string) => string | undefined): Write[] {
+export function planProvision(config: HostConfig, facts: ImageFacts): Write[] {
   const accounts = allocateAccounts(config.users, facts);
   const writes: Write[] = [];
   if (config.hostname) writes.push(text('/etc/hostname', `${config.hostname}\n`));
@@ -142,7 +142,7 @@ export function planProvision(config: HostConfig, facts: ImageFacts, readImageUn
     const content = file.content !== undefined ? Buffer.from(file.content) : Buffer.from(file.base64!, 'base64');
     writes.push({ kind: 'file', path: file.path, content, mode: file.mode, ...resolveOwner(file.owner, accounts, facts) });
   }
-  writes.push(...unitWrites(config, readImageUnit), ...networkWrites(config));
+  writes.push(...unitWrites(config, facts), ...networkWrites(config));
   const sysctl = Object.entries(config.sysctl);
   if (sysctl.length > 0) writes.push(text('/etc/sysctl.d/90-slipway-config.conf', sysctl.map(([key, value]) => `${key} = ${value}\n`).join('')));
   if (config.timezone) {

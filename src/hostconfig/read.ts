@@ -1,14 +1,18 @@
-/** Reading a host config file on the build host, and the image facts to check it against. */
+/** Reading a host config file on the build host, the image facts to check it against, and compiling it for an image. */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.ts';
+import { compileHostConfig, type CompiledConfig } from './compile.ts';
 import { baseFacts, factsFromManifest, type ImageFacts, type ManifestFacts } from './facts.ts';
 import { CONFIG_HINT, parseHostConfig } from './load.ts';
 import type { HostConfig } from './schema.ts';
 
-export function readConfigText(file: string): string {
+/** The name of a compiled plan beside a config: on the ESP (/slipway/plan.tar) and on a config drive. */
+export const PLAN_FILE_NAME = 'plan.tar';
+
+export function readConfigBytes(file: string): Buffer {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (cause) {
     throw new ConfigError(`cannot read host config ${file}: ${errorMessage(cause)}`, 'give the path of a YAML, JSON or Ignition host config', { cause });
   }
@@ -19,18 +23,29 @@ export function manifestFor(image: string): string {
   return image.endsWith('.manifest.json') ? image : image.replace(/\.(raw|qcow2)$/, '') + '.manifest.json';
 }
 
-/** The facts of a built image, from its manifest; Debian's base accounts when there is none. */
-export function factsForImage(image: string | undefined): ImageFacts {
-  if (image === undefined) return baseFacts();
+/** The facts a build recorded in the manifest of `image`. */
+export function manifestFacts(image: string): ManifestFacts {
   const manifest = manifestFor(image);
   if (!existsSync(manifest)) throw new ConfigError(`no manifest for ${image} (looked for ${manifest})`, 'name an image slipway built, with its manifest beside it');
   const facts = (JSON.parse(readFileSync(manifest, 'utf8')) as { image?: ManifestFacts }).image;
   if (!facts) throw new ConfigError(`${manifest} does not list the image's accounts and units`, 'rebuild the image with this slipway');
-  return factsFromManifest(facts);
+  return facts;
+}
+
+/** The facts of a built image, from its manifest; Debian's base accounts when no image is named. */
+export function factsForImage(image: string | undefined): ImageFacts {
+  return image === undefined ? baseFacts() : factsFromManifest(manifestFacts(image));
 }
 
 export function validateConfigFile(file: string, facts: ImageFacts): HostConfig {
-  return parseHostConfig(readConfigText(file), file, facts);
+  return parseHostConfig(readConfigBytes(file).toString('utf8'), file, facts);
+}
+
+/** Checks a config file against a built image and compiles it into the plan the image's first boot applies. */
+export function compileConfigFile(file: string, image: string): Promise<CompiledConfig> {
+  const facts = manifestFacts(image);
+  if (!facts.install) throw new ConfigError(`${manifestFor(image)} comes from a slipway that did not compile host configs`, 'rebuild the image with this slipway');
+  return compileHostConfig(readConfigBytes(file), file, facts);
 }
 
 /** The name a baked-in config gets on the ESP: config.yaml, config.json or config.ign. */

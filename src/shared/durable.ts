@@ -21,11 +21,11 @@ function syncDirectory(dir: string): void {
   }
 }
 
-/** Replaces `file` with `text` through a synced temporary file and a rename: old or new, never half. */
-export function replaceFileDurably(file: string, text: string): void {
+/** Replaces `file` with `text` (or bytes) through a synced temporary file and a rename: old or new, never half. */
+export function replaceFileDurably(file: string, text: string | Uint8Array): void {
   const fd = openSync(`${file}.new`, 'w');
   try {
-    writeSync(fd, text);
+    writeSync(fd, typeof text === 'string' ? Buffer.from(text) : text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { VirtualMachine } from '../../../qemu/runner.ts';
 import type { PortForward } from '../../../qemu/args.ts';
 import { registerCleanup } from '../../cleanup.ts';
@@ -7,8 +8,7 @@ import { RecipeError, UsageError } from '../../errors.ts';
 import { checkTools } from '../../tools.ts';
 import { stringOption, type Command, type OptionValues } from '../command.ts';
 import { loadRecipeOrThrow } from '../context.ts';
-import { baseFacts } from '../../hostconfig/facts.ts';
-import { factsForImage, manifestFor, validateConfigFile } from '../../hostconfig/read.ts';
+import { configFwCfg } from '../../hostconfig/deliver.ts';
 import { BUILD_OPTIONS, buildRecipe } from './build.ts';
 
 /** `--forward 8080:80` → host 8080 to guest 80. */
@@ -59,7 +59,8 @@ export const bootCommand: Command = {
   details: [
     '--forward HOST:GUEST  forward localhost:HOST to the guest’s GUEST port (repeatable);',
     '                      for a recipe, each container port P is forwarded from P (P+8000 below 1024)',
-    '--config FILE         a host config, passed by fw_cfg as opt/slipway/config',
+    '--config FILE         a host config, checked against the image and passed by fw_cfg (opt/slipway/config),',
+    '                      with the plan compiled from it (opt/slipway/plan) so the first boot need not start Node',
     '--accel kvm|tcg       default: KVM when a quick probe shows it works, else TCG',
     '--memory MIB          guest memory (default 1024)',
     '--cpus N              guest CPUs (default 2)',
@@ -89,26 +90,33 @@ export const bootCommand: Command = {
     checkTools(['qemu-system-x86_64', 'qemu-img'], ['/usr/share/OVMF/OVMF_CODE_4M.fd']);
     // --config goes to fw_cfg, not into the ESP of an image built on the way.
     const image = await imageFor(target, { ...values, config: undefined }, global, out);
-    // Checked against the image first (a bad config would stop the boot), or Debian's base accounts.
-    if (config !== undefined) validateConfigFile(config, existsSync(manifestFor(image)) ? factsForImage(image) : baseFacts());
-    const machine = await VirtualMachine.start({
-      image,
-      accel: accel as 'kvm' | 'tcg' | undefined,
-      memoryMiB: memory,
-      cpus,
-      forwards,
-      fwCfg: config ? [{ name: 'opt/slipway/config', file: resolve(config) }] : [],
-      terminal: true,
-    });
-    const unregister = registerCleanup(() => machine.disposeNow());
-    process.stderr.write(`slipway: booting ${image}\n`);
-    for (const f of forwards) process.stderr.write(`slipway: localhost:${f.host} → guest port ${f.guest}${f.protocol === 'udp' ? '/udp' : ''}\n`);
-    process.stderr.write('slipway: Ctrl-C or Ctrl-A x stops the machine\n');
+    // The plan compiled from --config lives as long as the machine.
+    const planDir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
+    const removePlanDir = () => rmSync(planDir, { recursive: true, force: true });
+    const unregisterPlanDir = registerCleanup(removePlanDir);
     try {
-      await machine.exit();
+      const machine = await VirtualMachine.start({
+        image,
+        accel: accel as 'kvm' | 'tcg' | undefined,
+        memoryMiB: memory,
+        cpus,
+        forwards,
+        fwCfg: config === undefined ? [] : await configFwCfg(config, image, planDir),
+        terminal: true,
+      });
+      const unregister = registerCleanup(() => machine.disposeNow());
+      process.stderr.write(`slipway: booting ${image}\n`);
+      for (const f of forwards) process.stderr.write(`slipway: localhost:${f.host} → guest port ${f.guest}${f.protocol === 'udp' ? '/udp' : ''}\n`);
+      process.stderr.write('slipway: Ctrl-C or Ctrl-A x stops the machine\n');
+      try {
+        await machine.exit();
+      } finally {
+        await machine.dispose();
+        unregister();
+      }
     } finally {
-      await machine.dispose();
-      unregister();
+      removePlanDir();
+      unregisterPlanDir();
     }
   },
 };

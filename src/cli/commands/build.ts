@@ -11,7 +11,7 @@ import { checkTools } from '../../tools.ts';
 import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
 import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
 import { runSteps } from '../progress.ts';
-import { espConfigName, readConfigText } from '../../hostconfig/read.ts';
+import { espConfigName, readConfigBytes } from '../../hostconfig/read.ts';
 
 function parseFormats(text: string | undefined): string[] {
   const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
@@ -42,7 +42,7 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
     if (!values['dry-run']) writeLockfile(lockPath, lock);
   }
   const configFile = stringOption(values, 'config');
-  const hostConfig = configFile === undefined ? undefined : { text: readConfigText(configFile), label: configFile, fileName: espConfigName(configFile) };
+  const hostConfig = configFile === undefined ? undefined : { bytes: readConfigBytes(configFile), label: configFile, fileName: espConfigName(configFile) };
   const plan = planImage(loaded.recipe, lock, { outDir: resolve(stringOption(values, 'out') ?? 'out'), version, formats });
   if (values['dry-run']) {
     const names = (packages: readonly { name: string; version: string }[]) => packages.map((p) => `${p.name} ${p.version}`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { baseFacts, factsFromManifest, parseGroup, parsePasswd, type ManifestFacts } from '../../../src/hostconfig/facts.ts';
+import { createHash } from 'node:crypto';
+import { baseFacts, factsDigest, factsFileText, factsFromManifest, parseGroup, parsePasswd, type ManifestFacts } from '../../../src/hostconfig/facts.ts';
 
 describe('parsePasswd', () => {
   it('reads each account\'s uid, gid and home', () => {
@@ -60,6 +61,7 @@ describe('factsFromManifest', () => {
     units: ['ssh.service', 'containerd.service'],
     containers: ['web'],
     timezones: ['UTC', 'Europe/Berlin'],
+    install: { 'ssh.service': [{ target: 'multi-user.target', kind: 'wants' }] },
   };
 
   it('turns the manifest\'s lists into the facts a config is checked against', () => {
@@ -68,6 +70,16 @@ describe('factsFromManifest', () => {
     expect([...facts.groups]).toEqual([['root', 0], ['sudo', 27], ['app', 1000]]);
     expect([...facts.units!]).toEqual(['ssh.service', 'containerd.service']);
     expect([...facts.containers]).toEqual(['web']);
+    expect([...facts.install]).toEqual([['ssh.service', [{ target: 'multi-user.target', kind: 'wants' }]]]);
+  });
+
+  it('names the facts file by a sha256 that the file\'s text and a re-read manifest agree on', () => {
+    const text = factsFileText(image);
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(factsDigest(image)).toBe(createHash('sha256').update(text).digest('hex'));
+    const reread = JSON.parse(JSON.stringify({ image }, null, 2)) as { image: ManifestFacts };
+    expect(factsDigest(reread.image)).toBe(factsDigest(image));
+    expect(factsDigest({ ...image, containers: [] })).not.toBe(factsDigest(image));
   });
 
   it('knows exactly the time zones the manifest lists', () => {

@@ -122,8 +122,6 @@ units:
     mask: true
 `;
 
-const IMAGE_UNITS: Record<string, string> = { 'ssh.service': '[Service]\nExecStart=/usr/sbin/sshd -D\n\n[Install]\nWantedBy=multi-user.target\n' };
-const readImageUnit = (name: string) => IMAGE_UNITS[name];
 
 describe('an Ignition config', () => {
   it('gives the same host config as the equivalent native YAML', () => {
@@ -135,8 +133,9 @@ describe('an Ignition config', () => {
 
   it('plans the same writes as the native YAML with text contents', () => {
     const facts = baseFacts();
-    const fromIgn = planProvision(parseHostConfig(JSON.stringify(IGNITION), 'config.ign', facts), facts, readImageUnit);
-    const native = planProvision(parseHostConfig(NATIVE_TEXT, 'config.yaml', facts), facts, readImageUnit);
+    facts.install.set('ssh.service', [{ target: 'multi-user.target', kind: 'wants' }]);
+    const fromIgn = planProvision(parseHostConfig(JSON.stringify(IGNITION), 'config.ign', facts), facts);
+    const native = planProvision(parseHostConfig(NATIVE_TEXT, 'config.yaml', facts), facts);
     expect(fromIgn).toEqual(native);
     const settings = fromIgn.find((w) => w.path === '/var/lib/app/settings.json');
     expect(settings).toMatchObject({ kind: 'file', content: Buffer.from(SETTINGS), uid: 1500, gid: 27, mode: 0o644 });
@@ -228,7 +227,7 @@ describe('fromIgnition', () => {
     const facts = baseFacts();
     const config = parseHostConfig(JSON.stringify(ignition({ storage: { files: [{ path: '/etc/a', user: { id: 33 }, group: { id: 4 } }, { path: '/etc/b', user: { id: 1200 } }] } })), 'c.ign', facts);
     expect(config.files.map((f) => f.owner)).toEqual(['33:4', '1200']);
-    expect(planProvision(config, facts, () => undefined).map((w) => (w.kind === 'file' ? [w.uid, w.gid] : undefined))).toEqual([[33, 4], [1200, 1200]]);
+    expect(planProvision(config, facts).map((w) => (w.kind === 'file' ? [w.uid, w.gid] : undefined))).toEqual([[33, 4], [1200, 1200]]);
   });
 
   it('decodes each file\'s data: URL into base64 bytes, gunzipping when asked', () => {

@@ -17,8 +17,8 @@ function imageFacts(): ImageFacts {
   return facts;
 }
 
-function plan(input: HostConfigInput, options: { facts?: ImageFacts; imageUnits?: Record<string, string> } = {}): Write[] {
-  return planProvision(HostConfigSchema.parse(input), options.facts ?? imageFacts(), (name) => options.imageUnits?.[name]);
+function plan(input: HostConfigInput, options: { facts?: ImageFacts } = {}): Write[] {
+  return planProvision(HostConfigSchema.parse(input), options.facts ?? imageFacts());
 }
 
 function at(writes: readonly Write[], path: string): Write {
@@ -179,13 +179,10 @@ describe('planProvision', () => {
       expect(symlinks(plan({ units: [{ name: 'app.service', content: APP_UNIT, enabled: false }] }))).toEqual([]);
     });
 
-    it('enables a unit of the image by reading its [Install] section, linking to its file in /usr', () => {
-      const asked: string[] = [];
-      const writes = planProvision(HostConfigSchema.parse({ units: [{ name: 'ssh.service', enabled: true }] }), imageFacts(), (name) => {
-        asked.push(name);
-        return '[Service]\nExecStart=/usr/sbin/sshd -D\n\n[Install]\nWantedBy=multi-user.target\n';
-      });
-      expect(asked).toEqual(['ssh.service']);
+    it('enables a unit of the image where its [Install] section hooks it, linking to its file in /usr', () => {
+      const facts = imageFacts();
+      facts.install.set('ssh.service', [{ target: 'multi-user.target', kind: 'wants' }]);
+      const writes = planProvision(HostConfigSchema.parse({ units: [{ name: 'ssh.service', enabled: true }] }), facts);
       expect(writes).toEqual([{ kind: 'symlink', path: '/etc/systemd/system/multi-user.target.wants/ssh.service', target: '/usr/lib/systemd/system/ssh.service' }]);
     });
 
@@ -208,7 +205,7 @@ describe('planProvision', () => {
 
     it('writes each container\'s unit, enabled in multi-user.target, and lists the containers', () => {
       const config = HostConfigSchema.parse({ containers: [container, { name: 'db', image: { ref: 'registry.example/db:2' } }] });
-      const writes = planProvision(config, imageFacts(), () => undefined);
+      const writes = planProvision(config, imageFacts());
       expect(textAt(writes, '/etc/systemd/system/slipway-container-api.service')).toBe(containerUnit(config.containers[0]!));
       expect(textAt(writes, '/etc/systemd/system/slipway-container-db.service')).toBe(containerUnit(config.containers[1]!));
       expect(symlinks(writes)).toEqual([

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.ts';
 import type { ManifestFacts } from '../../../src/hostconfig/facts.ts';
-import { espConfigName, factsForImage, manifestFor, readConfigText, validateConfigFile } from '../../../src/hostconfig/read.ts';
+import { espConfigName, factsForImage, manifestFor, readConfigBytes, validateConfigFile } from '../../../src/hostconfig/read.ts';
 import { tempDir } from '../../helpers/archive.ts';
 
 const IMAGE: ManifestFacts = {
@@ -12,6 +12,7 @@ const IMAGE: ManifestFacts = {
   units: ['ssh.service'],
   containers: ['web'],
   timezones: ['UTC'],
+  install: {},
 };
 
 /** A built image's file name in a fresh folder, with its manifest beside it. */
@@ -109,7 +110,7 @@ describe('validateConfigFile', () => {
 
   it('refuses a file it cannot read, keeping the cause', () => {
     const missing = join(tempDir('read'), 'missing.yaml');
-    const error = configError(() => readConfigText(missing));
+    const error = configError(() => readConfigBytes(missing));
     expect(error.exitCode).toBe(12);
     expect(error.message).toMatch(new RegExp(`^cannot read host config ${missing}: ENOENT`));
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ENOENT');
