@@ -1,11 +1,17 @@
-/** First boot with a host config next to a first boot without one, from the same image. */
+/**
+ * First boot with a host config next to a first boot without one, from the same image: the config
+ * as `slipway boot --config` passes it (with the plan compiled on this host), and, for scale, the
+ * config alone, which the image's Node checks and compiles at boot.
+ */
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
+import type { FwCfgEntry } from '../qemu/args.ts';
 import { chooseAccel } from '../qemu/kvm.ts';
 import { VirtualMachine } from '../qemu/runner.ts';
+import { configFwCfg, FW_CFG_CONFIG, FW_CFG_PLAN } from '../src/hostconfig/deliver.ts';
 import type { Benchmark } from './benchmarks.ts';
 import { measure } from './process-tree.ts';
 
@@ -13,12 +19,14 @@ const BIN = new URL('../bin/slipway.js', import.meta.url).pathname;
 const RECIPE_PATH = new URL('../recipes/host.yaml', import.meta.url).pathname;
 const ROUNDS = 2;
 
-async function secondsToHealthy(image: string, config?: string): Promise<number> {
+async function secondsToHealthy(image: string, fwCfg: FwCfgEntry[] = []): Promise<number> {
   const started = performance.now();
-  const vm = await VirtualMachine.start({ image, fwCfg: config ? [{ name: 'opt/slipway/config', file: config }] : [] });
+  const vm = await VirtualMachine.start({ image, fwCfg });
   try {
     await vm.waitFor(/slipway-health: ok/, 600_000);
-    if (config && !/slipway-provision: applied/.test(vm.console)) throw new Error(`the config was not applied:\n${vm.excerpt()}`);
+    if (fwCfg.length > 0 && !/slipway-provision: applied/.test(vm.console)) throw new Error(`the config was not applied:\n${vm.excerpt()}`);
+    const compiledHere = fwCfg.some((entry) => entry.name === FW_CFG_PLAN);
+    if (compiledHere !== /applying the plan slipway compiled/.test(vm.console)) throw new Error(`the plan was ${compiledHere ? 'not ' : ''}used:\n${vm.excerpt()}`);
     return (performance.now() - started) / 1000;
   } finally {
     await vm.dispose();
@@ -44,19 +52,25 @@ export const provisionBenchmark: Benchmark = {
       }));
       const image = join(dir, 'out', 'host_1.0.0.raw');
       const accel = await chooseAccel();
+      // As `slipway boot --config` passes it (with the plan compiled here), and the config alone (compiled at boot).
+      const compiled = await configFwCfg(config, image, dir);
+      const alone = compiled.filter((entry) => entry.name === FW_CFG_CONFIG);
       const without: number[] = [];
-      const withConfig: number[] = [];
+      const withPlan: number[] = [];
+      const withConfigAlone: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         without.push(await secondsToHealthy(image));
-        withConfig.push(await secondsToHealthy(image, config));
+        withPlan.push(await secondsToHealthy(image, compiled));
+        withConfigAlone.push(await secondsToHealthy(image, alone));
       }
       const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-      const extra = mean(withConfig) - mean(without);
+      const extra = mean(withPlan) - mean(without);
       return [
         { label: 'accelerator', value: accel },
         { label: `first boot, no config (mean of ${ROUNDS})`, value: `${mean(without).toFixed(1)} s` },
-        { label: `first boot, with a config (mean of ${ROUNDS})`, value: `${mean(withConfig).toFixed(1)} s` },
+        { label: `first boot, config and plan as slipway boot --config passes them (mean of ${ROUNDS})`, value: `${mean(withPlan).toFixed(1)} s` },
         { label: 'provisioning costs', value: `${extra.toFixed(1)} s`, target: '<= 3 s', met: extra <= 3 },
+        { label: `for scale: the config alone, checked and compiled by the image's Node (mean of ${ROUNDS})`, value: `${mean(withConfigAlone).toFixed(1)} s (+${(mean(withConfigAlone) - mean(without)).toFixed(1)} s)` },
       ];
     } finally {
       rmSync(dir, { recursive: true, force: true });

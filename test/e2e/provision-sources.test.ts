@@ -1,6 +1,7 @@
 /**
  * Where a first boot finds its host config besides fw_cfg: a config baked into the ESP by
- * `slipway build --config`, and a config drive (a filesystem labelled SLIPWAY-CFG). The ESP comes
+ * `slipway build --config` (with the plan compiled from it), and a config drive (a filesystem
+ * labelled SLIPWAY-CFG), with the plan `slipway config compile` wrote or without one. The ESP comes
  * before the drive.
  */
 import { writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { VirtualMachine } from '../../qemu/runner.ts';
 import { tempDir } from '../helpers/archive.ts';
+import { slipway } from '../helpers/cli.ts';
 import { buildVariant } from '../helpers/variant.ts';
 
 const machines: VirtualMachine[] = [];
@@ -23,11 +25,12 @@ function configFile(hostname: string, extension = 'yaml'): string {
   return file;
 }
 
-/** A small FAT filesystem labelled SLIPWAY-CFG with config.yaml at its top, as a config drive. */
-async function configDrive(config: string): Promise<string> {
+/** A small FAT filesystem labelled SLIPWAY-CFG with config.yaml (and plan.tar, when given) at its top, as a config drive. */
+async function configDrive(config: string, plan?: string): Promise<string> {
   const drive = join(tempDir('config-drive'), 'drive.img');
   await execa('mkfs.vfat', ['-C', '-n', 'SLIPWAY-CFG', drive, '2048']);
   await execa('mcopy', ['-i', drive, config, '::/config.yaml'], { env: { MTOOLS_SKIP_CHECK: '1' } });
+  if (plan) await execa('mcopy', ['-i', drive, plan, '::/plan.tar'], { env: { MTOOLS_SKIP_CHECK: '1' } });
   return drive;
 }
 
@@ -47,15 +50,27 @@ describe('host config sources', () => {
     const { image } = await buildVariant(() => {}, 'raw', ['--config', baked]);
     const esp = await execa('mdir', ['-i', `${image}@@${1024 * 1024}`, '-b', '::/slipway'], { env: { MTOOLS_SKIP_CHECK: '1' } });
     expect(esp.stdout).toMatch(/config\.json/);
+    expect(esp.stdout).toMatch(/plan\.tar/);
     const { hostname, console } = await provisionedHostname(image, await configDrive(configFile('from-drive')));
     expect(console).toMatch(/slipway-initrd: host config from the ESP's \/slipway\/config\.json/);
+    expect(console).toMatch(/slipway-initrd: applying the plan slipway compiled from it for this image/);
     expect(hostname).toBe('from-esp\nfrom-esp');
   });
 
-  it('reads a config drive labelled SLIPWAY-CFG', async () => {
+  it('reads a config drive labelled SLIPWAY-CFG, with the plan slipway config compile wrote or without one', async () => {
     const { image } = await buildVariant(() => {});
-    const { hostname, console } = await provisionedHostname(image, await configDrive(configFile('from-drive')));
-    expect(console).toMatch(/slipway-initrd: host config from config\.yaml on the config drive \/dev\/vdb/);
-    expect(hostname).toBe('from-drive\nfrom-drive');
+    const alone = await provisionedHostname(image, await configDrive(configFile('from-drive')));
+    expect(alone.console).toMatch(/slipway-initrd: host config from config\.yaml on the config drive \/dev\/vdb/);
+    expect(alone.console).not.toMatch(/applying the plan/);
+    expect(alone.hostname).toBe('from-drive\nfrom-drive');
+
+    const config = configFile('compiled');
+    const plan = join(tempDir('plan'), 'plan.tar');
+    const compiled = await slipway(['config', 'compile', config, '--image', image, '--out', plan]);
+    expect(compiled.exitCode, compiled.stderr).toBe(0);
+    const withPlan = await provisionedHostname(image, await configDrive(config, plan));
+    expect(withPlan.console).toMatch(/slipway-initrd: host config from config\.yaml on the config drive \/dev\/vdb/);
+    expect(withPlan.console).toMatch(/slipway-initrd: applying the plan slipway compiled from it for this image/);
+    expect(withPlan.hostname).toBe('compiled\ncompiled');
   });
 });

@@ -1,7 +1,9 @@
 /**
  * One image, provisioned twice: two hosts booted from the same image with different host configs
- * (passed by fw_cfg, as `slipway boot --config` does) get their own hostname, users, files and
- * containers; ssh works into each with its own key only; a reboot, and a switch to a new version
+ * get their own hostname, users, files and containers. One gets its config as `slipway boot
+ * --config` passes it, with the plan compiled on the build host; the other gets its config with a
+ * plan compiled from another config beside it, which its first boot must ignore, checking and
+ * compiling the config with the image's Node instead. On both, ssh works with its own key only; ssh works into each with its own key only; a reboot, and a switch to a new version
  * in the other slot, keep all of it and the host keys;
  * an Ignition config gives the same host as its native twin; a bad config stops the boot with the
  * message `slipway config validate` prints.
@@ -11,7 +13,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import type { FwCfgEntry } from '../../qemu/args.ts';
 import { BootFailure, VirtualMachine } from '../../qemu/runner.ts';
+import { configFwCfg, FW_CFG_CONFIG, FW_CFG_PLAN } from '../../src/hostconfig/deliver.ts';
 import { tempDir } from '../helpers/archive.ts';
 import { slipway } from '../helpers/cli.ts';
 import { pushArchive, startRegistry, type Registry } from '../helpers/registry.ts';
@@ -65,9 +69,11 @@ interface Booted {
   sshPort: number;
 }
 
-async function boot(config: string): Promise<Booted> {
+/** Boots with a config alone, or with the fw_cfg entries given. */
+async function boot(config: string | FwCfgEntry[]): Promise<Booted> {
   const sshPort = await freePort();
-  const vm = await VirtualMachine.start({ image, shell: true, forwards: [{ host: sshPort, guest: 22 }], fwCfg: [{ name: 'opt/slipway/config', file: config }] });
+  const fwCfg = typeof config === 'string' ? [{ name: FW_CFG_CONFIG, file: config }] : config;
+  const vm = await VirtualMachine.start({ image, shell: true, forwards: [{ host: sshPort, guest: 22 }], fwCfg });
   machines.push(vm);
   await vm.waitFor(/slipway-health: ok/, 300_000);
   return { vm, sshPort };
@@ -83,8 +89,14 @@ describe('first-boot provisioning', () => {
   });
 
   it('gives two hosts from one image their own hostname, user, file and container', async () => {
-    hosts.alpha = await boot(writeConfig('alpha', hostConfig('alpha', 'alice', keys.alpha!, 8091)));
-    hosts.bravo = await boot(writeConfig('bravo', hostConfig('bravo', 'bob', keys.bravo!, 8092), 'json'));
+    const alpha = await configFwCfg(writeConfig('alpha', hostConfig('alpha', 'alice', keys.alpha!, 8091)), image, tempDir('plan'));
+    const alphaPlan = alpha.find((entry) => entry.name === FW_CFG_PLAN)!;
+    hosts.alpha = await boot(alpha);
+    hosts.bravo = await boot([{ name: FW_CFG_CONFIG, file: writeConfig('bravo', hostConfig('bravo', 'bob', keys.bravo!, 8092), 'json') }, alphaPlan]);
+    expect(hosts.alpha.vm.console).toMatch(/slipway-initrd: applying the plan slipway compiled from it for this image/);
+    expect(hosts.alpha.vm.console).not.toMatch(/checking the config here/);
+    expect(hosts.bravo.vm.console).toMatch(/slipway-initrd: the plan beside it was compiled from another config or for another image: checking the config here/);
+    expect(hosts.bravo.vm.console).not.toMatch(/applying the plan slipway compiled/);
     for (const [name, user, port] of [['alpha', 'alice', 8091], ['bravo', 'bob', 8092]] as const) {
       const { vm, sshPort } = hosts[name]!;
       expect(vm.console).toMatch(new RegExp(`slipway-provision: applied fw_cfg opt/slipway/config \\(host ${name}\\)`));
@@ -185,7 +197,7 @@ describe('first-boot provisioning', () => {
       'units[0].content: does not parse as a unit file: line 3: "ExecStart /bin/true" is not a Key=Value line, a [Section] header or a comment',
     ]);
 
-    const vm = await VirtualMachine.start({ image, fwCfg: [{ name: 'opt/slipway/config', file: config }] });
+    const vm = await VirtualMachine.start({ image, fwCfg: [{ name: FW_CFG_CONFIG, file: config }] });
     machines.push(vm);
     const failure = await vm.waitFor(/slipway-health: ok/, 300_000).then(() => undefined, (error: unknown) => error);
     expect(failure).toBeInstanceOf(BootFailure);

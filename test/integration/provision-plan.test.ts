@@ -13,7 +13,7 @@ import { factsDigest, factsFileText, FACTS_PATH, type ManifestFacts } from '../.
 import type { Write } from '../../src/hostconfig/plan.ts';
 import { checkTools } from '../../src/tools.ts';
 import { tempDir } from '../helpers/archive.ts';
-import { REPO_ROOT } from '../helpers/cli.ts';
+import { errorLines, REPO_ROOT, slipway } from '../helpers/cli.ts';
 
 const PROVISION_SH = join(REPO_ROOT, 'runtime/initrd/provision.sh');
 const SOURCE = { config: 'c'.repeat(64), image: 'f'.repeat(64) };
@@ -198,5 +198,43 @@ describe('whether a plan fits', () => {
     expect(await fits(dir, join(dir, 'none.tar'))).toBe(false);
     writeFileSync(join(dir, 'junk.tar'), 'not a tar archive');
     expect(await fits(dir, join(dir, 'junk.tar'))).toBe(false);
+  });
+});
+
+describe('slipway config compile', () => {
+  const facts: ManifestFacts = { users: [{ name: 'root', uid: 0, gid: 0, home: '/root' }], groups: [{ name: 'root', gid: 0 }], units: [], containers: [], timezones: [], install: {} };
+
+  function builtImage(image: Partial<ManifestFacts>): string {
+    const dir = tempDir('image');
+    writeFileSync(join(dir, 'host_1.0.0.manifest.json'), JSON.stringify({ name: 'host', version: '1.0.0', image }, null, 2));
+    writeFileSync(join(dir, 'config.yaml'), 'hostname: web\n');
+    return dir;
+  }
+
+  it('writes the plan for the image that the first boot would compile itself', async () => {
+    const dir = builtImage(facts);
+    const result = await slipway(['config', 'compile', join(dir, 'config.yaml'), '--image', join(dir, 'host_1.0.0.raw'), '--out', join(dir, 'plan.tar')]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`${join(dir, 'config.yaml')}: valid (host web); plan for ${join(dir, 'host_1.0.0.raw')} written to ${join(dir, 'plan.tar')}`);
+    expect(readFileSync(join(dir, 'plan.tar'))).toEqual((await compileHostConfig(Buffer.from('hostname: web\n'), 'config.yaml', facts)).plan);
+  });
+
+  it('needs an image and a place for the plan', async () => {
+    const dir = builtImage(facts);
+    const result = await slipway(['config', 'compile', join(dir, 'config.yaml'), '--out', join(dir, 'plan.tar')]);
+    expect(result.exitCode).toBe(2);
+    expect(errorLines(result)).toMatchObject({ message: 'slipway: config compile: needs --image IMAGE and --out PLAN' });
+    expect(existsSync(join(dir, 'plan.tar'))).toBe(false);
+  });
+
+  it('says to rebuild an image whose manifest predates compiled plans, and to fix a folder that is not there', async () => {
+    const { install: _, ...older } = facts;
+    const old = builtImage(older);
+    const result = await slipway(['config', 'compile', join(old, 'config.yaml'), '--image', join(old, 'host_1.0.0.raw'), '--out', join(old, 'plan.tar')]);
+    expect(errorLines(result)).toMatchObject({ message: `slipway: ${join(old, 'host_1.0.0.manifest.json')} comes from a slipway that did not compile host configs`, hint: 'hint: rebuild the image with this slipway' });
+    const dir = builtImage(facts);
+    const missing = await slipway(['config', 'compile', join(dir, 'config.yaml'), '--image', join(dir, 'host_1.0.0.raw'), '--out', join(dir, 'no/plan.tar')]);
+    expect(missing.exitCode).toBe(10);
+    expect(errorLines(missing).message).toMatch(/^slipway: cannot write the plan to .*no\/plan\.tar: ENOENT/);
   });
 });

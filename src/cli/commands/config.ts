@@ -1,19 +1,35 @@
 import { hostConfigJsonSchema } from '../../hostconfig/schema.ts';
-import { factsForImage, validateConfigFile } from '../../hostconfig/read.ts';
-import { UsageError } from '../../errors.ts';
+import { compileConfigFile, factsForImage, validateConfigFile } from '../../hostconfig/read.ts';
+import { errorMessage, OutputError, UsageError } from '../../errors.ts';
+import { replaceFileDurably } from '../../shared/durable.ts';
 import { stringOption, type Command } from '../command.ts';
+
+async function compile(file: string, image: string | undefined, planFile: string | undefined, out: (text: string) => void, json: boolean): Promise<void> {
+  if (image === undefined || planFile === undefined) throw new UsageError('config compile: needs --image IMAGE and --out PLAN', 'a plan fits one image: name it, and where to write the plan');
+  const { config, plan } = await compileConfigFile(file, image);
+  try {
+    replaceFileDurably(planFile, plan);
+  } catch (cause) {
+    throw new OutputError(`cannot write the plan to ${planFile}: ${errorMessage(cause)}`, 'give --out a path in a folder that exists and that you can write', { cause });
+  }
+  if (json) out(`${JSON.stringify({ valid: true, plan: planFile, config }, null, 2)}\n`);
+  else out(`${file}: valid${config.hostname ? ` (host ${config.hostname})` : ''}; plan for ${image} written to ${planFile}\n`);
+}
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'check a host config (validate FILE), or print its format as JSON Schema (schema)',
-  usage: 'validate FILE [--image IMAGE] | schema',
+  summary: 'check a host config (validate FILE), compile it for an image (compile FILE), or print its format (schema)',
+  usage: 'validate FILE [--image IMAGE] | compile FILE --image IMAGE --out PLAN | schema',
   details: [
     'validate FILE    check a YAML, JSON or Ignition host config; every problem is named by its path',
     '--image IMAGE    check it against this built image (.raw, .qcow2 or .manifest.json): its users,',
     '                 groups, units and time zones; without it, against Debian\'s base accounts',
+    'compile FILE     check it against --image and write the plan its first boot applies to --out;',
+    '                 put it beside the config as plan.tar (on the ESP\'s /slipway or a config drive)',
+    '                 and the first boot applies it without starting Node',
     'schema           print the host config format as JSON Schema',
   ],
-  options: { image: { type: 'string' } },
+  options: { image: { type: 'string' }, out: { type: 'string' } },
   positionals: { min: 1, max: 2 },
   async run({ positionals, values, global, out }) {
     const [action, file] = positionals;
@@ -21,8 +37,12 @@ export const configCommand: Command = {
       out(`${JSON.stringify(hostConfigJsonSchema(), null, 2)}\n`);
       return;
     }
+    if (action === 'compile' && file !== undefined) {
+      await compile(file, stringOption(values, 'image'), stringOption(values, 'out'), out, global.json);
+      return;
+    }
     if (action !== 'validate' || file === undefined) {
-      throw new UsageError(`config: expected "validate FILE" or "schema", got "${positionals.join(' ')}"`, "see 'slipway config --help'");
+      throw new UsageError(`config: expected "validate FILE", "compile FILE" or "schema", got "${positionals.join(' ')}"`, "see 'slipway config --help'");
     }
     const config = validateConfigFile(file, factsForImage(stringOption(values, 'image')));
     if (global.json) out(`${JSON.stringify({ valid: true, config }, null, 2)}\n`);
