@@ -95,7 +95,7 @@ provision_first_boot() {
 			rm -f "$plan"
 			compile_at_boot "$config" "$source" "$plan"
 		fi
-		apply_plan "$plan" /sysroot || fail "cannot write the host config's files (see above)"
+		apply_plan "$plan" /sysroot || stop_boot "cannot write the host config's files to /var (see above); the next boot tries again"
 		sync
 		hostname=$(cat "$STATE/etc/upper/hostname" 2>/dev/null)
 		echo "slipway-provision: applied $source${hostname:+ (host $hostname)}"
