@@ -2,16 +2,16 @@
  * Where a first boot finds its host config besides fw_cfg: a config baked into the ESP by
  * `slipway build --config` (with the plan compiled from it), and a config drive (a filesystem
  * labelled SLIPWAY-CFG), with the plan `slipway config compile` wrote or without one. The ESP comes
- * before the drive.
+ * before the drive. And fw_cfg as the real `slipway boot --config` sets it.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { VirtualMachine } from '../../qemu/runner.ts';
 import { tempDir } from '../helpers/archive.ts';
-import { slipway } from '../helpers/cli.ts';
+import { REPO_ROOT, slipway } from '../helpers/cli.ts';
 import { buildVariant } from '../helpers/variant.ts';
 
 const machines: VirtualMachine[] = [];
@@ -44,6 +44,9 @@ async function provisionedHostname(image: string, drive: string): Promise<{ host
   return { hostname, console };
 }
 
+/** The image the drive test builds, which the boot --config test boots again. */
+let image: string;
+
 describe('host config sources', () => {
   it('reads a config baked into the ESP before one on a config drive', async () => {
     const baked = configFile('from-esp', 'json');
@@ -58,7 +61,7 @@ describe('host config sources', () => {
   });
 
   it('reads a config drive labelled SLIPWAY-CFG, with the plan slipway config compile wrote or without one', async () => {
-    const { image } = await buildVariant(() => {});
+    ({ image } = await buildVariant(() => {}));
     const alone = await provisionedHostname(image, await configDrive(configFile('from-drive')));
     expect(alone.console).toMatch(/slipway-initrd: host config from config\.yaml on the config drive \/dev\/vdb/);
     expect(alone.console).not.toMatch(/applying the plan/);
@@ -72,5 +75,25 @@ describe('host config sources', () => {
     expect(withPlan.console).toMatch(/slipway-initrd: host config from config\.yaml on the config drive \/dev\/vdb/);
     expect(withPlan.console).toMatch(/slipway-initrd: applying the plan slipway compiled from it for this image/);
     expect(withPlan.hostname).toBe('compiled\ncompiled');
+  });
+
+  it('gets the config and its plan by fw_cfg from slipway boot --config, and leaves nothing behind', async () => {
+    const tmp = tempDir('boot-tmp');
+    const boot = execa(process.execPath, [join(REPO_ROOT, 'bin/slipway.js'), 'boot', image, '--config', configFile('from-boot')], {
+      reject: false, stdin: 'ignore', all: true, env: { CI: '1', TMPDIR: tmp },
+    });
+    let output = '';
+    boot.all!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const deadline = Date.now() + 300_000;
+    while (!/slipway-health: ok|slipway-initrd: error/.test(output) && boot.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+    boot.kill('SIGINT');
+    await boot;
+    expect(output).toMatch(/slipway-initrd: host config from fw_cfg opt\/slipway\/config/);
+    expect(output).toMatch(/slipway-initrd: applying the plan slipway compiled from it for this image/);
+    expect(output).toMatch(/slipway-provision: applied fw_cfg opt\/slipway\/config \(host from-boot\)/);
+    expect(output).toMatch(/slipway-health: ok/);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });
