@@ -3,7 +3,7 @@
  * every time SOURCE_DATE_EPOCH, owners from the tree's records), a config, a manifest and an
  * index, packed as an OCI archive that `ctr images import` reads. Equal inputs give equal digests.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../shared/hash.ts';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { packTar, readTarFiles, type TarEntry } from './tar.ts';
@@ -30,10 +30,6 @@ async function layerOf(tree: Tree, mtime: Date): Promise<Buffer> {
     // Device nodes and fifos have no place in a container layer: the runtime makes /dev.
   }
   return packTar(entries);
-}
-
-function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 export async function buildOciImage(tree: Tree, name: string, command: readonly string[] | undefined, env: Record<string, string>, epoch: number): Promise<OciImage> {

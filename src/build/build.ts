@@ -34,10 +34,10 @@ import type { LoadedRecipe } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { artifactPath, type ImagePlan } from './plan.ts';
 import { configurePam } from '../assemble/configure/pam.ts';
-import { FACTS_PATH, factsFileText, parseGroup, parsePasswd, type InstallTarget, type ManifestFacts } from '../hostconfig/facts.ts';
+import { FACTS_PATH, factsFileText, parseGroup, parsePasswd, type ManifestFacts } from '../hostconfig/facts.ts';
 import { compileHostConfig } from '../hostconfig/compile.ts';
 import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
-import { installTargets, parseUnitFile } from '../hostconfig/unitfile.ts';
+import { installTargets, parseUnitFile, type InstallTarget } from '../hostconfig/unitfile.ts';
 import { bundleProgram } from './bundle.ts';
 import { convertFormats, publishOutputs, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
 
@@ -77,7 +77,7 @@ function imageFactsOf(tree: Tree, containers: string[]): ManifestFacts {
     ? tree.walk(zoneinfo).filter((path) => tree.get(path)?.type !== 'directory').map((path) => path.slice(zoneinfo.length + 1)).filter((name) => !/^(posix|right)\/|\.(tab|zi)$|^leap/.test(name))
     : [];
   const unitNames = [...new Set(units)].sort();
-  const install: ManifestFacts['install'] = {};
+  const install: Record<string, InstallTarget[]> = {};
   for (const name of unitNames) {
     const text = imageUnitText(tree, name);
     let hooks: InstallTarget[] = [];

@@ -8,9 +8,9 @@
  * The build host compiles (`slipway boot --config`, `build --config`, `config compile`) so a first
  * boot does not have to start Node under emulation; the initrd's fallback runs this same code.
  */
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { packTar, type TarEntry } from '../assemble/tar.ts';
+import { sha256 } from '../shared/hash.ts';
 import { factsDigest, factsFromManifest, type ManifestFacts } from './facts.ts';
 import { parseHostConfig } from './load.ts';
 import { planProvision, type Write } from './plan.ts';
@@ -45,11 +45,8 @@ export interface PlanSource {
 
 /** The writes as a tar archive, in order (a later write to a path wins), after the record of their source. */
 export function packPlan(writes: readonly Write[], source: PlanSource): Promise<Buffer> {
-  const record = Buffer.from(`config ${source.config}\nimage ${source.image}\n`);
-  return packTar([
-    { header: { name: PLAN_RECORD, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), uname: '', gname: '' }, body: record },
-    ...writes.map(entryOf),
-  ]);
+  const record: Write = { kind: 'file', path: `/${PLAN_RECORD}`, content: Buffer.from(`config ${source.config}\nimage ${source.image}\n`), mode: 0o644, uid: 0, gid: 0 };
+  return packTar([record, ...writes].map(entryOf));
 }
 
 export interface CompiledConfig {
@@ -61,6 +58,6 @@ export interface CompiledConfig {
 export async function compileHostConfig(bytes: Buffer, label: string, facts: ManifestFacts): Promise<CompiledConfig> {
   const imageFacts = factsFromManifest(facts);
   const config = parseHostConfig(bytes.toString('utf8'), label, imageFacts);
-  const source = { config: createHash('sha256').update(bytes).digest('hex'), image: factsDigest(facts) };
+  const source = { config: sha256(bytes), image: factsDigest(facts) };
   return { config, plan: await packPlan(planProvision(config, imageFacts), source) };
 }

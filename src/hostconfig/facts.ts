@@ -5,9 +5,8 @@
  * the first boot compile a config against the same facts. `slipway config validate` with no image
  * named assumes Debian's base accounts only.
  */
-import { createHash } from 'node:crypto';
-
-export type InstallTarget = { target: string; kind: 'wants' | 'requires' };
+import { sha256 } from '../shared/hash.ts';
+import type { InstallTarget } from './unitfile.ts';
 
 export interface ImageFacts {
   users: Map<string, { uid: number; gid: number; home: string }>;
@@ -71,8 +70,8 @@ export interface ManifestFacts {
   units: string[];
   containers: string[];
   timezones: string[];
-  /** The [Install] targets of the image's units that have any. */
-  install: Record<string, InstallTarget[]>;
+  /** The [Install] targets of the image's units that have any; absent from manifests of a slipway before compiled plans. */
+  install?: Record<string, InstallTarget[]>;
 }
 
 /** Where the image carries its facts. */
@@ -84,7 +83,7 @@ export function factsFileText(facts: ManifestFacts): string {
 }
 
 export function factsDigest(facts: ManifestFacts): string {
-  return createHash('sha256').update(factsFileText(facts)).digest('hex');
+  return sha256(factsFileText(facts));
 }
 
 export function factsFromManifest(image: ManifestFacts): ImageFacts {

@@ -39,9 +39,14 @@ export function parseUnitFile(text: string): UnitFile {
   return { sections };
 }
 
+export interface InstallTarget {
+  target: string;
+  kind: 'wants' | 'requires';
+}
+
 /** The targets and units a unit's [Install] section hooks it into (WantedBy, RequiredBy). */
-export function installTargets(unit: UnitFile): Array<{ target: string; kind: 'wants' | 'requires' }> {
-  const out: Array<{ target: string; kind: 'wants' | 'requires' }> = [];
+export function installTargets(unit: UnitFile): InstallTarget[] {
+  const out: InstallTarget[] = [];
   for (const { key, value } of unit.sections.get('Install') ?? []) {
     const kind = key === 'WantedBy' ? 'wants' : key === 'RequiredBy' ? 'requires' : undefined;
     if (kind) for (const target of value.split(/\s+/).filter(Boolean)) out.push({ target, kind });
