@@ -40,7 +40,7 @@ export interface BootRequest {
   qmpSocket?: string;
   /** A unix socket carrying a virtio console (hvc0): the debug shell of test images. */
   shellSocket?: string;
-  /** Exit instead of rebooting (tests that watch one boot). */
+  /** Exit when the guest resets (the runner starts QEMU again, or stops there). */
   noReboot?: boolean;
 }
 
@@ -71,7 +71,7 @@ export function qemuArgs(request: BootRequest): string[] {
   args.push('-device', 'virtio-rng-pci');
 
   // On the terminal, Ctrl-C stops QEMU (signal=on); Ctrl-A x does too.
-  const console = request.consoleLog ? `file,id=console,path=${path(request.consoleLog)}` : 'stdio,id=console,signal=on,mux=on';
+  const console = request.consoleLog ? `file,id=console,path=${path(request.consoleLog)},append=on` : 'stdio,id=console,signal=on,mux=on';
   args.push('-chardev', console, '-serial', 'chardev:console');
   if (!request.consoleLog) args.push('-mon', 'chardev=console,mode=readline');
   if (request.shellSocket) {

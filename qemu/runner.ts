@@ -3,6 +3,11 @@
  * written, scanned for what means the boot went wrong (as CoreOS's kola does), and waited on for
  * markers; commands run in the guest over the debug shell's virtio console; the machine is
  * powered off through ACPI or has its plug pulled.
+ *
+ * A guest's reboot is a power cycle: QEMU runs with -no-reboot, and when it exits because the
+ * guest asked for a reset, it is started again on the same disk and firmware variables, its
+ * console appended to the same log. Under TCG, OVMF takes minutes (once, over 15) to come back
+ * from a warm reset, against seconds from power-on; the guest cannot tell the two apart.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
@@ -11,6 +16,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { qemuArgs, type BootRequest, type FwCfgEntry, type PortForward } from './args.ts';
 import { chooseAccel } from './kvm.ts';
+import { QmpConnection } from './qmp.ts';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -50,6 +56,7 @@ export interface MachineOptions {
   durableDisk?: boolean;
   /** Connect the debug shell's virtio console (images built with debugShell: true). */
   shell?: boolean;
+  /** Stop at the guest's first reboot or panic instead of starting it again (tests that watch one boot). */
   noReboot?: boolean;
   /** Grow the machine's disk (the overlay) to this many bytes, as a bigger server disk would be. */
   diskSize?: number;
@@ -68,9 +75,13 @@ export class VirtualMachine {
   readonly dir: string;
   readonly consoleLog: string;
   private qemu?: ResultPromise;
+  private qmpConnection?: QmpConnection;
   private exited = false;
+  private stopping = false;
   private shellSocket?: Socket;
   private shellBuffer = '';
+  /** Guest reboots so far (each one a new QEMU process). */
+  reboots = 0;
 
   private constructor(
     readonly options: MachineOptions,
@@ -91,20 +102,30 @@ export class VirtualMachine {
     return machine;
   }
 
-  /** Starts (or starts again, on the same disk) QEMU. */
+  /** Starts (or starts again, on the same disk, after kill()) QEMU, with a new console log. */
   async boot(): Promise<void> {
+    writeFileSync(this.consoleLog, '');
+    this.stopping = false;
+    await this.launch();
+  }
+
+  private async launch(): Promise<void> {
     const vars = join(this.dir, 'OVMF_VARS.fd');
     try {
       readFileSync(vars);
     } catch {
       copyFileSync(OVMF_VARS, vars);
     }
-    writeFileSync(this.consoleLog, '');
+    const accel = await chooseAccel(this.options.accel);
+    if (this.stopping) {
+      this.exited = true;
+      return;
+    }
     const terminal = this.options.terminal === true;
     const request: BootRequest = {
       firmware: { kind: 'uefi', code: OVMF_CODE, vars },
       disk: { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe' },
-      accel: await chooseAccel(this.options.accel),
+      accel,
       memoryMiB: this.options.memoryMiB ?? 1024,
       cpus: this.options.cpus ?? 2,
       consoleLog: terminal ? undefined : this.consoleLog,
@@ -112,15 +133,34 @@ export class VirtualMachine {
       fwCfg: this.options.fwCfg ?? [],
       extraDrives: this.options.extraDrives ?? [],
       qmpSocket: join(this.dir, 'qmp.sock'),
-      noReboot: this.options.noReboot,
+      noReboot: true,
     };
     if (this.options.shell) request.shellSocket = join(this.dir, 'shell.sock');
     this.exited = false;
+    this.shellSocket?.destroy();
     this.shellSocket = undefined;
-    this.qemu = execa('qemu-system-x86_64', qemuArgs(request), terminal ? { reject: false, stdio: 'inherit' } : { reject: false, stdin: 'ignore' });
-    void this.qemu.then(() => {
-      this.exited = true;
+    rmSync(request.qmpSocket!, { force: true });
+    const qemu = execa('qemu-system-x86_64', qemuArgs(request), terminal ? { reject: false, stdio: 'inherit' } : { reject: false, stdin: 'ignore' });
+    this.qemu = qemu;
+    let running = true;
+    void qemu.then(() => {
+      running = false;
     });
+    const qmp = await QmpConnection.open(request.qmpSocket!, 30_000, () => running);
+    this.qmpConnection = qmp;
+    void qemu.then(() => this.afterExit(qmp));
+  }
+
+  /** QEMU has exited: start it again if the guest asked for a reset, else the machine is off. */
+  private async afterExit(qmp: QmpConnection | undefined): Promise<void> {
+    if (qmp) await Promise.race([qmp.closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    qmp?.close();
+    if (qmp?.reason === 'guest-reset' && !this.stopping && !this.options.noReboot) {
+      this.reboots += 1;
+      await this.launch();
+      return;
+    }
+    this.exited = true;
   }
 
   get console(): string {
@@ -216,22 +256,11 @@ export class VirtualMachine {
     }
   }
 
-  private async qmp(command: string): Promise<void> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection(join(this.dir, 'qmp.sock'), () => resolve(s));
-      s.once('error', reject);
-    });
-    socket.write('{"execute":"qmp_capabilities"}\n');
-    socket.write(`{"execute":"${command}"}\n`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    socket.destroy();
-  }
-
   /** Presses the power button (ACPI) and waits for QEMU to exit. */
   async powerOff(timeoutMs = 120_000): Promise<void> {
     if (this.exited) return;
     this.shellSocket?.destroy();
-    await this.qmp('system_powerdown');
+    this.qmpConnection?.send('system_powerdown');
     const deadline = Date.now() + timeoutMs;
     while (!this.exited) {
       if (Date.now() > deadline) throw new BootFailure('the guest did not power off', this.excerpt());
@@ -241,20 +270,22 @@ export class VirtualMachine {
 
   /** Resolves when QEMU exits by itself (the guest powered off, or Ctrl-C on the terminal). */
   async exit(): Promise<void> {
-    await this.qemu;
+    while (!this.exited) await new Promise((resolve) => setTimeout(resolve, 200));
   }
 
   /** Pulls the plug: QEMU dies at once, as a host would on a power cut. */
   async kill(): Promise<void> {
+    this.stopping = true;
     this.shellSocket?.destroy();
     if (!this.exited) {
       this.qemu?.kill('SIGKILL');
-      await this.qemu;
+      await this.exit();
     }
   }
 
   /** For a process that is about to exit: kills QEMU and removes the machine's files at once. */
   disposeNow(): void {
+    this.stopping = true;
     this.shellSocket?.destroy();
     this.qemu?.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });

@@ -71,6 +71,9 @@ describe('the default host under QEMU', () => {
     await vm.run('systemctl reboot', 10_000).catch(() => undefined); // the shell goes away with the machine
     await vm.waitFor(/slipway-initrd: root/, 240_000, before);
     await vm.waitFor(/slipway-health: ok/, 300_000, before);
+    // The reboot was a power cycle of QEMU, the first boot's console kept before the second's.
+    expect(vm.reboots).toBe(1);
+    expect(vm.console.slice(0, before)).toMatch(/slipway-health: ok/);
     expect((await vm.run('cat /var/lib/slipway-test/marker')).stdout).toBe(marker);
     const response = await fetch(`http://127.0.0.1:${port}/`);
     expect(response.status).toBe(200);

@@ -81,9 +81,9 @@ describe('qemuArgs', () => {
     expect(drives).toEqual(['if=virtio,format=qcow2,file=/tmp/vm/disk.qcow2,cache=unsafe,discard=unmap', 'if=virtio,format=raw,readonly=on,file=/tmp/config,,drive.img']);
   });
 
-  it('sends the console to a file when asked, with no monitor', () => {
+  it('appends the console to a file when asked (a restarted machine keeps its log), with no monitor', () => {
     const args = qemuArgs({ ...UEFI, consoleLog: '/tmp/vm/console.log' });
-    expect(values(args, '-chardev')).toEqual(['file,id=console,path=/tmp/vm/console.log']);
+    expect(values(args, '-chardev')).toEqual(['file,id=console,path=/tmp/vm/console.log,append=on']);
     expect(values(args, '-serial')).toEqual(['chardev:console']);
     expect(args).not.toContain('-mon');
   });
