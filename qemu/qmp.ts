@@ -3,14 +3,12 @@
  * and keeps the reason QEMU gave when it shut down, so the runner can tell a guest that asked for
  * a reset from one that powered off or a QEMU that was stopped.
  */
-import { createConnection, type Socket } from 'node:net';
-
-/** QMP's SHUTDOWN reasons: guest-reset, guest-shutdown, guest-panic, host-signal, host-qmp-quit, … */
-export type ShutdownReason = string;
+import type { Socket } from 'node:net';
+import { connectWhenListening } from './unix-socket.ts';
 
 export class QmpConnection {
   private buffer = '';
-  private shutdownReason?: ShutdownReason;
+  private shutdownReason?: string;
   /** Resolves when QEMU has closed its end: every event it sent has been read. */
   readonly closed: Promise<void>;
 
@@ -23,24 +21,17 @@ export class QmpConnection {
   /** Connects once QEMU has made the socket (it does so as it starts), within `timeoutMs`. */
   static async open(path: string, timeoutMs: number, stillStarting: () => boolean): Promise<QmpConnection | undefined> {
     const deadline = Date.now() + timeoutMs;
-    while (stillStarting() && Date.now() < deadline) {
-      try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = createConnection(path, () => resolve(s));
-          s.once('error', reject);
-        });
-        const connection = new QmpConnection(socket);
-        connection.send('qmp_capabilities');
-        return connection;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+    try {
+      const connection = new QmpConnection(await connectWhenListening(path, () => stillStarting() && Date.now() < deadline, 20));
+      connection.send('qmp_capabilities');
+      return connection;
+    } catch {
+      return undefined;
     }
-    return undefined;
   }
 
-  /** Why QEMU shut down, once it has said so. */
-  get reason(): ShutdownReason | undefined {
+  /** Why QEMU shut down, once it has said so: guest-reset, guest-shutdown, host-signal, … */
+  get reason(): string | undefined {
     return this.shutdownReason;
   }
 

@@ -9,14 +9,15 @@
  * console appended to the same log. Under TCG, OVMF takes minutes (once, over 15) to come back
  * from a warm reset, against seconds from power-on; the guest cannot tell the two apart.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { qemuArgs, type BootRequest, type FwCfgEntry, type PortForward } from './args.ts';
 import { chooseAccel } from './kvm.ts';
 import { QmpConnection } from './qmp.ts';
+import { connectWhenListening } from './unix-socket.ts';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -111,11 +112,7 @@ export class VirtualMachine {
 
   private async launch(): Promise<void> {
     const vars = join(this.dir, 'OVMF_VARS.fd');
-    try {
-      readFileSync(vars);
-    } catch {
-      copyFileSync(OVMF_VARS, vars);
-    }
+    if (!existsSync(vars)) copyFileSync(OVMF_VARS, vars);
     const accel = await chooseAccel(this.options.accel);
     if (this.stopping) {
       this.exited = true;
@@ -216,22 +213,14 @@ export class VirtualMachine {
     if (this.shellSocket && !this.shellSocket.destroyed) return this.shellSocket;
     const path = join(this.dir, 'shell.sock');
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const socket = await new Promise<Socket>((resolve, reject) => {
-          const s = createConnection(path, () => resolve(s));
-          s.once('error', reject);
-        });
-        socket.on('data', (chunk: Buffer) => {
-          this.shellBuffer += chunk.toString('utf8');
-        });
-        this.shellSocket = socket;
-        return socket;
-      } catch (error) {
-        if (Date.now() > deadline) throw new BootFailure(`cannot reach the debug shell: ${String(error)}`, this.excerpt());
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    const socket = await connectWhenListening(path, () => Date.now() < deadline, 200).catch((error: unknown) => {
+      throw new BootFailure(`cannot reach the debug shell: ${String(error)}`, this.excerpt());
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.shellBuffer += chunk.toString('utf8');
+    });
+    this.shellSocket = socket;
+    return socket;
   }
 
   /** Runs a shell command in the guest and returns its output and exit status. */
