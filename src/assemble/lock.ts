@@ -11,6 +11,8 @@ import type { Recipe } from '../recipe/schema.ts';
 import { parseRequest } from './archive/depends.ts';
 import type { Archive } from './archive/open.ts';
 import { INITRD_PACKAGES } from './initrd.ts';
+import { IMAGE_EXCLUDES, IMAGE_PROVIDES } from './leave-out.ts';
+import type { BinaryPackage } from './archive/packages.ts';
 import { baseRequests, resolvePackages, type ResolveRequest } from './archive/resolve.ts';
 
 export const LockedPackageSchema = z.strictObject({
@@ -23,6 +25,10 @@ export const LockedPackageSchema = z.strictObject({
   source: z.string(),
   sourceVersion: z.string(),
   essential: z.boolean(),
+  /** Bytes (the index's Installed-Size); lockfiles written before it was recorded read without it. */
+  installedSize: z.number().int().nonnegative().optional(),
+  /** The chain that pulled the package in, origin first: ["packages", "systemd 252.38-1~deb12u1"]. */
+  neededBy: z.array(z.string()).min(1).optional(),
 });
 
 export const LockfileSchema = z.strictObject({
@@ -39,6 +45,8 @@ export const LockfileSchema = z.strictObject({
     snapshot: z.string().optional(),
   }),
   sets: z.record(z.string(), z.array(LockedPackageSchema)),
+  /** Per set: excluded packages something wanted, as the archive has them (their files are checked against what the image keeps). */
+  excluded: z.record(z.string(), z.array(LockedPackageSchema)).optional(),
 });
 
 export type LockedPackage = z.infer<typeof LockedPackageSchema>;
@@ -58,12 +66,20 @@ interface PackageSet {
   name: string;
   base: Recipe['distribution']['base'];
   requests: string[];
+  exclude?: string[];
+  providedByImage?: string[];
 }
 
 /** The package sets a recipe needs resolved: the host (base + kernel + packages) and built containers. */
 export function packageSets(recipe: Recipe): PackageSet[] {
   const sets: PackageSet[] = [
-    { name: HOST_SET, base: recipe.distribution.base, requests: [recipe.kernel.package, ...BOOT_PACKAGES, ...recipe.packages] },
+    {
+      name: HOST_SET,
+      base: recipe.distribution.base,
+      requests: [recipe.kernel.package, ...BOOT_PACKAGES, ...recipe.packages],
+      exclude: [...new Set([...IMAGE_EXCLUDES.map((e) => e.name), ...recipe.exclude])],
+      providedByImage: IMAGE_PROVIDES.map((p) => p.name),
+    },
     { name: INITRD_SET, base: 'none', requests: INITRD_PACKAGES },
   ];
   for (const container of recipe.containers) {
@@ -85,26 +101,45 @@ export function lockPathFor(recipePath: string): string {
   return join(dirname(resolve(recipePath)), `${name}.lock.json`);
 }
 
+function lockedPackage(pkg: BinaryPackage, neededBy: string[]): LockedPackage {
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    architecture: pkg.architecture,
+    filename: pkg.filename,
+    size: pkg.size,
+    sha256: pkg.sha256,
+    source: pkg.source,
+    sourceVersion: pkg.sourceVersion,
+    essential: pkg.essential,
+    installedSize: pkg.installedSizeKiB * 1024,
+    neededBy,
+  };
+}
+
 /** Resolves every package set of the recipe against the archive. */
 export function resolveLock(recipe: Recipe, archive: Archive): Lockfile {
   const sets: Record<string, LockedPackage[]> = {};
+  const excluded: Record<string, LockedPackage[]> = {};
+  for (const name of recipe.exclude) {
+    if (archive.index.versions(name).length === 0) {
+      throw new LockError(`exclude: no package "${name}" in the archive`, 'name a real package (virtual packages cannot be excluded; exclude the packages that provide them)');
+    }
+  }
   for (const set of packageSets(recipe)) {
+    const wanted = set.requests.map((text) => parseRequest(text).name).filter((name) => recipe.exclude.includes(name) && set.name === HOST_SET);
+    if (wanted.length > 0) {
+      throw new LockError(`exclude: ${wanted.join(', ')} ${wanted.length === 1 ? 'is' : 'are'} also what the image is asked to carry (packages, kernel.package or slipway's boot packages)`, 'drop it from one of the two lists');
+    }
     const origin = set.name === HOST_SET ? 'packages' : set.name === INITRD_SET ? 'the initrd' : `containers (${set.name.slice('container:'.length)})`;
     const requests: ResolveRequest[] = [
       ...baseRequests(archive.index, set.base),
       ...set.requests.map((text) => ({ atom: parseRequest(text), origin })),
     ];
-    sets[set.name] = resolvePackages(archive.index, requests).packages.map((pkg) => ({
-      name: pkg.name,
-      version: pkg.version,
-      architecture: pkg.architecture,
-      filename: pkg.filename,
-      size: pkg.size,
-      sha256: pkg.sha256,
-      source: pkg.source,
-      sourceVersion: pkg.sourceVersion,
-      essential: pkg.essential,
-    }));
+    const resolution = resolvePackages(archive.index, requests, { exclude: new Set(set.exclude), providedByImage: new Set(set.providedByImage) });
+    sets[set.name] = resolution.packages.map((pkg) => lockedPackage(pkg, resolution.reasons.get(pkg.name)!));
+    const unmet = [...resolution.unmet].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, chain]) => lockedPackage(archive.index.versions(name)[0]!, chain));
+    if (unmet.length > 0) excluded[set.name] = unmet;
   }
   const lock: Lockfile = {
     lockfileVersion: 1,
@@ -119,6 +154,7 @@ export function resolveLock(recipe: Recipe, archive: Archive): Lockfile {
     },
     sets,
   };
+  if (Object.keys(excluded).length > 0) lock.excluded = excluded;
   if (recipe.distribution.snapshot) lock.distribution.snapshot = recipe.distribution.snapshot;
   return lock;
 }

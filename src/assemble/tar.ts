@@ -44,3 +44,21 @@ export async function readTarFiles(stream: NodeJS.ReadableStream, wanted: (name:
   });
   return files;
 }
+
+/** The name of every entry in a tar file, without a leading ./ and without reading contents into memory. */
+export async function listTarNames(stream: NodeJS.ReadableStream): Promise<string[]> {
+  const names: string[] = [];
+  const tar = extract();
+  tar.on('entry', (header, body, next) => {
+    if (header.type !== 'directory') names.push(header.name.replace(/^\.\//, ''));
+    body.on('end', next);
+    body.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    tar.on('finish', resolve);
+    tar.on('error', reject);
+    stream.on('error', reject);
+    stream.pipe(tar);
+  });
+  return names;
+}

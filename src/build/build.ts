@@ -11,6 +11,9 @@ import {
   applyRecipeFiles, configureCaCertificates, installConfigTemplates, configureReadOnlyRoot, trimFilter, writeOsRelease, writeUserTmpfiles,
 } from '../assemble/configure/system.ts';
 import { configureUnits } from '../assemble/configure/units.ts';
+import { excludedPackagePaths, removePaths } from '../assemble/configure/remove.ts';
+import { RUNTIME_NEEDS } from '../assemble/leave-out.ts';
+import { describeUnmet, unmetNeeds, type LeftOutPaths } from '../assemble/needs.ts';
 import { imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
 import { buildOciImage, ociArchiveTag } from '../assemble/oci.ts';
 import { configureUsers, type Accounts } from '../assemble/configure/users.ts';
@@ -32,6 +35,7 @@ import type { Step } from '../cli/progress.ts';
 import { BuildError, OutputError, RecipeError } from '../errors.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
+import { PACKAGES_FILE, formatPackagesFile } from '../shared/packages.ts';
 import { artifactPath, type ImagePlan } from './plan.ts';
 import { configurePam } from '../assemble/configure/pam.ts';
 import { FACTS_PATH, factsFileText, parseGroup, parsePasswd, type ManifestFacts } from '../hostconfig/facts.ts';
@@ -53,6 +57,8 @@ export interface BuildContext {
   /** Per container with a baked-in image: the tag its archive names it with. */
   imageTags: Map<string, string>;
   tree?: Tree;
+  /** Files the root leaves out (exclude:, remove: and the built-in removals), with why. */
+  leftOut?: LeftOutPaths;
   initrdTree?: Tree;
   accounts?: Accounts;
   kernel?: KernelInfo;
@@ -110,6 +116,7 @@ const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathnam
 export const BUILD_STEPS: Step<BuildContext>[] = [
   { title: 'Fetch packages', run: fetchAllPackages },
   { title: 'Unpack the root tree', run: unpackRootTree },
+  { title: 'Leave out what no host runs', run: leaveOutPaths },
   { title: 'Collect the boot loader and UKI stub', run: collectBootFiles },
   { title: 'Install the slipway runtime', run: (ctx) => installRuntime(ctx.tree!, RUNTIME_ROOTFS) },
   { title: 'Configure users and groups', run: configureAccounts },
@@ -119,6 +126,7 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
   { title: 'Enable units', run: enableUnits },
   { title: 'Bundle first-boot provisioning', run: installProvisioning },
   { title: 'Bundle the update agent', run: installUpdateAgent },
+  { title: 'Check that nothing kept needs what is left out', run: checkNeeds },
   { title: 'Select kernel modules', run: selectKernelModules },
   { title: 'Build the initrd', run: makeInitrd },
   { title: 'Make the root filesystem', run: makeRootFilesystem },
@@ -132,7 +140,7 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
 ];
 
 async function fetchAllPackages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
-  const all = [...ctx.plan.packages.host, ...ctx.plan.packages.initrd, ...Object.values(ctx.plan.packages.containers).flat()];
+  const all = [...ctx.plan.packages.host, ...ctx.plan.packages.initrd, ...Object.values(ctx.plan.packages.containers).flat(), ...ctx.plan.packages.excluded];
   const unique = [...new Map(all.map((p) => [p.sha256, p])).values()];
   const { paths } = await fetchPackages(unique, ctx.source, ctx.cache, { onProgress: (done, total) => report(`downloaded ${done}/${total}`) });
   for (const pkg of unique) ctx.debs.set(pkg.sha256, paths.get(pkg.name)!);
@@ -162,6 +170,20 @@ async function unpackRootTree(ctx: BuildContext, report: (detail: string) => voi
   await unpackSet(ctx, ctx.tree, ctx.plan.packages.host, trimFilter(ctx.loaded.recipe.keep), report);
   ctx.initrdTree = new Tree(join(ctx.work, 'initrd'));
   await unpackSet(ctx, ctx.initrdTree, ctx.plan.packages.initrd, () => true, report);
+}
+
+async function leaveOutPaths(ctx: BuildContext): Promise<void> {
+  const tree = ctx.tree!;
+  ctx.leftOut = removePaths(tree, ctx.loaded.recipe.remove);
+  const excluded = ctx.plan.packages.excluded.map((pkg) => ({ name: pkg.name, tar: ctx.cache.pathFor('unpacked', pkg.sha256, '.tar') }));
+  for (const [path, reason] of await excludedPackagePaths(tree, excluded)) ctx.leftOut.set(path, reason);
+}
+
+/** Refuses a build whose kept files need what exclude: or remove: left out, with the chains that explain both sides. */
+function checkNeeds(ctx: BuildContext): void {
+  const unmet = unmetNeeds(ctx.tree!, ctx.leftOut!, RUNTIME_NEEDS);
+  if (unmet.length === 0) return;
+  throw new RecipeError(`the image would miss what it keeps needs:\n${describeUnmet(unmet, new Map([...ctx.plan.packages.host, ...ctx.plan.packages.excluded].map((p) => [p.name, p.neededBy ?? []]))).join('\n')}`, 'keep what is needed (drop it from exclude: or remove:), or leave out what needs it too');
 }
 
 const EFI_DIR = 'usr/lib/systemd/boot/efi';
@@ -235,8 +257,7 @@ function installFiles(ctx: BuildContext): void {
     ctx.tree!.writeFile('usr/lib/systemd/system/slipway-debug-shell.service', readFileSync(new URL('../../runtime/debug/slipway-debug-shell.service', import.meta.url)));
   }
   // What the image is made of, for `slipway inspect` and for the host itself.
-  const packages = ctx.plan.packages.host.map((p) => `${p.name} ${p.version} ${p.architecture}\n`).join('');
-  ctx.tree!.writeFile('usr/lib/slipway/packages', packages);
+  ctx.tree!.writeFile(PACKAGES_FILE, formatPackagesFile(ctx.plan.packages.host));
   for (const unit of ctx.loaded.recipe.units) ctx.tree!.writeFile(`etc/systemd/system/${unit.name}`, unit.content, { origin: 'recipe' });
   applyRecipeFiles(ctx.tree!, ctx.loaded.recipe.files, ctx.accounts!, (source) => {
     const path = resolve(ctx.loaded.dir, source);

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
+import { IMAGE_EXCLUDES, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
 import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot } from '../shared/layout.ts';
@@ -30,7 +31,10 @@ export interface ImagePlan {
   outDir: string;
   formats: string[];
   sourceDateEpoch: number;
-  packages: { host: LockedPackage[]; initrd: LockedPackage[]; containers: Record<string, LockedPackage[]> };
+  /** `excluded`: packages something wanted that the image leaves out (fetched only to know their files). */
+  packages: { host: LockedPackage[]; initrd: LockedPackage[]; containers: Record<string, LockedPackage[]>; excluded: LockedPackage[] };
+  /** What the root leaves out: packages never chosen, virtual packages the image provides, path globs. */
+  leaveOut: { packages: string[]; provided: string[]; paths: string[] };
   kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; provisionModules: string[]; cmdline: string[] };
   rootfs: { type: 'squashfs'; compression: 'zstd' };
   disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number };
@@ -58,6 +62,12 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
       host: lock.sets[HOST_SET] ?? [],
       initrd: lock.sets[INITRD_SET] ?? [],
       containers: Object.fromEntries(recipe.containers.map((c) => [c.name, lock.sets[containerSetName(c.name)] ?? []])),
+      excluded: lock.excluded?.[HOST_SET] ?? [],
+    },
+    leaveOut: {
+      packages: [...new Set([...IMAGE_EXCLUDES.map((e) => e.name), ...recipe.exclude])],
+      provided: IMAGE_PROVIDES.map((p) => p.name),
+      paths: [...IMAGE_REMOVALS.map((r) => `/${r.name}`), ...recipe.remove],
     },
     kernel: {
       package: recipe.kernel.package,

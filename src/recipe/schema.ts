@@ -156,6 +156,14 @@ export const RecipeSchema = z.strictObject({
   distribution: DistributionSchema.prefault({}),
   kernel: KernelSchema.prefault({}),
   packages: z.array(debianPackageName).default([]),
+  exclude: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'expected a Debian package name'))
+    .default([])
+    .describe('packages never unpacked, even when others depend on them; the build refuses one that a kept program still needs'),
+  remove: z
+    .array(z.string().regex(/^\/(?!.*(^|\/)\.\.?(\/|$))[^\n\0]+$/, 'expected an absolute path glob without . or .. parts, such as /usr/share/zoneinfo/right/**'))
+    .default([])
+    .describe('path globs (* within a name, ** across folders) left out of the root; the build refuses one that a kept program still needs'),
   keep: z
     .strictObject({ docs: z.boolean().default(false), locales: z.array(z.string()).default([]) })
     .prefault({}),

@@ -19,7 +19,7 @@ function leftovers(out: string): string[] {
   return existsSync(out) ? readdirSync(out) : [];
 }
 
-async function expectBuildFailure(recipe: string, out: string, exitCode: number, message: RegExp): Promise<void> {
+async function expectBuildFailure(recipe: string, out: string, exitCode: number, message: RegExp): Promise<string> {
   const result = await slipway(['build', recipe, '--out', out, '--cache', SHARED_CACHE, '--format', 'raw']);
   const { lines, hint } = errorLines(result);
   expect(result.exitCode, result.stderr).toBe(exitCode);
@@ -27,6 +27,7 @@ async function expectBuildFailure(recipe: string, out: string, exitCode: number,
   expect(hint).toMatch(/^hint: \S/);
   expect(result.stderr).not.toMatch(/\n\s+at /);
   expect(leftovers(out)).toEqual([]);
+  return result.stderr;
 }
 
 describe('slipway build refuses what cannot work', () => {
@@ -48,6 +49,29 @@ describe('slipway build refuses what cannot work', () => {
   it('an unknown kernel module', async () => {
     const recipe = hostVariant((r) => (r.kernel.modules = ['no_such_module']));
     await expectBuildFailure(recipe, join(tempDir('out'), 'out'), 11, /^slipway: kernel\.modules: unknown module "no_such_module" in kernel /);
+  });
+
+  it('excluding a package a kept program needs: libc6, with the chains on both sides', async () => {
+    const recipe = hostVariant((r) => (r.exclude = ['libc6']));
+    const out = join(tempDir('out'), 'out');
+    const stderr = await expectBuildFailure(recipe, out, 3, /^slipway: the image would miss what it keeps needs:$/);
+    expect(stderr).toMatch(/^ {2}exclude: libc6, wanted by the Essential set → .+ → libc6, is needed by \d+ kept files:$/m);
+    expect(stderr).toMatch(/^ {4}\/usr\/bin\/bash \(bash, from the Essential set → bash\) needs .*libc\.so\.6/m);
+  });
+
+  it('excluding runc, which containerd\'s shim runs', async () => {
+    const recipe = hostVariant((r) => {
+      r.packages = r.packages.filter((p: string) => p !== 'runc');
+      r.exclude = ['runc'];
+    });
+    const stderr = await expectBuildFailure(recipe, join(tempDir('out'), 'out'), 3, /^slipway: the image would miss what it keeps needs:$/);
+    expect(stderr).toContain('  exclude: runc, wanted by packages → containerd');
+    expect(stderr).toMatch(/\/usr\/bin\/containerd-shim-runc-v2 \(containerd, from packages → containerd\) needs \/usr\/sbin\/runc/);
+  });
+
+  it('excluding a package the recipe also asks for', async () => {
+    const recipe = hostVariant((r) => (r.exclude = ['runc']));
+    await expectBuildFailure(recipe, join(tempDir('out'), 'out'), 8, /^slipway: exclude: runc is also what the image is asked to carry/);
   });
 
   it('an --out that cannot be written', async () => {

@@ -4,6 +4,10 @@
  * to that): dependencies are followed depth first in field order, an alternative group already
  * satisfied by a chosen package needs nothing more, otherwise the first alternative whose candidate
  * (newest) version fits wins, a real package before packages that merely provide the name.
+ *
+ * An image can say what it never wants (`exclude`: such a package is never chosen, and a dependency
+ * only it could meet is left unmet and recorded) and what the image itself provides (a name in
+ * `providedByImage` meets every dependency on it, as slipway's own initrd meets linux-initramfs-tool).
  */
 import { ResolveError } from '../../errors.ts';
 import { formatAtom, formatDependency, type Dependency, type DependencyAtom } from './depends.ts';
@@ -16,11 +20,18 @@ export interface ResolveRequest {
   origin: string;
 }
 
+export interface ResolveOptions {
+  exclude?: ReadonlySet<string>;
+  providedByImage?: ReadonlySet<string>;
+}
+
 export interface Resolution {
   /** The chosen packages, sorted by name. */
   packages: BinaryPackage[];
   /** For each chosen package, the chain that pulled it in (origin first). */
   reasons: Map<string, string[]>;
+  /** Excluded names that a request or a dependency wanted with no other way to meet it, with the chain that wanted them. */
+  unmet: Map<string, string[]>;
 }
 
 const PRIORITY_RANK: Record<string, number> = { required: 5, important: 4, standard: 3, optional: 2, extra: 1 };
@@ -50,17 +61,35 @@ export function packageSatisfies(index: PackageIndex, pkg: BinaryPackage, atom: 
 class Resolver {
   private readonly chosen = new Map<string, BinaryPackage>();
   private readonly reasons = new Map<string, string[]>();
+  private readonly unmet = new Map<string, string[]>();
+  private readonly exclude: ReadonlySet<string>;
+  private readonly providedByImage: ReadonlySet<string>;
 
-  constructor(private readonly index: PackageIndex) {}
+  constructor(private readonly index: PackageIndex, options: ResolveOptions) {
+    this.exclude = options.exclude ?? new Set();
+    this.providedByImage = options.providedByImage ?? new Set();
+  }
 
   resolve(requests: readonly ResolveRequest[]): Resolution {
     for (const request of requests) {
+      if (this.exclude.has(request.atom.name)) {
+        this.leaveUnmet(request.atom.name, [request.origin]);
+        continue;
+      }
       const pkg = this.pickForRequest(request);
       this.install(pkg, [request.origin]);
     }
     this.checkConflicts();
     const packages = [...this.chosen.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { packages, reasons: this.reasons };
+    return { packages, reasons: this.reasons, unmet: this.unmet };
+  }
+
+  private leaveUnmet(name: string, chain: string[]): void {
+    if (!this.unmet.has(name)) this.unmet.set(name, chain);
+  }
+
+  private allowed(pkg: BinaryPackage): boolean {
+    return !this.exclude.has(pkg.name);
   }
 
   private pickForRequest(request: ResolveRequest): BinaryPackage {
@@ -74,7 +103,7 @@ class Resolver {
         'change the version constraint or drop it to take the archive’s version',
       );
     }
-    const providers = this.candidateProviders(atom);
+    const providers = this.candidateProviders(atom).filter((p) => this.allowed(p));
     // As apt does: a virtual name already provided by a chosen package (mawk for awk) needs no choice.
     const chosen = providers.find((p) => this.chosen.get(p.name) === p);
     if (chosen) return chosen;
@@ -119,8 +148,13 @@ class Resolver {
     const relations = this.index.relationsOf(pkg);
     const next = [...chain, `${pkg.name} ${pkg.version}`];
     for (const group of [...relations.preDepends, ...relations.depends]) {
-      if (this.satisfiedByChosen(group)) continue;
+      if (this.satisfiedByChosen(group) || group.some((atom) => this.providedByImage.has(atom.name))) continue;
       const choice = this.choose(group);
+      const excluded = group.filter((atom) => this.exclude.has(atom.name));
+      if (!choice && excluded.length > 0) {
+        for (const atom of excluded) this.leaveUnmet(atom.name, next);
+        continue;
+      }
       if (!choice) {
         throw new ResolveError(
           `${next.join(' → ')}: dependency "${formatDependency(group)}" cannot be satisfied${this.explain(group)}`,
@@ -144,10 +178,10 @@ class Resolver {
   private choose(group: Dependency): BinaryPackage | undefined {
     for (const atom of group) {
       const real = this.candidate(atom.name);
-      if (real && packageSatisfies(this.index, real, atom) && !this.chosen.has(real.name) && !this.conflictsWithChosen(real)) {
+      if (real && this.allowed(real) && packageSatisfies(this.index, real, atom) && !this.chosen.has(real.name) && !this.conflictsWithChosen(real)) {
         return real;
       }
-      const provider = this.candidateProviders(atom).find((p) => !this.chosen.has(p.name) && !this.conflictsWithChosen(p));
+      const provider = this.candidateProviders(atom).find((p) => this.allowed(p) && !this.chosen.has(p.name) && !this.conflictsWithChosen(p));
       if (provider) return provider;
     }
     return undefined;
@@ -205,8 +239,8 @@ function compareProviders(a: BinaryPackage, b: BinaryPackage): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-export function resolvePackages(index: PackageIndex, requests: readonly ResolveRequest[]): Resolution {
-  return new Resolver(index).resolve(requests);
+export function resolvePackages(index: PackageIndex, requests: readonly ResolveRequest[], options: ResolveOptions = {}): Resolution {
+  return new Resolver(index, options).resolve(requests);
 }
 
 /** The packages every image of this base gets before the recipe's own. */

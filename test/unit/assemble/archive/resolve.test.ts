@@ -230,3 +230,51 @@ describe('baseRequests', () => {
     expect(baseRequests(index, 'none')).toEqual([]);
   });
 });
+
+describe('resolvePackages with what an image leaves out', () => {
+  const exclude = (index: PackageIndex, names: string[], provided: string[], ...requests: string[]) =>
+    resolvePackages(index, requests.map((text) => ({ atom: parseRequest(text), origin: 'recipe packages' })), { exclude: new Set(names), providedByImage: new Set(provided) });
+
+  it('takes the next alternative when the first is excluded (usr-is-merged over usrmerge)', () => {
+    const index = makeIndex(
+      stanza('init-system-helpers 1', 'Depends: usrmerge | usr-is-merged'),
+      stanza('usrmerge 35', 'Depends: perl'),
+      stanza('usr-is-merged 35'),
+      stanza('perl 5.36'),
+    );
+    expect(chosen(resolve(index, 'init-system-helpers'))).toEqual(['init-system-helpers 1', 'perl 5.36', 'usrmerge 35']);
+    const lean = exclude(index, ['usrmerge'], [], 'init-system-helpers');
+    expect(chosen(lean)).toEqual(['init-system-helpers 1', 'usr-is-merged 35']);
+    expect(lean.unmet.size).toBe(0);
+  });
+
+  it('meets a dependency on a virtual package the image provides without any package', () => {
+    const index = makeIndex(
+      stanza('linux-image 6.1', 'Depends: kmod, initramfs-tools | linux-initramfs-tool'),
+      stanza('kmod 30'),
+      stanza('initramfs-tools 0.142', 'Provides: linux-initramfs-tool', 'Depends: klibc-utils'),
+      stanza('klibc-utils 2.0'),
+    );
+    expect(chosen(exclude(index, [], ['linux-initramfs-tool'], 'linux-image'))).toEqual(['kmod 30', 'linux-image 6.1']);
+  });
+
+  it('leaves a dependency only an excluded package meets unmet, and records the chain that wanted it', () => {
+    const index = makeIndex(stanza('top 1', 'Depends: mid'), stanza('mid 2', 'Depends: leaf'), stanza('leaf 1'));
+    const resolution = exclude(index, ['leaf'], [], 'top');
+    expect(chosen(resolution)).toEqual(['mid 2', 'top 1']);
+    expect(resolution.unmet.get('leaf')).toEqual(['recipe packages', 'top 1', 'mid 2']);
+  });
+
+  it('skips an excluded request, as for an Essential package the recipe excludes', () => {
+    const index = makeIndex(stanza('dpkg 1.21', 'Depends: tar'), stanza('tar 1.34'), stanza('bash 5'));
+    const resolution = exclude(index, ['dpkg'], [], 'dpkg', 'bash');
+    expect(chosen(resolution)).toEqual(['bash 5']);
+    expect(resolution.unmet.get('dpkg')).toEqual(['recipe packages']);
+  });
+
+  it('never picks an excluded provider of a virtual package', () => {
+    const index = makeIndex(stanza('app 1', 'Depends: mail-agent'), stanza('exim 4', 'Provides: mail-agent'), stanza('postfix 3', 'Provides: mail-agent'));
+    const resolution = exclude(index, ['exim'], [], 'app');
+    expect(chosen(resolution)).toEqual(['app 1', 'postfix 3']);
+  });
+});

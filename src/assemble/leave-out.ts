@@ -1,0 +1,37 @@
+/**
+ * What every slipway image leaves out, and why: packages whose work slipway does itself, and files
+ * no host runs. A recipe adds its own with `exclude:` (packages) and `remove:` (path globs).
+ * README's "What the image leaves out" lists the same things for people.
+ */
+
+export interface LeftOut {
+  name: string;
+  why: string;
+}
+
+/** Packages never chosen, in favour of the alternative their dependants accept. */
+export const IMAGE_EXCLUDES: readonly LeftOut[] = [
+  { name: 'usrmerge', why: 'slipway lays out merged /usr itself; usr-is-merged, the marker package, meets the same dependency (usrmerge would pull in perl)' },
+];
+
+/** Virtual packages the image provides itself: a dependency on one is met without a package. */
+export const IMAGE_PROVIDES: readonly LeftOut[] = [
+  { name: 'linux-initramfs-tool', why: 'slipway builds the initrd; initramfs-tools (with klibc-utils and cpio) would only make another one' },
+];
+
+/** Paths (globs, relative to the root) unpacked from no package. */
+export const IMAGE_REMOVALS: readonly LeftOut[] = [
+  { name: 'usr/bin/containerd-shim', why: 'containerd\'s v1 shim; containers run on the runc v2 shim' },
+  { name: 'usr/bin/containerd-shim-runc-v1', why: 'the runc v1 shim; containers run on the runc v2 shim' },
+  { name: 'usr/lib/*/gconv/**', why: 'iconv\'s charset converters; nothing on a host converts charsets (UTF-8 and ASCII are built into glibc)' },
+  { name: 'usr/lib/udev/hwdb.d/**', why: 'sources of the hardware database, read only by systemd-hwdb update, which never runs on a read-only root' },
+  { name: 'usr/share/nodejs/@types/**', why: 'TypeScript declarations for Node.js, read by no program at run time' },
+  { name: 'usr/share/zoneinfo/right/**', why: 'leap-second time zones, which no host config can choose' },
+];
+
+/** Programs slipway's runtime starts by name, which no kept file declares: leaving them out breaks the host. */
+export const RUNTIME_NEEDS: ReadonlyArray<{ path: string; neededBy: string }> = [
+  { path: '/usr/bin/containerd-shim-runc-v2', neededBy: '/usr/bin/containerd' },
+  { path: '/usr/sbin/runc', neededBy: '/usr/bin/containerd-shim-runc-v2' },
+  { path: '/usr/bin/node', neededBy: '/usr/lib/slipway/provision.cjs' },
+];
