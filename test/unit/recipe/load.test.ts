@@ -45,6 +45,8 @@ describe('parseRecipe', () => {
       distribution: { suite: 'bookworm', components: ['main'], base: 'essential' },
       kernel: { package: 'linux-image-cloud-amd64', modules: [], cmdline: ['console=ttyS0'] },
       packages: [],
+      exclude: [],
+      remove: [],
       keep: { docs: false, locales: [] },
       files: [],
       users: [],
