@@ -40,10 +40,11 @@ export async function makeSquashfs(tree: Tree, output: string, pseudoFile: strin
     tree.root, output,
     '-noappend', '-quiet', '-no-progress',
     '-root-uid', '0', '-root-gid', '0', '-root-mode', '0755',
-    // zstd level 9: 8% larger than level 15 at a sixth of the time (measured on the default host).
+    // zstd level 9 in 1 MiB blocks: 7% smaller than 128 KiB blocks at the same speed; level 15
+    // saves 1% more for four times the time, level 19 10% for twelve (measured on the default host).
     '-comp', 'zstd', '-Xcompression-level', '9',
     '-mem', '128M',
-    '-b', '131072',
+    '-b', '1048576',
     '-all-time', String(epoch), '-mkfs-time', String(epoch),
     '-no-exports', '-no-xattrs',
     '-pf', pseudoFile,

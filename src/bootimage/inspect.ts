@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecipeError, errorMessage } from '../errors.ts';
 import { EMPTY_LABEL, PARTITION_TYPES } from '../shared/layout.ts';
+import { PACKAGES_FILE, parsePackagesFile, type PackageRecord } from '../shared/packages.ts';
 import { runTool } from '../tools.ts';
 import { readGpt, type GptTable } from './gpt.ts';
 
@@ -26,7 +27,8 @@ export interface ImageInfo {
   partitions: Array<{ number: number; role: string; label: string; type: string; uuid: string; offset: number; size: number }>;
   slots: SlotInfo[];
   ukis: string[];
-  packages: Array<{ name: string; version: string; architecture: string }>;
+  /** With installed sizes and chains when the build's lockfile recorded them. */
+  packages: PackageRecord[];
 }
 
 function readAt(path: string, offset: number, length: number): Buffer {
@@ -84,14 +86,8 @@ async function listPackages(image: string, offset: number): Promise<ImageInfo['p
   try {
     const file = join(dir, 'root.squashfs');
     writeFileSync(file, readAt(image, offset, bytesUsed));
-    const { stdout } = await runTool('unsquashfs', ['-cat', file, 'usr/lib/slipway/packages']);
-    return stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [name, version, architecture] = line.split(' ');
-        return { name: name!, version: version!, architecture: architecture! };
-      });
+    const { stdout } = await runTool('unsquashfs', ['-cat', file, PACKAGES_FILE]);
+    return parsePackagesFile(stdout);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

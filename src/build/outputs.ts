@@ -66,7 +66,8 @@ export async function writeManifest(ctx: BuildContext): Promise<void> {
     kernel: { package: plan.kernel.package, version: kernel!.version, cmdline: kernelCommandLine(plan, verity!.rootHash), modules: ctx.modules },
     disk: { size: layout!.size, guid: layout!.diskGuid, partitions: layout!.partitions },
     artifacts,
-    packages: plan.packages.host.map(({ name, version, architecture, sha256: hash, source, sourceVersion }) => ({ name, version, architecture, sha256: hash, source, sourceVersion })),
+    // installedSize and neededBy only when the lockfile recorded them (JSON leaves out what is undefined).
+    packages: plan.packages.host.map(({ name, version, architecture, sha256: hash, source, sourceVersion, installedSize, neededBy }) => ({ name, version, architecture, sha256: hash, source, sourceVersion, installedSize, neededBy })),
     initrdPackages: plan.packages.initrd.map(({ name, version }) => ({ name, version })),
     image: ctx.imageFacts,
     tools: await toolVersions(),

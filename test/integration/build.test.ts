@@ -14,7 +14,7 @@ interface Manifest {
   rootHash: string;
   disk: { partitions: Array<{ role: string; offset: number; size: number; label: string; uuid: string }> };
   artifacts: Record<string, { file: string; sha256: string }>;
-  packages: Array<{ name: string }>;
+  packages: Array<{ name: string; installedSize?: number; neededBy?: string[] }>;
 }
 
 let out: string;
@@ -146,6 +146,34 @@ describe('slipway build of the default host', () => {
     ]);
     expect(info.ukis).toEqual(['host_1.0.0+3.efi']);
     expect(info.packages.map((p) => p.name)).toEqual(manifest.packages.map((p) => p.name));
+  });
+
+  it('shows with slipway inspect --sizes what makes it big and why each package is there', async () => {
+    const raw = join(out, `${BASE}.raw`);
+    const json = await slipway(['inspect', raw, '--sizes', '--json']);
+    expect(json.exitCode).toBe(0);
+    const listing = JSON.parse(json.stdout) as { packages: number; installedSize: number; unknown: number; rows: Array<{ name: string; installedSize: number; neededBy: string[] }> };
+    expect(listing).toMatchObject({ packages: manifest.packages.length, unknown: 0 });
+    // The image's record and the manifest agree, and both come from the lockfile.
+    const fromManifest = new Map(manifest.packages.map((p) => [p.name, p]));
+    for (const row of listing.rows) expect([row.installedSize, row.neededBy]).toEqual([fromManifest.get(row.name)!.installedSize, fromManifest.get(row.name)!.neededBy]);
+    expect(listing.installedSize).toBe(manifest.packages.reduce((sum, p) => sum + p.installedSize!, 0));
+    const sizes = listing.rows.map((r) => r.installedSize);
+    expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+    for (const row of listing.rows.slice(0, 15)) {
+      expect(row.installedSize).toBeGreaterThan(0);
+      expect(['packages', 'the Essential set']).toContain(row.neededBy[0]);
+    }
+    // The kernel is there because the recipe's kernel metapackage depends on it.
+    const kernel = listing.rows.find((r) => /^linux-image-\d.*-cloud-amd64$/.test(r.name))!;
+    expect(kernel.neededBy).toEqual(['packages', expect.stringMatching(/^linux-image-cloud-amd64 /)]);
+    expect(listing.rows.indexOf(kernel)).toBeLessThan(5);
+    const text = await slipway(['inspect', raw, '--sizes']);
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toMatch(/^\s*SIZE\s+PACKAGE\s+WHY$/);
+    expect(lines).toHaveLength(manifest.packages.length + 2);
+    expect(lines.find((l) => l.includes(` ${kernel.name} `))).toMatch(/^\s*\d+\.\d MiB\s+linux-image-\S+\s+packages → linux-image-cloud-amd64$/);
+    expect(lines.at(-1)).toMatch(new RegExp(`^\\s*\\d+\\.\\d MiB\\s+total of ${manifest.packages.length} packages$`));
   });
 
   it('is reproducible, and builds rootless: an unprivileged user building elsewhere gets the same bytes', async () => {

@@ -12,6 +12,7 @@ import { stringOption, type Command, type GlobalFlags, type OptionValues } from 
 import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
 import { runSteps } from '../progress.ts';
 import { espConfigName, readConfigBytes } from '../../hostconfig/read.ts';
+import { sizeListing } from '../../shared/packages.ts';
 
 function parseFormats(text: string | undefined): string[] {
   const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
@@ -21,6 +22,9 @@ function parseFormats(text: string | undefined): string[] {
   }
   return [...new Set(formats)];
 }
+
+/** How many of the host's largest packages `--dry-run` lists under `sizes`. */
+const DRY_RUN_LARGEST = 15;
 
 export const BUILD_OPTIONS = { ...ARCHIVE_OPTIONS, 'out': { type: 'string' }, 'version': { type: 'string' }, 'format': { type: 'string' }, 'dry-run': { type: 'boolean' }, 'config': { type: 'string' } } as const;
 
@@ -51,7 +55,9 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
       initrd: names(plan.packages.initrd),
       containers: Object.fromEntries(Object.entries(plan.packages.containers).map(([name, set]) => [name, names(set)])),
     };
-    out(`${JSON.stringify({ ...plan, packages }, null, 2)}\n`);
+    const { rows, ...host } = sizeListing(plan.packages.host, DRY_RUN_LARGEST);
+    const sizes = { host: { ...host, largest: rows } };
+    out(`${JSON.stringify({ ...plan, packages, sizes }, null, 2)}\n`);
     return undefined;
   }
   checkTools(BUILD_TOOLS);
@@ -77,7 +83,7 @@ export const buildCommand: Command = {
     '--version V    the image version (default: the recipe’s)',
     '--format LIST  disk formats: raw, qcow2 (default: both)',
     '--config FILE  bake a host config into the ESP (a single-purpose image; checked first)',
-    '--dry-run      print the plan and touch nothing',
+    '--dry-run      print the plan (with the host’s installed size and largest packages) and touch nothing',
     ...ARCHIVE_OPTION_DETAILS,
   ],
   options: BUILD_OPTIONS,

@@ -1,16 +1,41 @@
 import { inspectImage } from '../../bootimage/inspect.ts';
 import { formatSize } from '../../recipe/size.ts';
+import { formatNeededBy, sizeListing, type SizeListing } from '../../shared/packages.ts';
 import type { Command } from '../command.ts';
+
+/** `inspect --sizes` for people: SIZE  PACKAGE  WHY, largest first, the total last. */
+export function sizeTable(listing: SizeListing): string {
+  const size = (bytes: number | null) => (bytes === null ? '?' : formatSize(bytes));
+  const total = formatSize(listing.installedSize);
+  const sizeWidth = Math.max('SIZE'.length, total.length, ...listing.rows.map((r) => size(r.installedSize).length));
+  const nameWidth = Math.max('PACKAGE'.length, ...listing.rows.map((r) => r.name.length));
+  const line = (a: string, b: string, c: string) => `${`${a.padStart(sizeWidth)}  ${b.padEnd(nameWidth)}  ${c}`.trimEnd()}\n`;
+  let text = line('SIZE', 'PACKAGE', 'WHY');
+  for (const row of listing.rows) text += line(size(row.installedSize), row.name, formatNeededBy(row.neededBy));
+  text += line(total, `total of ${listing.packages} packages`, '');
+  if (listing.unknown > 0) {
+    text += `\n${listing.unknown} of ${listing.packages} packages have no recorded size or chain: the image was built from a lockfile written before slipway recorded them; run 'slipway lock RECIPE' and build again\n`;
+  }
+  return text;
+}
 
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'show an image’s partitions, slots, versions, root hashes and packages',
-  usage: 'IMAGE',
-  details: ['--json   everything as JSON'],
-  options: {},
+  usage: 'IMAGE [--sizes]',
+  details: [
+    '--sizes  each package’s installed size and why it is there (the chain that pulled it in), largest first',
+    '--json   everything as JSON',
+  ],
+  options: { sizes: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
-  async run({ positionals, global, out }) {
+  async run({ positionals, values, global, out }) {
     const info = await inspectImage(positionals[0]!);
+    if (values.sizes) {
+      const listing = sizeListing(info.packages);
+      out(global.json ? `${JSON.stringify({ image: info.image, ...listing }, null, 2)}\n` : sizeTable(listing));
+      return;
+    }
     if (global.json) {
       out(`${JSON.stringify(info, null, 2)}\n`);
       return;
