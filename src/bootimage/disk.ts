@@ -64,6 +64,7 @@ const CHUNK = 4 * MiB;
 function copyInto(fd: number, source: string, offset: number, limit: number, role: string): void {
   const input = openSync(source, 'r');
   const buffer = Buffer.alloc(CHUNK);
+  const zeros = Buffer.alloc(CHUNK);
   try {
     let position = 0;
     for (;;) {
@@ -71,7 +72,7 @@ function copyInto(fd: number, source: string, offset: number, limit: number, rol
       if (read === 0) break;
       if (position + read > limit) throw new BuildError(`the ${role} content (${formatSize(position + read)}+) does not fit its ${formatSize(limit)} partition`, 'raise the size in the recipe (disk.*)');
       const chunk = buffer.subarray(0, read);
-      if (chunk.some((byte) => byte !== 0)) writeSync(fd, chunk, 0, read, offset + position);
+      if (!chunk.equals(zeros.subarray(0, read))) writeSync(fd, chunk, 0, read, offset + position);
       position += read;
     }
   } finally {

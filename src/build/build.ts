@@ -25,6 +25,7 @@ import { findKernel, moduleClosure, trimModules, type KernelInfo } from '../asse
 import type { LockedPackage } from '../assemble/lock.ts';
 import { makeSquashfs } from '../assemble/rootfs.ts';
 import { Tree } from '../assemble/tree.ts';
+import { cachedTree, treeKey } from '../assemble/tree-cache.ts';
 import { mergeUsr, unpackDataTar } from '../assemble/unpack.ts';
 import { formatVerity, veritySalt, type VerityResult } from '../assemble/verity.ts';
 import { makeDataFilesystem } from '../bootimage/datafs.ts';
@@ -43,7 +44,7 @@ import { compileHostConfig } from '../hostconfig/compile.ts';
 import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
 import { installTargets, parseUnitFile, type InstallTarget } from '../hostconfig/unitfile.ts';
 import { bundleProgram } from './bundle.ts';
-import { convertFormats, publishOutputs, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
+import { convertFormats, publishOutputs, startHashing, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
 
 export interface BuildContext {
   plan: ImagePlan;
@@ -69,6 +70,8 @@ export interface BuildContext {
   layout?: DiskLayout;
   /** A host config to bake into the ESP (`slipway build --config`), and the plan compiled from it. */
   hostConfig?: { bytes: Buffer; label: string; fileName: string; plan?: Buffer };
+  /** sha256 of artifacts, started as soon as each is written (outputs.ts). */
+  digests: Map<string, Promise<string>>;
   /** What a host config is checked against; recorded in the manifest. */
   imageFacts?: ManifestFacts;
 }
@@ -115,8 +118,8 @@ const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathnam
 
 export const BUILD_STEPS: Step<BuildContext>[] = [
   { title: 'Fetch packages', run: fetchAllPackages },
-  { title: 'Unpack the root tree', run: unpackRootTree },
-  { title: 'Leave out what no host runs', run: leaveOutPaths },
+  { title: 'Unpack the root tree and leave out what no host runs', run: unpackRootTree },
+  { title: 'Unpack the initrd tree', run: unpackInitrdTree },
   { title: 'Collect the boot loader and UKI stub', run: collectBootFiles },
   { title: 'Install the slipway runtime', run: (ctx) => installRuntime(ctx.tree!, RUNTIME_ROOTFS) },
   { title: 'Configure users and groups', run: configureAccounts },
@@ -165,18 +168,27 @@ async function unpackSet(ctx: BuildContext, tree: Tree, packages: readonly Locke
   }
 }
 
+/** Cached by the packages, filters and left-out paths that make it, so a rebuild of other changes starts here at once. */
 async function unpackRootTree(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
-  ctx.tree = new Tree(join(ctx.work, 'root'));
-  await unpackSet(ctx, ctx.tree, ctx.plan.packages.host, trimFilter(ctx.loaded.recipe.keep), report);
-  ctx.initrdTree = new Tree(join(ctx.work, 'initrd'));
-  await unpackSet(ctx, ctx.initrdTree, ctx.plan.packages.initrd, () => true, report);
+  const { host, excluded } = ctx.plan.packages;
+  const { keep, remove } = ctx.loaded.recipe;
+  const key = treeKey({ packages: host.map((p) => p.sha256), excluded: excluded.map((p) => p.sha256), keep, remove });
+  const { tree, extra, hit } = await cachedTree(ctx.cache, key, join(ctx.work, 'root'), async (tree) => {
+    await unpackSet(ctx, tree, host, trimFilter(keep), report);
+    const leftOut = removePaths(tree, remove);
+    const tars = excluded.map((pkg) => ({ name: pkg.name, tar: ctx.cache.pathFor('unpacked', pkg.sha256, '.tar') }));
+    for (const [path, reason] of await excludedPackagePaths(tree, tars)) leftOut.set(path, reason);
+    return [...leftOut];
+  });
+  if (hit) report('from the cache');
+  ctx.tree = tree;
+  ctx.leftOut = new Map(extra);
 }
 
-async function leaveOutPaths(ctx: BuildContext): Promise<void> {
-  const tree = ctx.tree!;
-  ctx.leftOut = removePaths(tree, ctx.loaded.recipe.remove);
-  const excluded = ctx.plan.packages.excluded.map((pkg) => ({ name: pkg.name, tar: ctx.cache.pathFor('unpacked', pkg.sha256, '.tar') }));
-  for (const [path, reason] of await excludedPackagePaths(tree, excluded)) ctx.leftOut.set(path, reason);
+async function unpackInitrdTree(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
+  const packages = ctx.plan.packages.initrd;
+  const key = treeKey({ initrd: packages.map((p) => p.sha256) });
+  ctx.initrdTree = (await cachedTree(ctx.cache, key, join(ctx.work, 'initrd'), (tree) => unpackSet(ctx, tree, packages, () => true, report))).tree;
 }
 
 /** Refuses a build whose kept files need what exclude: or remove: left out, with the chains that explain both sides. */
@@ -309,6 +321,7 @@ async function makeVerity(ctx: BuildContext): Promise<void> {
     veritySalt(name, version),
     stableUuid(name, version, 'verity'),
   );
+  for (const artifact of ['root', 'verity']) startHashing(ctx, artifactPath(ctx.plan, ctx.staging, artifact));
 }
 
 export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
@@ -401,6 +414,8 @@ function writeDiskImage(ctx: BuildContext): void {
     'verity-a': artifactPath(ctx.plan, ctx.staging, 'verity'),
     'data': join(ctx.work, 'var.img'),
   });
+  // The raw format is this file renamed: hashing it now overlaps the other formats' conversion.
+  if (ctx.plan.formats.includes('raw')) startHashing(ctx, artifactPath(ctx.plan, ctx.staging, 'raw'), join(ctx.work, 'disk.raw'));
 }
 
 async function writeMetadata(ctx: BuildContext): Promise<void> {

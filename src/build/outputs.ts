@@ -9,14 +9,19 @@ import { artifactPath } from './plan.ts';
 
 const CHECKSUMS = 'SHA256SUMS';
 
-const hashes = new Map<string, string>();
+/**
+ * Each artifact is hashed once, for the manifest and SHA256SUMS alike. A step that finishes an
+ * artifact may start its hash at once, so that reading it overlaps the steps that follow.
+ */
+export function sha256Of(ctx: BuildContext, path: string): Promise<string> {
+  return ctx.digests.get(path) ?? startHashing(ctx, path);
+}
 
-/** Each artifact is hashed once, for the manifest and SHA256SUMS alike. */
-async function sha256(path: string): Promise<string> {
-  const known = hashes.get(path);
-  if (known) return known;
-  const digest = await sha256File(path);
-  hashes.set(path, digest);
+/** Starts hashing `path` (read from `readFrom` when the file is still to be renamed there). */
+export function startHashing(ctx: BuildContext, path: string, readFrom = path): Promise<string> {
+  const digest = sha256File(readFrom);
+  digest.catch(() => undefined); // awaited, and reported, by whoever needs it
+  ctx.digests.set(path, digest);
   return digest;
 }
 
@@ -32,7 +37,11 @@ export async function convertFormats(ctx: BuildContext): Promise<void> {
   const raw = join(ctx.work, 'disk.raw');
   // raw last: it is a rename of the file the others read.
   const formats = [...ctx.plan.formats].sort((a, b) => (a === 'raw' ? 1 : b === 'raw' ? -1 : 0));
-  for (const format of formats) await CONVERTERS[format]!(raw, artifactPath(ctx.plan, ctx.staging, format));
+  for (const format of formats) {
+    const output = artifactPath(ctx.plan, ctx.staging, format);
+    await CONVERTERS[format]!(raw, output);
+    if (!ctx.digests.has(output)) startHashing(ctx, output);
+  }
 }
 
 async function toolVersions(): Promise<Record<string, string>> {
@@ -52,7 +61,7 @@ export async function writeManifest(ctx: BuildContext): Promise<void> {
   for (const [name, file] of Object.entries(plan.artifacts)) {
     if (name === 'manifest' || name === 'sbom') continue;
     const path = join(ctx.staging, file);
-    artifacts[name] = { file, size: statSync(path).size, sha256: await sha256(path) };
+    artifacts[name] = { file, size: statSync(path).size, sha256: await sha256Of(ctx, path) };
   }
   const manifest = {
     manifestVersion: 1,
@@ -115,7 +124,7 @@ export function writeSbom(ctx: BuildContext): void {
 /** SHA256SUMS in the output folder lists every build in it; this build's lines replace its old ones. */
 export async function writeChecksums(ctx: BuildContext): Promise<void> {
   const ours = new Map<string, string>();
-  for (const file of Object.values(ctx.plan.artifacts).sort()) ours.set(file, await sha256(join(ctx.staging, file)));
+  for (const file of Object.values(ctx.plan.artifacts).sort()) ours.set(file, await sha256Of(ctx, join(ctx.staging, file)));
   const previous = join(ctx.plan.outDir, CHECKSUMS);
   const lines = new Map<string, string>();
   if (existsSync(previous)) {

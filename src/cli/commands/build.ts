@@ -65,7 +65,7 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
   const unregister = registerCleanup(() => rmSync(staging, { recursive: true, force: true }));
   const started = performance.now();
   try {
-    await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map(), imageTags: new Map(), hostConfig }, { quiet: global.json });
+    await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map(), imageTags: new Map(), digests: new Map(), hostConfig }, { quiet: global.json });
   } finally {
     rmSync(staging, { recursive: true, force: true });
     unregister();
