@@ -414,8 +414,6 @@ function writeDiskImage(ctx: BuildContext): void {
     'verity-a': artifactPath(ctx.plan, ctx.staging, 'verity'),
     'data': join(ctx.work, 'var.img'),
   });
-  // The raw format is this file renamed: hashing it now overlaps the other formats' conversion.
-  if (ctx.plan.formats.includes('raw')) startHashing(ctx, artifactPath(ctx.plan, ctx.staging, 'raw'), join(ctx.work, 'disk.raw'));
 }
 
 async function writeMetadata(ctx: BuildContext): Promise<void> {

@@ -17,9 +17,9 @@ export function sha256Of(ctx: BuildContext, path: string): Promise<string> {
   return ctx.digests.get(path) ?? startHashing(ctx, path);
 }
 
-/** Starts hashing `path` (read from `readFrom` when the file is still to be renamed there). */
-export function startHashing(ctx: BuildContext, path: string, readFrom = path): Promise<string> {
-  const digest = sha256File(readFrom);
+/** Starts hashing a finished artifact. */
+export function startHashing(ctx: BuildContext, path: string): Promise<string> {
+  const digest = sha256File(path);
   digest.catch(() => undefined); // awaited, and reported, by whoever needs it
   ctx.digests.set(path, digest);
   return digest;
@@ -34,13 +34,14 @@ const CONVERTERS: Record<string, (raw: string, output: string) => Promise<void>>
 };
 
 export async function convertFormats(ctx: BuildContext): Promise<void> {
-  const raw = join(ctx.work, 'disk.raw');
-  // raw last: it is a rename of the file the others read.
-  const formats = [...ctx.plan.formats].sort((a, b) => (a === 'raw' ? 1 : b === 'raw' ? -1 : 0));
+  let raw = join(ctx.work, 'disk.raw');
+  // raw first, as a rename: the other formats are converted from it while it is being hashed.
+  const formats = [...ctx.plan.formats].sort((a, b) => (a === 'raw' ? -1 : b === 'raw' ? 1 : 0));
   for (const format of formats) {
     const output = artifactPath(ctx.plan, ctx.staging, format);
     await CONVERTERS[format]!(raw, output);
-    if (!ctx.digests.has(output)) startHashing(ctx, output);
+    startHashing(ctx, output);
+    if (format === 'raw') raw = output;
   }
 }
 
