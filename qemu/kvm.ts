@@ -3,7 +3,7 @@
  * behind it), so the probe runs real guest code: a 64 KiB BIOS whose reset vector writes one
  * byte to the serial port. If the byte arrives within the timeout, KVM works.
  */
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -20,6 +20,18 @@ export function probeBios(): Buffer {
 
 let cached: boolean | undefined;
 
+/**
+ * The verdict is kept for the rest of the host's boot (named by its boot ID), so each process
+ * that boots machines (a test file, a benchmark) does not wait out the probe's timeout again.
+ */
+function verdictFile(): string | undefined {
+  try {
+    return join(tmpdir(), `slipway-kvm-${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}`);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function kvmWorks(timeoutMs = 3000): Promise<boolean> {
   if (cached !== undefined) return cached;
   try {
@@ -27,6 +39,15 @@ export async function kvmWorks(timeoutMs = 3000): Promise<boolean> {
   } catch {
     return (cached = false);
   }
+  const file = verdictFile();
+  const known = file && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  if (known === 'kvm' || known === 'tcg') return (cached = known === 'kvm');
+  cached = await probeKvm(timeoutMs);
+  if (file) writeFileSync(file, cached ? 'kvm' : 'tcg');
+  return cached;
+}
+
+async function probeKvm(timeoutMs: number): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'slipway-kvm-'));
   try {
     const bios = join(dir, 'probe.bin');
@@ -49,7 +70,7 @@ export async function kvmWorks(timeoutMs = 3000): Promise<boolean> {
     }
     qemu.kill('SIGKILL');
     await qemu;
-    return (cached = works);
+    return works;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
