@@ -109,13 +109,15 @@ export const benchmarks: Benchmark[] = [
           disk: { partitions: Array<{ role: string; size: number }> };
         };
         const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+        const rootSize = manifest.artifacts.root!.size;
+        const ukiSize = manifest.artifacts.uki!.size;
         return [
-          { label: 'cold build (download, decompress, build)', value: `${cold.seconds.toFixed(1)} s` },
-          { label: 'warm rebuild, new version', value: `${warm.seconds.toFixed(1)} s`, target: '< 30 s', met: warm.seconds < 30 },
+          { label: 'cold build (download, decompress, build)', value: `${cold.seconds.toFixed(1)} s`, target: '<= 25 s', met: cold.seconds <= 25 },
+          { label: 'warm rebuild, new version', value: `${warm.seconds.toFixed(1)} s`, target: '<= 10 s', met: warm.seconds <= 10 },
           { label: 'peak memory, build and its tools (warm)', value: `${warm.peakMiB.toFixed(0)} MiB`, target: '< 512 MiB', met: warm.peakMiB < 512 },
           { label: 'peak memory, build and its tools (cold)', value: `${cold.peakMiB.toFixed(0)} MiB`, target: '< 512 MiB', met: cold.peakMiB < 512 },
-          { label: 'root filesystem (squashfs, zstd)', value: mib(manifest.artifacts.root!.size) },
-          { label: 'UKI (kernel + initrd)', value: mib(manifest.artifacts.uki!.size) },
+          { label: 'root filesystem (squashfs, zstd)', value: mib(rootSize), target: '<= 80 MiB', met: rootSize <= 80 * MiB },
+          { label: 'UKI (kernel + initrd)', value: mib(ukiSize), target: '<= 12 MiB', met: ukiSize <= 12 * MiB },
           { label: 'qcow2', value: mib(manifest.artifacts.qcow2!.size) },
           ...manifest.disk.partitions.map((p) => ({ label: `partition ${p.role}`, value: mib(p.size) })),
         ];
@@ -145,31 +147,43 @@ export const benchmarks: Benchmark[] = [
         }, 0);
 
         const accel = await chooseAccel();
-        const floorStart = performance.now();
-        const floor = await VirtualMachine.start({ image: floorDisk, noReboot: true });
-        machines.push(floor);
-        await floor.waitFor(new RegExp(FLOOR_MARKER), 180_000);
-        const floorSeconds = (performance.now() - floorStart) / 1000;
+        const floorRuns: number[] = [];
+        const hostRuns: number[] = [];
+        let used = 0;
+        // Interleaved, so a slow moment of the build host weighs on both alike; medians of 3.
+        for (let round = 0; round < 3; round++) {
+          const floorStart = performance.now();
+          const floor = await VirtualMachine.start({ image: floorDisk, noReboot: true });
+          machines.push(floor);
+          await floor.waitFor(new RegExp(FLOOR_MARKER), 180_000);
+          floorRuns.push((performance.now() - floorStart) / 1000);
+          await floor.dispose();
 
-        const port = 18000 + Math.floor(Math.random() * 1000);
-        const hostStart = performance.now();
-        const host = await VirtualMachine.start({ image: join(dir, 'out', 'host_1.0.0.raw'), forwards: [{ host: port, guest: 80 }], shell: true });
-        machines.push(host);
-        for (;;) {
-          const ok = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
-          if (ok) break;
-          if (!host.running || performance.now() - hostStart > 600_000) throw new Error(`the demo page never answered:\n${host.excerpt()}`);
-          await new Promise((resolve) => setTimeout(resolve, 250));
+          const port = 18000 + Math.floor(Math.random() * 1000);
+          const hostStart = performance.now();
+          const host = await VirtualMachine.start({ image: join(dir, 'out', 'host_1.0.0.raw'), forwards: [{ host: port, guest: 80 }], shell: true });
+          machines.push(host);
+          for (;;) {
+            const ok = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
+            if (ok) break;
+            if (!host.running || performance.now() - hostStart > 600_000) throw new Error(`the demo page never answered:\n${host.excerpt()}`);
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+          hostRuns.push((performance.now() - hostStart) / 1000);
+          await host.waitFor(/slipway-health: ok/, 120_000);
+          used = Math.max(used, Number((await host.run("awk '/MemTotal/ {t=$2} /MemAvailable/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo")).stdout));
+          await host.dispose();
         }
-        const hostSeconds = (performance.now() - hostStart) / 1000;
-        await host.waitFor(/slipway-health: ok/, 120_000);
-        const used = Number((await host.run("awk '/MemTotal/ {t=$2} /MemAvailable/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo")).stdout);
+        const median = (runs: number[]) => [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+        const runs = (values: number[]) => values.map((v) => v.toFixed(1)).join(', ');
+        const floorSeconds = median(floorRuns);
+        const hostSeconds = median(hostRuns);
         return [
           { label: 'accelerator', value: accel },
-          { label: 'floor: QEMU start to busybox marker', value: `${floorSeconds.toFixed(1)} s` },
-          { label: 'host: QEMU start to the demo page', value: `${hostSeconds.toFixed(1)} s` },
-          { label: 'host / floor', value: `${(hostSeconds / floorSeconds).toFixed(2)}x`, target: '< 2x', met: hostSeconds / floorSeconds < 2 },
-          { label: 'guest memory in use after boot', value: `${used} MiB`, target: '< 256 MiB', met: used < 256 },
+          { label: 'floor: QEMU start to busybox marker', value: `${floorSeconds.toFixed(1)} s (${runs(floorRuns)})` },
+          { label: 'host: QEMU start to the demo page', value: `${hostSeconds.toFixed(1)} s (${runs(hostRuns)})` },
+          { label: 'host / floor (medians of 3)', value: `${(hostSeconds / floorSeconds).toFixed(2)}x`, target: '<= 2.5x', met: hostSeconds / floorSeconds <= 2.5 },
+          { label: 'guest memory in use after boot (most of 3)', value: `${used} MiB`, target: '<= 200 MiB', met: used <= 200 },
         ];
       } finally {
         for (const machine of machines) await machine.dispose();
