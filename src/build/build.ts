@@ -326,7 +326,9 @@ async function makeVerity(ctx: BuildContext): Promise<void> {
 
 export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
   // panic=10: a host that panics reboots, so boot counting can fall back to the other slot.
-  return [`roothash=${rootHash}`, 'ro', 'panic=10', ...plan.kernel.cmdline].join(' ');
+  // transparent_hugepage=madvise: with THP always, Go's heaps (containerd, ctr, the shim) took
+  // 28 MiB of huge pages for 15 MiB of use; programs that want huge pages still ask for them.
+  return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=madvise', ...plan.kernel.cmdline].join(' ');
 }
 
 async function makeBootImage(ctx: BuildContext): Promise<void> {
