@@ -1,8 +1,24 @@
-/** Ends every run with the plain line CI reads: `N passed, N failed, N skipped`. */
-import type { Reporter, TestModule } from 'vitest/node';
+/**
+ * Ends every run with each test file's time, slowest first (so a slow test is seen when it
+ * lands), then the plain line CI reads: `N passed, N failed, N skipped`, always the last line.
+ */
+import { relative } from 'node:path';
+import type { Reporter, TestModule, Vitest } from 'vitest/node';
+
+/** A file's time: its environment, setup and import, then its tests and hooks. */
+function seconds(module: TestModule): number {
+  const d = module.diagnostic();
+  return (d.environmentSetupDuration + d.prepareDuration + d.setupDuration + d.collectDuration + d.duration) / 1000;
+}
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+  private root = process.cwd();
+
+  onInit(vitest: Vitest): void {
+    this.root = vitest.config.root;
+  }
+
+  async onTestRunEnd(modules: ReadonlyArray<TestModule>): Promise<void> {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -15,6 +31,14 @@ export default class SummaryReporter implements Reporter {
       }
       if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
     }
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const times = [...modules].map((module) => ({ module, seconds: seconds(module) })).sort((a, b) => b.seconds - a.seconds);
+    const lines = times.map(({ module, seconds }) => {
+      const tests = [...module.children.allTests()].length;
+      return `${seconds.toFixed(1).padStart(8)} s  ${relative(this.root, module.moduleId)} (${tests} test${tests === 1 ? '' : 's'})`;
+    });
+    // Vitest calls the default reporter's summary (onFinished) right after this hook returns; one
+    // turn of the event loop later, this reporter's lines come after it, the count line last.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.stdout.write(`\n${lines.map((line) => `${line}\n`).join('')}\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

@@ -32,7 +32,13 @@ export async function serveFolder(root: string, port = 0): Promise<StaticServer>
     stream.on('data', (chunk) => sent.set(path, (sent.get(path) ?? 0) + chunk.length));
     stream.pipe(response);
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const actual = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${actual}`,

@@ -3,13 +3,14 @@
  * served on loopback (a guest reaches it as 10.0.2.2), builds of the default host that follow it,
  * and the agent's view of a running host.
  */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VirtualMachine } from '../../qemu/runner.ts';
 import { generateKeys } from '../../src/updater/keys.ts';
 import { initRepository, publish } from '../../src/updater/publish.ts';
 import { tempDir } from './archive.ts';
 import { serveFolder, type StaticServer } from './static-server.ts';
-import { buildVariant, freePort, type RecipeChange } from './variant.ts';
+import { buildVariant, freePort, sharedFolder, type RecipeChange } from './variant.ts';
 
 export interface UpdateLab {
   repo: string;
@@ -20,12 +21,28 @@ export interface UpdateLab {
   builds: Map<string, string>;
 }
 
+/**
+ * Every lab starts from the same keys, first root and port, made once beside the shared builds:
+ * the images that follow a lab then come out the same in every test file, and are built once.
+ */
+async function labSeed(): Promise<{ keys: string; metadata: string; port: number }> {
+  const seed = await sharedFolder('update-lab', async (dir) => {
+    generateKeys(join(dir, 'keys'));
+    initRepository(join(dir, 'repo'), join(dir, 'keys'));
+    writeFileSync(join(dir, 'port'), String(await freePort()));
+  });
+  return { keys: join(seed, 'keys'), metadata: join(seed, 'repo', 'metadata'), port: Number(readFileSync(join(seed, 'port'), 'utf8')) };
+}
+
+/** A fresh repository holding only the seed's root, served on the seed's port (another one if that is taken). */
 export async function openLab(): Promise<UpdateLab> {
+  const seed = await labSeed();
   const repo = tempDir('repo');
   const keys = tempDir('keys');
-  generateKeys(keys);
-  const trustedRoot = initRepository(repo, keys);
-  return { repo, keys, trustedRoot, server: await serveFolder(repo, await freePort()), builds: new Map() };
+  cpSync(seed.keys, keys, { recursive: true });
+  cpSync(seed.metadata, join(repo, 'metadata'), { recursive: true });
+  const server = await serveFolder(repo, seed.port).catch(async () => serveFolder(repo, await freePort()));
+  return { repo, keys, trustedRoot: join(repo, 'metadata', '1.root.json'), server, builds: new Map() };
 }
 
 /** The default host at `version`, following the lab's repository, its page naming the version; `change` breaks or alters it. */
