@@ -1,5 +1,5 @@
 /** Tar archives in memory: reading chosen files out of a stream (control scripts, index.json), and packing small archives. */
-import { extract, pack, type Header } from 'tar-stream';
+import { extract, pack, type ExtractEvents, type Header } from 'tar-stream';
 
 export interface TarEntry {
   header: Partial<Header> & Pick<Header, 'name'>;
@@ -23,11 +23,25 @@ export async function packTar(entries: readonly TarEntry[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** An entry's contents, as tar-stream hands them out. */
+type TarBody = ExtractEvents['entry'][1];
+
+/** Calls `onEntry` for each entry of the tar stream, in order; it must end or resume the body and call `next`. */
+function eachTarEntry(stream: NodeJS.ReadableStream, onEntry: (header: Header, body: TarBody, next: () => void) => void): Promise<void> {
+  const tar = extract();
+  tar.on('entry', (header, body, next) => onEntry(header, body, () => next()));
+  return new Promise<void>((resolve, reject) => {
+    tar.on('finish', resolve);
+    tar.on('error', reject);
+    stream.on('error', reject);
+    stream.pipe(tar);
+  });
+}
+
 /** Every regular file whose name (without a leading ./) passes the test, by that name. */
 export async function readTarFiles(stream: NodeJS.ReadableStream, wanted: (name: string) => boolean): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
-  const tar = extract();
-  tar.on('entry', (header, body, next) => {
+  await eachTarEntry(stream, (header, body, next) => {
     const name = header.name.replace(/^\.\//, '');
     const chunks: Buffer[] = [];
     body.on('data', (chunk) => chunks.push(chunk as Buffer));
@@ -36,29 +50,16 @@ export async function readTarFiles(stream: NodeJS.ReadableStream, wanted: (name:
       next();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tar.on('finish', resolve);
-    tar.on('error', reject);
-    stream.on('error', reject);
-    stream.pipe(tar);
-  });
   return files;
 }
 
-/** The name of every entry in a tar file, without a leading ./ and without reading contents into memory. */
+/** The name of every entry but folders, without a leading ./, reading no contents into memory. */
 export async function listTarNames(stream: NodeJS.ReadableStream): Promise<string[]> {
   const names: string[] = [];
-  const tar = extract();
-  tar.on('entry', (header, body, next) => {
+  await eachTarEntry(stream, (header, body, next) => {
     if (header.type !== 'directory') names.push(header.name.replace(/^\.\//, ''));
     body.on('end', next);
     body.resume();
-  });
-  await new Promise<void>((resolve, reject) => {
-    tar.on('finish', resolve);
-    tar.on('error', reject);
-    stream.on('error', reject);
-    stream.pipe(tar);
   });
   return names;
 }
