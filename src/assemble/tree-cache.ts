@@ -3,13 +3,13 @@
  * version, another file or unit) starts from a hard-linked copy of the tree it unpacked before,
  * instead of unpacking a hundred packages again.
  *
- * Hard links are safe because nothing writes a tree's files in place: Tree and the unpacker unlink
+ * Hard links (copies across filesystems) are safe because nothing writes a tree's files in place: Tree and the unpacker unlink
  * a path before writing it, and owners and modes live in the entries, not on disk. A cached tree is
  * written under a temporary name and renamed into place whole, so a killed build never leaves a
  * tree that looks finished.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ContentCache } from './cache.ts';
 import { Tree, type Entry } from './tree.ts';
@@ -73,15 +73,28 @@ export async function cachedTree<T>(cache: ContentCache, key: string, dir: strin
   return { tree, extra, hit: false };
 }
 
-/** Recreates a tree's folders and symlinks under `to`, its files as hard links to those under `from`. */
+/**
+ * Recreates a tree's folders and symlinks under `to`, its files as hard links to those under
+ * `from`, or as copies where the two are on different filesystems (a cache on another disk).
+ */
 function linkTree(entries: ReadonlyArray<[string, Entry]>, from: string, to: string): void {
   mkdirSync(to, { recursive: true });
+  let link = true;
   for (const [path, entry] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const target = join(to, path);
     if (entry.type === 'directory') mkdirSync(target, { recursive: true });
     else if (entry.type === 'file') {
       mkdirSync(dirname(target), { recursive: true });
-      linkSync(join(from, path), target);
+      if (link) {
+        try {
+          linkSync(join(from, path), target);
+          continue;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+          link = false;
+        }
+      }
+      copyFileSync(join(from, path), target);
     } else if (entry.type === 'symlink') {
       mkdirSync(dirname(target), { recursive: true });
       symlinkSync(entry.target!, target);
