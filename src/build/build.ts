@@ -195,7 +195,7 @@ async function unpackInitrdTree(ctx: BuildContext, report: (detail: string) => v
 function checkNeeds(ctx: BuildContext): void {
   const unmet = unmetNeeds(ctx.tree!, ctx.leftOut!, RUNTIME_NEEDS);
   if (unmet.length === 0) return;
-  throw new RecipeError(`the image would miss what it keeps needs:\n${describeUnmet(unmet, new Map([...ctx.plan.packages.host, ...ctx.plan.packages.excluded].map((p) => [p.name, p.neededBy ?? []]))).join('\n')}`, 'keep what is needed (drop it from exclude: or remove:), or leave out what needs it too');
+  throw new RecipeError(`kept files need what the image leaves out:\n${describeUnmet(unmet, new Map([...ctx.plan.packages.host, ...ctx.plan.packages.excluded].map((p) => [p.name, p.neededBy ?? []]))).join('\n')}`, 'keep what is needed (drop it from exclude: or remove:), or leave out what needs it too');
 }
 
 const EFI_DIR = 'usr/lib/systemd/boot/efi';

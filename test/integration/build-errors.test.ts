@@ -54,7 +54,7 @@ describe('slipway build refuses what cannot work', () => {
   it('excluding a package a kept program needs: libc6, with the chains on both sides', async () => {
     const recipe = hostVariant((r) => (r.exclude = ['libc6']));
     const out = join(tempDir('out'), 'out');
-    const stderr = await expectBuildFailure(recipe, out, 3, /^slipway: the image would miss what it keeps needs:$/);
+    const stderr = await expectBuildFailure(recipe, out, 3, /^slipway: kept files need what the image leaves out:$/);
     expect(stderr).toMatch(/^ {2}exclude: libc6, wanted by the Essential set → .+ → libc6, is needed by \d+ kept files:$/m);
     expect(stderr).toMatch(/^ {4}\/usr\/bin\/bash \(bash, from the Essential set → bash\) needs .*libc\.so\.6/m);
   });
@@ -64,7 +64,7 @@ describe('slipway build refuses what cannot work', () => {
       r.packages = r.packages.filter((p: string) => p !== 'runc');
       r.exclude = ['runc'];
     });
-    const stderr = await expectBuildFailure(recipe, join(tempDir('out'), 'out'), 3, /^slipway: the image would miss what it keeps needs:$/);
+    const stderr = await expectBuildFailure(recipe, join(tempDir('out'), 'out'), 3, /^slipway: kept files need what the image leaves out:$/);
     expect(stderr).toContain('  exclude: runc, wanted by packages → containerd');
     expect(stderr).toMatch(/\/usr\/bin\/containerd-shim-runc-v2 \(containerd, from packages → containerd\) needs \/usr\/sbin\/runc/);
   });
