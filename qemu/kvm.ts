@@ -3,9 +3,9 @@
  * behind it), so the probe runs real guest code: a 64 KiB BIOS whose reset vector writes one
  * byte to the serial port. If the byte arrives within the timeout, KVM works.
  */
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 
 // At 0xFFF0 (the reset vector, 16-bit real mode): fninit; fwait (firmware does this first, and it is
@@ -21,14 +21,19 @@ export function probeBios(): Buffer {
 let cached: boolean | undefined;
 
 /**
- * The verdict is kept for the rest of the host's boot (named by its boot ID), so each process
- * that boots machines (a test file, a benchmark) does not wait out the probe's timeout again.
+ * The verdict is kept for the rest of the host's boot, in the user's cache (with the boot ID it
+ * holds for), so each process that boots machines (a test file, a benchmark) does not wait out
+ * the probe's timeout again.
  */
-function verdictFile(): string | undefined {
+function verdictFile(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'slipway', 'kvm-verdict');
+}
+
+function bootId(): string {
   try {
-    return join(tmpdir(), `slipway-kvm-${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}`);
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch {
-    return undefined;
+    return 'unknown';
   }
 }
 
@@ -40,10 +45,15 @@ export async function kvmWorks(timeoutMs = 3000): Promise<boolean> {
     return (cached = false);
   }
   const file = verdictFile();
-  const known = file && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-  if (known === 'kvm' || known === 'tcg') return (cached = known === 'kvm');
+  const [boot, verdict] = (existsSync(file) ? readFileSync(file, 'utf8') : '').trim().split(' ');
+  if (boot === bootId() && (verdict === 'kvm' || verdict === 'tcg')) return (cached = verdict === 'kvm');
   cached = await probeKvm(timeoutMs);
-  if (file) writeFileSync(file, cached ? 'kvm' : 'tcg');
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${bootId()} ${cached ? 'kvm' : 'tcg'}\n`);
+  } catch {
+    // An unwritable cache only means probing again next time.
+  }
   return cached;
 }
 

@@ -104,5 +104,10 @@ export function buildInitrd(initrdTree: Tree, hostTree: Tree, kernel: KernelInfo
     const full = `usr/lib/modules/${kernel.version}/${path}`;
     contents.file(full, hostTree.read(full), 0o644);
   }
+  // gzip -9 (5.1 MB), measured under TCG against the other formats the kernel unpacks (medians
+  // of 3 to 7 boots): the kernel inflates it in 195 ms; zstd -19 (3.7 MB) takes 270 ms and xz
+  // (3.4 MB) 800 ms; lz4 (5.8 MB) and no compression (12.1 MB) save 45 and 110 ms, less than the
+  // firmware varies from boot to boot, for a larger UKI (the ESP, 64 MiB by default, holds one
+  // per slot).
   return gzipSync(writeCpio([...contents.entries.values()], mtime), { level: 9 });
 }
