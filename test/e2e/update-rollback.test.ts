@@ -50,6 +50,7 @@ beforeAll(async () => {
   // 3.0.0's only container exits at once: the health check never sees it running.
   await buildVersion(lab, '3.0.0', (recipe) => {
     recipe.containers[0].command = ['/bin/busybox', 'false'];
+    recipe.health = { timeoutSeconds: 20 };
   });
   // 4.0.0's kernel finds no init to run and panics (panic=10 makes it reboot).
   await buildVersion(lab, '4.0.0', (recipe) => {

@@ -50,7 +50,9 @@ export async function buildVersion(lab: UpdateLab, version: string, change: Reci
   const { dir } = await buildVariant((recipe) => {
     recipe.version = version;
     recipe.update = { url: `http://10.0.2.2:${lab.server.port}`, trustedRoot: lab.trustedRoot };
-    recipe.health = { timeoutSeconds: 20 };
+    // Room for a boot that must import its container image again (after a rollback, say) on a
+    // busy build host; a version meant to fail sets a shorter one, so its trial boots end sooner.
+    recipe.health = { timeoutSeconds: 60 };
     recipe.files[0].content = `<!doctype html>\n<title>slipway</title>\n<h1>Hello from version ${version}</h1>\n`;
     change(recipe);
   });
