@@ -6,7 +6,7 @@ export function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-const CHUNK = 8 * 1024 * 1024;
+const CHUNK = 4 * 1024 * 1024;
 
 /** Reads the next chunk while the current one is hashed: a disk image of 2 GB takes a second, not two. */
 export async function sha256File(path: string): Promise<string> {
