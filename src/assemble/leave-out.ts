@@ -14,6 +14,11 @@ export const IMAGE_EXCLUDES: readonly LeftOut[] = [
   { name: 'usrmerge', why: 'slipway lays out merged /usr itself; usr-is-merged, the marker package, meets the same dependency (usrmerge would pull in perl)' },
 ];
 
+/** The packages an image with these recipe excludes never unpacks: every image's, then the recipe's. */
+export function excludedPackages(recipeExclude: readonly string[]): string[] {
+  return [...new Set([...IMAGE_EXCLUDES.map((e) => e.name), ...recipeExclude])];
+}
+
 /** Virtual packages the image provides itself: a dependency on one is met without a package. */
 export const IMAGE_PROVIDES: readonly LeftOut[] = [
   { name: 'linux-initramfs-tool', why: 'slipway builds the initrd; initramfs-tools (with klibc-utils and cpio) would only make another one' },

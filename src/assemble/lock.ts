@@ -11,7 +11,7 @@ import type { Recipe } from '../recipe/schema.ts';
 import { parseRequest } from './archive/depends.ts';
 import type { Archive } from './archive/open.ts';
 import { INITRD_PACKAGES } from './initrd.ts';
-import { IMAGE_EXCLUDES, IMAGE_PROVIDES } from './leave-out.ts';
+import { excludedPackages, IMAGE_PROVIDES } from './leave-out.ts';
 import type { BinaryPackage } from './archive/packages.ts';
 import { baseRequests, resolvePackages, type ResolveRequest } from './archive/resolve.ts';
 
@@ -77,7 +77,7 @@ export function packageSets(recipe: Recipe): PackageSet[] {
       name: HOST_SET,
       base: recipe.distribution.base,
       requests: [recipe.kernel.package, ...BOOT_PACKAGES, ...recipe.packages],
-      exclude: [...new Set([...IMAGE_EXCLUDES.map((e) => e.name), ...recipe.exclude])],
+      exclude: excludedPackages(recipe.exclude),
       providedByImage: IMAGE_PROVIDES.map((p) => p.name),
     },
     { name: INITRD_SET, base: 'none', requests: INITRD_PACKAGES },

@@ -125,8 +125,8 @@ class NeedChecker {
  * own runtime starts by name (runc through the shim, for instance), which no file declares.
  */
 export function unmetNeeds(tree: Tree, leftOut: LeftOutPaths, runtimeNeeds: ReadonlyArray<{ path: string; neededBy: string }>): UnmetNeed[] {
-  const checker = new NeedChecker(tree, leftOut);
   if (leftOut.size === 0) return [];
+  const checker = new NeedChecker(tree, leftOut);
   for (const [path, entry] of tree.entries) {
     if (entry.type !== 'file') continue;
     if (UNIT_DIRS.includes(posix.dirname(path)) && /\.(service|socket|timer|path|mount)$/.test(path)) checker.unit(path);

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
-import { IMAGE_EXCLUDES, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
+import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
 import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot } from '../shared/layout.ts';
@@ -65,7 +65,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
       excluded: lock.excluded?.[HOST_SET] ?? [],
     },
     leaveOut: {
-      packages: [...new Set([...IMAGE_EXCLUDES.map((e) => e.name), ...recipe.exclude])],
+      packages: excludedPackages(recipe.exclude),
       provided: IMAGE_PROVIDES.map((p) => p.name),
       paths: [...IMAGE_REMOVALS.map((r) => `/${r.name}`), ...recipe.remove],
     },

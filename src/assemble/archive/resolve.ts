@@ -150,8 +150,8 @@ class Resolver {
     for (const group of [...relations.preDepends, ...relations.depends]) {
       if (this.satisfiedByChosen(group) || group.some((atom) => this.providedByImage.has(atom.name))) continue;
       const choice = this.choose(group);
-      const excluded = group.filter((atom) => this.exclude.has(atom.name));
-      if (!choice && excluded.length > 0) {
+      const excluded = choice ? [] : group.filter((atom) => this.exclude.has(atom.name));
+      if (excluded.length > 0) {
         for (const atom of excluded) this.leaveUnmet(atom.name, next);
         continue;
       }
