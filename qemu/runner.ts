@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { execa, type ResultPromise } from 'execa';
 import { qemuArgs, type BootRequest, type FwCfgEntry, type PortForward } from './args.ts';
 import { chooseAccel } from './kvm.ts';
@@ -216,8 +217,10 @@ export class VirtualMachine {
     const socket = await connectWhenListening(path, () => Date.now() < deadline, 200).catch((error: unknown) => {
       throw new BootFailure(`cannot reach the debug shell: ${String(error)}`, this.excerpt());
     });
+    // A character split across two chunks is decoded whole.
+    const decoder = new StringDecoder('utf8');
     socket.on('data', (chunk: Buffer) => {
-      this.shellBuffer += chunk.toString('utf8');
+      this.shellBuffer += decoder.write(chunk);
     });
     this.shellSocket = socket;
     return socket;

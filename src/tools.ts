@@ -3,7 +3,10 @@
  * Debian package of every missing program, and failures that carry the command, exit status and
  * the last lines the program printed.
  */
-import { accessSync, constants } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { ToolFailed, ToolMissing } from './errors.ts';
@@ -117,6 +120,16 @@ function tail(text: string): string {
   return lines.slice(-TAIL_LINES).join('\n');
 }
 
+/** What ran, how it ended, and the end of what it printed. */
+function toolFailure(tool: ToolName, args: readonly string[], status: string, output: string, cause?: unknown): ToolFailed {
+  const printed = tail(output.trim());
+  return new ToolFailed(
+    `${tool} failed (${status}): ${[tool, ...args].join(' ')}${printed ? `\n${indent(printed)}` : ''}`,
+    `the lines above are the end of what ${tool} printed`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 /** Runs one external program; a failure becomes a ToolFailed that says what ran and what it printed. */
 export async function runTool(tool: ToolName, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const path = findTool(tool);
@@ -138,14 +151,32 @@ export async function runTool(tool: ToolName, args: readonly string[], options: 
       : result.exitCode !== undefined
         ? `exit status ${result.exitCode}`
         : `killed by ${result.signal ?? 'a signal'}`;
-    const printed = tail(`${result.stderr ?? ''}\n${typeof result.stdout === 'string' ? result.stdout : ''}`.trim());
-    throw new ToolFailed(
-      `${tool} failed (${status}): ${[tool, ...args].join(' ')}${printed ? `\n${indent(printed)}` : ''}`,
-      `the lines above are the end of what ${tool} printed`,
-      { cause: result },
-    );
+    throw toolFailure(tool, args, status, `${result.stderr ?? ''}\n${typeof result.stdout === 'string' ? result.stdout : ''}`, result);
   }
   return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
+}
+
+/**
+ * Runs a filter program on a stream with its output going straight into a file, which the program
+ * writes itself: hundreds of megabytes of decompressed tar need not pass through this process.
+ */
+export async function filterToFile(tool: ToolName, args: readonly string[], input: Readable, output: string): Promise<void> {
+  const path = findTool(tool);
+  if (!path) checkTools([tool]);
+  const fd = openSync(output, 'w');
+  try {
+    const child = spawn(path!, args, { stdio: ['pipe', fd, 'pipe'], env: { LC_ALL: 'C', LANG: 'C' } });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4096);
+    });
+    input.on('error', () => child.kill()).pipe(child.stdin!);
+    child.stdin!.on('error', () => undefined); // the exit status says what went wrong
+    const [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null];
+    if (code !== 0) throw toolFailure(tool, args, code === null ? `killed by ${signal}` : `exit status ${code}`, stderr);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -158,13 +189,7 @@ export function pipeTool(tool: ToolName, args: readonly string[], input: NodeJS.
   const subprocess = execa(path!, args, { stdin: 'pipe', env: { LC_ALL: 'C' }, stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
   input.pipe(subprocess.stdin!);
   const done = subprocess.then((result) => {
-    if (result.failed) {
-      throw new ToolFailed(
-        `${tool} failed (exit status ${result.exitCode ?? result.signal}): ${[tool, ...args].join(' ')}\n${indent(tail(String(result.stderr ?? '')))}`,
-        `the lines above are the end of what ${tool} printed`,
-        { cause: result },
-      );
-    }
+    if (result.failed) throw toolFailure(tool, args, `exit status ${result.exitCode ?? result.signal}`, String(result.stderr ?? ''), result);
   });
   return { stdout: subprocess.stdout, done };
 }

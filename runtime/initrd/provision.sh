@@ -35,14 +35,16 @@ find_config() {
 		echo "fw_cfg opt/slipway/config" && return 0
 	fi
 	mkdir -p /run/config-source
-	esp=$(sfdisk -d "$DISK" | grep -i "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B" | cut -d' ' -f1 | head -n 1)
+	esp=$(partition "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B")
 	if [ -n "$esp" ] && mount -t vfat -o ro "$esp" /run/config-source 2>/dev/null; then
 		name=$(take_config_from /run/config-source/slipway "$1" "$2")
 		umount /run/config-source
 		[ -n "$name" ] && echo "the ESP's /slipway/$name" && return 0
 	fi
-	drive=$(blkid -c /dev/null -o device -t LABEL=SLIPWAY-CFG | head -n 1)
-	[ -n "$drive" ] || drive=$(blkid -c /dev/null -o device -t LABEL=slipway-cfg | head -n 1)
+	# One probe of every device for both spellings of the label, the upper-case one first.
+	labels=$(blkid -c /dev/null -s LABEL)
+	drive=$(echo "$labels" | grep ': LABEL="SLIPWAY-CFG"' | head -n 1 | cut -d: -f1)
+	[ -n "$drive" ] || drive=$(echo "$labels" | grep ': LABEL="slipway-cfg"' | head -n 1 | cut -d: -f1)
 	if [ -n "$drive" ] && mount -o ro "$drive" /run/config-source 2>/dev/null; then
 		name=$(take_config_from /run/config-source "$1" "$2")
 		umount /run/config-source

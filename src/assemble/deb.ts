@@ -1,9 +1,9 @@
 /** Reading .deb files: an ar archive holding control.tar.* and data.tar.*. */
-import { closeSync, createReadStream, createWriteStream, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, rmSync, type ReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BuildError } from '../errors.ts';
-import { pipeTool } from '../tools.ts';
+import { filterToFile, pipeTool } from '../tools.ts';
 import type { ContentCache } from './cache.ts';
 
 /** Where a member of an ar archive lies in the file. */
@@ -36,20 +36,27 @@ export function findArMember(path: string, prefix: string, label: string): ArMem
   }
 }
 
+const DECOMPRESSORS = {
+  '.xz': { tool: 'xz', args: ['--decompress', '--stdout', '--threads=1'] },
+  '.zst': { tool: 'zstd', args: ['--decompress', '--stdout', '-q'] },
+} as const;
+
+function memberBytes(path: string, member: ArMember): ReadStream {
+  return createReadStream(path, { start: member.offset, end: member.offset + member.size - 1 });
+}
+
+function decompressor(member: ArMember): (typeof DECOMPRESSORS)[keyof typeof DECOMPRESSORS] | undefined {
+  return Object.entries(DECOMPRESSORS).find(([suffix]) => member.name.endsWith(suffix))?.[1];
+}
+
 /** A member's tar stream, read from the file and decompressed as it goes (gzip in-process, xz and zstd by tool). */
 function tarStream(path: string, member: ArMember): { stream: NodeJS.ReadableStream; done: Promise<void> } {
-  const raw = () => createReadStream(path, { start: member.offset, end: member.offset + member.size - 1 });
-  if (member.name.endsWith('.tar')) return { stream: raw(), done: Promise.resolve() };
-  if (member.name.endsWith('.gz')) return { stream: raw().pipe(createGunzip()), done: Promise.resolve() };
-  if (member.name.endsWith('.xz')) {
-    const { stdout, done } = pipeTool('xz', ['--decompress', '--stdout', '--threads=1'], raw());
-    return { stream: stdout, done };
-  }
-  if (member.name.endsWith('.zst')) {
-    const { stdout, done } = pipeTool('zstd', ['--decompress', '--stdout', '-q'], raw());
-    return { stream: stdout, done };
-  }
-  throw new BuildError(`unsupported member ${member.name}`, 'slipway reads gzip, xz and zstd compressed .deb members');
+  if (member.name.endsWith('.tar')) return { stream: memberBytes(path, member), done: Promise.resolve() };
+  if (member.name.endsWith('.gz')) return { stream: memberBytes(path, member).pipe(createGunzip()), done: Promise.resolve() };
+  const tool = decompressor(member);
+  if (!tool) throw new BuildError(`unsupported member ${member.name}`, 'slipway reads gzip, xz and zstd compressed .deb members');
+  const { stdout, done } = pipeTool(tool.tool, tool.args, memberBytes(path, member));
+  return { stream: stdout, done };
 }
 
 export interface DebArchive {
@@ -63,21 +70,32 @@ export interface DebArchive {
  */
 export async function cacheDataTar(cache: ContentCache, debPath: string, sha256: string, label: string): Promise<string> {
   if (cache.has('unpacked', sha256, '.tar')) return cache.pathFor('unpacked', sha256, '.tar');
-  const { stream, done } = openDeb(debPath, label).data();
+  const member = findDataMember(debPath, label);
   const temp = cache.tempPathFor('unpacked');
   try {
-    await Promise.all([pipeline(stream, createWriteStream(temp)), done]);
+    const tool = decompressor(member);
+    if (tool) {
+      await filterToFile(tool.tool, tool.args, memberBytes(debPath, member), temp);
+    } else {
+      const { stream, done } = tarStream(debPath, member);
+      await Promise.all([pipeline(stream, createWriteStream(temp)), done]);
+    }
     return cache.commit(temp, 'unpacked', sha256, '.tar');
   } finally {
     rmSync(temp, { force: true });
   }
 }
 
+function findMember(path: string, prefix: string, label: string): ArMember {
+  const member = findArMember(path, prefix, label);
+  if (!member) throw new BuildError(`${label} has no ${prefix}* member`, 'the cache entry is damaged; delete it and fetch again');
+  return member;
+}
+
+function findDataMember(path: string, label: string): ArMember {
+  return findMember(path, 'data.tar', label);
+}
+
 export function openDeb(path: string, label: string): DebArchive {
-  const find = (prefix: string) => {
-    const member = findArMember(path, prefix, label);
-    if (!member) throw new BuildError(`${label} has no ${prefix}* member`, 'the cache entry is damaged; delete it and fetch again');
-    return member;
-  };
-  return { control: () => tarStream(path, find('control.tar')), data: () => tarStream(path, find('data.tar')) };
+  return { control: () => tarStream(path, findMember(path, 'control.tar', label)), data: () => tarStream(path, findDataMember(path, label)) };
 }

@@ -1,8 +1,9 @@
 /** Downloading pinned .deb files into the content-addressed cache, several at once. */
-import type { ArchiveSource } from './archive/open.ts';
-import { poolUrl } from './archive/open.ts';
+import { openArchive, poolUrl, type ArchiveSource } from './archive/open.ts';
 import type { ContentCache } from './cache.ts';
-import { downloadToCache } from './fetch.ts';
+import { ContentMismatch, downloadToCache } from './fetch.ts';
+import { LockError } from '../errors.ts';
+import { eachLimited } from '../shared/limited.ts';
 import type { LockedPackage } from './lock.ts';
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -21,28 +22,24 @@ export interface FetchedPackages {
 }
 
 /**
- * Runs tasks with at most `limit` under way. The first failure aborts the others (through the
- * signal they are given) and is the one reported once all have stopped.
+ * A .deb that is not what the lockfile pins: the archive's signed index decides whether the
+ * mirror or the lockfile is wrong (a hand-edited or damaged lockfile used to be blamed on the mirror).
  */
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
-  let next = 0;
-  let firstError: { error: unknown } | undefined;
-  const controller = new AbortController();
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !firstError) {
-      const item = items[next++]!;
-      try {
-        await task(item, controller.signal);
-      } catch (error) {
-        if (!firstError) {
-          firstError = { error };
-          controller.abort(error);
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (firstError) throw firstError.error;
+async function blame(error: unknown, pkg: LockedPackage, source: ArchiveSource, cache: ContentCache): Promise<never> {
+  if (!(error instanceof ContentMismatch) || error.sha256 === undefined) throw error;
+  let listed: string | undefined;
+  try {
+    listed = (await openArchive(source, cache)).index.versions(pkg.name).find((v) => v.version === pkg.version && v.filename === pkg.filename)?.sha256;
+  } catch {
+    throw error; // the index cannot be had: the mirror's fault stands
+  }
+  if (listed === error.sha256) {
+    throw new LockError(
+      `${pkg.name} ${pkg.version}: the lockfile pins sha256 ${pkg.sha256}, but the archive's signed index and the mirror agree on ${error.sha256}`,
+      'the lockfile was changed by hand or is damaged: run slipway lock to resolve again',
+    );
+  }
+  throw error;
 }
 
 export async function fetchPackages(
@@ -61,7 +58,7 @@ export async function fetchPackages(
     inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
     try {
-      const { path, downloaded } = await downloadToCache(poolUrl(source, pkg.filename), cache, 'debs', pkg, '.deb', signal);
+      const { path, downloaded } = await downloadToCache(poolUrl(source, pkg.filename), cache, 'debs', pkg, '.deb', signal).catch((error: unknown) => blame(error, pkg, source, cache));
       paths.set(pkg.name, path);
       if (downloaded) {
         stats.downloaded++;

@@ -3,6 +3,7 @@
 interface Section {
   name: string;
   type: number;
+  addr: number;
   offset: number;
   size: number;
   link: number;
@@ -26,6 +27,7 @@ function sections(bytes: Buffer): Section[] {
     return {
       nameOffset: bytes.readUInt32LE(at),
       type: bytes.readUInt32LE(at + 4),
+      addr: Number(bytes.readBigUInt64LE(at + 0x10)),
       offset: Number(bytes.readBigUInt64LE(at + 0x18)),
       size: Number(bytes.readBigUInt64LE(at + 0x20)),
       link: bytes.readUInt32LE(at + 0x28),
@@ -35,6 +37,7 @@ function sections(bytes: Buffer): Section[] {
   return raw.map((s) => ({
     name: names ? cString(bytes, names.offset + s.nameOffset) : '',
     type: s.type,
+    addr: s.addr,
     offset: s.offset,
     size: s.size,
     link: s.link,
@@ -50,6 +53,28 @@ export function sectionContents(bytes: Buffer, name: string): Buffer | undefined
   if (!isElf(bytes)) return undefined;
   const section = sections(bytes).find((s) => s.name === name);
   return section ? bytes.subarray(section.offset, section.offset + section.size) : undefined;
+}
+
+const SHT_DYNSYM = 11;
+const SHT_NOBITS = 8;
+
+/** The bytes of a data object a shared library exports (from .dynsym), as a view into `bytes`. */
+export function exportedObject(bytes: Buffer, name: string): Buffer | undefined {
+  if (!isElf(bytes)) return undefined;
+  const all = sections(bytes);
+  const dynsym = all.find((s) => s.type === SHT_DYNSYM);
+  const strings = dynsym && all[dynsym.link];
+  if (!dynsym || !strings) return undefined;
+  for (let at = dynsym.offset; at + 24 <= dynsym.offset + dynsym.size; at += 24) {
+    if (cString(bytes, strings.offset + bytes.readUInt32LE(at)) !== name) continue;
+    const section = all[bytes.readUInt16LE(at + 6)];
+    const value = Number(bytes.readBigUInt64LE(at + 8));
+    const size = Number(bytes.readBigUInt64LE(at + 16));
+    if (!section || section.type === SHT_NOBITS || value < section.addr || value + size > section.addr + section.size) return undefined;
+    const start = section.offset + (value - section.addr);
+    return bytes.subarray(start, start + size);
+  }
+  return undefined;
 }
 
 /** A kernel module's `.modinfo` key=value pairs. */

@@ -66,11 +66,15 @@ export async function fetchBuffer(url: string): Promise<Buffer> {
   return withRetries(url, async () => Buffer.from(await (await get(url)).arrayBuffer()));
 }
 
-function mismatch(url: string, what: string): VerificationError {
-  return new VerificationError(
-    `${url}: ${what}`,
-    'the mirror served other bytes than its signed index promises; try again later or use another mirror',
-  );
+/** Bytes that are not what was expected; `sha256` is theirs when they were the expected length. */
+export class ContentMismatch extends VerificationError {
+  constructor(url: string, what: string, readonly sha256?: string) {
+    super(`${url}: ${what}`, 'the mirror served other bytes than its signed index promises; try again later or use another mirror');
+  }
+}
+
+function mismatch(url: string, what: string, sha256?: string): ContentMismatch {
+  return new ContentMismatch(url, what, sha256);
 }
 
 /**
@@ -101,7 +105,7 @@ export async function downloadToCache(
       await pipeline(body, createWriteStream(temp));
       if (size !== expected.size) throw mismatch(url, `${size} bytes where the index promises ${expected.size}`);
       const actual = hash.digest('hex');
-      if (actual !== expected.sha256) throw mismatch(url, `sha256 ${actual} where the index promises ${expected.sha256}`);
+      if (actual !== expected.sha256) throw mismatch(url, `sha256 ${actual} where the index promises ${expected.sha256}`, actual);
       return { path: cache.commit(temp, kind, expected.sha256, suffix), downloaded: true };
     } finally {
       rmSync(temp, { force: true });

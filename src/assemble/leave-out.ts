@@ -32,6 +32,14 @@ export const IMAGE_REMOVALS: readonly LeftOut[] = [
   { name: 'usr/lib/udev/hwdb.d/**', why: 'sources of the hardware database, read only by systemd-hwdb update, which never runs on a read-only root' },
   { name: 'usr/share/nodejs/@types/**', why: 'TypeScript declarations for Node.js, read by no program at run time' },
   { name: 'usr/share/zoneinfo/right/**', why: 'leap-second time zones, which no host config can choose' },
+  // systemd runs every generator at every boot, before any unit, each a program start under emulation.
+  { name: 'usr/lib/systemd/system-generators/systemd-sysv-generator', why: 'turns SysV init scripts into units; every program a host runs has a native unit' },
+  { name: 'usr/lib/systemd/system-generators/systemd-rc-local-generator', why: 'runs /etc/rc.local, which a slipway host has no use for: units and host configs do that' },
+  { name: 'usr/lib/systemd/system-generators/systemd-hibernate-resume-generator', why: 'resumes from a hibernation image; a host has no swap to hibernate to' },
+  { name: 'usr/lib/systemd/system-generators/systemd-cryptsetup-generator', why: 'opens /etc/crypttab volumes; a host has none' },
+  { name: 'usr/lib/systemd/system-generators/systemd-integritysetup-generator', why: 'opens /etc/integritytab volumes; a host has none' },
+  { name: 'usr/lib/systemd/system-generators/systemd-system-update-generator', why: 'boots into offline updates; slipway updates a whole slot instead' },
+  { name: 'usr/lib/systemd/system-generators/systemd-veritysetup-generator', why: 'opens the verity root that roothash= names, which the initrd has opened already (its unit took a second of every boot)' },
 ];
 
 /** Programs slipway's runtime starts by name, which no kept file declares: leaving them out breaks the host. */

@@ -8,6 +8,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LockError, errorMessage } from '../errors.ts';
 import type { Recipe } from '../recipe/schema.ts';
+import { closureProblems } from './archive/closure.ts';
+import type { ControlMembers } from './control.ts';
 import { parseRequest } from './archive/depends.ts';
 import type { Archive } from './archive/open.ts';
 import { INITRD_PACKAGES } from './initrd.ts';
@@ -41,7 +43,7 @@ export const LockfileSchema = z.strictObject({
     codename: z.string(),
     components: z.array(z.string()),
     architecture: z.string(),
-    releaseDate: z.string(),
+    releaseDate: z.string().refine((date) => !Number.isNaN(Date.parse(date)), 'expected the Release file\'s date, such as "Sat, 11 Jul 2026 10:16:37 UTC"'),
     snapshot: z.string().optional(),
   }),
   sets: z.record(z.string(), z.array(LockedPackageSchema)),
@@ -157,6 +159,26 @@ export function resolveLock(recipe: Recipe, archive: Archive): Lockfile {
   if (Object.keys(excluded).length > 0) lock.excluded = excluded;
   if (recipe.distribution.snapshot) lock.distribution.snapshot = recipe.distribution.snapshot;
   return lock;
+}
+
+/**
+ * Refuses locked sets that do not carry what their packages depend on (a lockfile edited by hand
+ * may not), judged by each package's own control file (`controls`, by the .deb's sha256).
+ */
+export function checkLockClosed(recipe: Recipe, sets: Record<string, readonly LockedPackage[]>, controls: ReadonlyMap<string, ControlMembers>): void {
+  for (const set of packageSets(recipe)) {
+    const packages = sets[set.name] ?? [];
+    const controlled = packages.map((pkg) => ({ name: pkg.name, version: pkg.version, control: controls.get(pkg.sha256)!.control }));
+    const mayBeMissing = new Set([...(set.exclude ?? []), ...(set.providedByImage ?? [])]);
+    const problems = closureProblems(controlled, { architecture: recipe.architecture, mayBeMissing });
+    if (problems.length === 0) continue;
+    const shown = problems.slice(0, 10).map((line) => `  ${line}`);
+    if (problems.length > shown.length) shown.push(`  and ${problems.length - shown.length} more`);
+    throw new LockError(
+      `the lockfile's package set "${set.name}" is not closed under its dependencies:\n${shown.join('\n')}`,
+      'the lockfile was changed by hand or is damaged: run slipway lock to resolve it again',
+    );
+  }
 }
 
 /** Writes by rename: a reader sees the old lockfile or the new one, never half of one. */

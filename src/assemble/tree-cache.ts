@@ -19,7 +19,7 @@ const KIND = 'trees';
 const KEEP = 4;
 
 /** The code that decides what an unpacked tree holds: a change to it makes every cached tree stale. */
-const MAKERS = ['./unpack.ts', './tree.ts', './deb.ts', './configure/remove.ts', './configure/system.ts', './leave-out.ts'];
+const MAKERS = ['./unpack.ts', './tree.ts', './deb.ts', './kernel.ts', './elf.ts', './configure/remove.ts', './configure/icu.ts', './configure/system.ts', './leave-out.ts'];
 
 let makersDigest: string | undefined;
 

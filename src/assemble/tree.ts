@@ -5,6 +5,7 @@
  */
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { BuildError } from '../errors.ts';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -24,15 +25,22 @@ export interface Entry {
 /** Directories that merged /usr turns into symlinks (`/bin` → `usr/bin`). */
 export const MERGED_DIRS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
-/** `./lib/x` and `/lib/x` and `lib/x` all become `usr/lib/x`, the one place merged /usr keeps it. */
+/**
+ * `./lib/x` and `/lib/x` and `lib/x` all become `usr/lib/x`, the one place merged /usr keeps it.
+ * `..` stops at the root, as in a chroot: no path names anything outside the tree.
+ */
 export function canonicalPath(path: string): string {
-  const clean = posix.normalize(path.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
-  if (clean === '.' || clean === '') return '';
-  const slash = clean.indexOf('/');
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '..') parts.pop();
+    else if (part !== '' && part !== '.') parts.push(part);
+  }
   // `bin` itself is the merged-/usr symlink; only what is below it moves.
-  if (slash < 0) return clean;
-  return MERGED_DIRS.includes(clean.slice(0, slash)) ? `usr/${clean}` : clean;
+  if (parts.length > 1 && MERGED_DIRS.includes(parts[0]!)) parts.unshift('usr');
+  return parts.join('/');
 }
+
+const MAX_SYMLINK_HOPS = 40;
 
 export class Tree {
   readonly entries = new Map<string, Entry>();
@@ -41,8 +49,33 @@ export class Tree {
     mkdirSync(root, { recursive: true });
   }
 
+  /**
+   * Where a path is inside the tree, with the tree's own symlinks in its folders followed as the
+   * image would follow them (an absolute target from the tree's root), and the last part's too
+   * when `followLast`: a link in the image never leads to the build host's files.
+   */
+  place(path: string, followLast = false): string {
+    let parts = canonicalPath(path).split('/').filter(Boolean);
+    const done: string[] = [];
+    for (let hops = 0; parts.length > (followLast ? 0 : 1);) {
+      const part = parts.shift()!;
+      const here = [...done, part].join('/');
+      const entry = this.entries.get(here);
+      if (entry?.type !== 'symlink' || entry.target === undefined) {
+        done.push(part);
+        continue;
+      }
+      if (++hops > MAX_SYMLINK_HOPS) throw new BuildError(`too many symlinks below /${here}`, 'the image has a symlink loop; check the packages and files that make it');
+      const target = entry.target.startsWith('/') ? entry.target : `${done.join('/')}/${entry.target}`;
+      parts = canonicalPath(`${target}/${parts.join('/')}`).split('/').filter(Boolean);
+      done.length = 0;
+    }
+    return canonicalPath([...done, ...parts].join('/'));
+  }
+
+  /** The build host's path of a file in the tree, its symlinks followed inside the tree. */
   hostPath(path: string): string {
-    return join(this.root, canonicalPath(path));
+    return join(this.root, this.place(path, true));
   }
 
   has(path: string): boolean {
@@ -63,10 +96,10 @@ export class Tree {
 
   /** Makes the directory and any missing parents (parents get 0755 root:root). */
   mkdir(path: string, options: Partial<Entry> = {}): void {
-    const canonical = canonicalPath(path);
+    const canonical = this.place(path);
     if (canonical === '') return;
     const parent = posix.dirname(canonical);
-    if (parent !== '.' && !this.entries.has(parent)) this.mkdir(parent);
+    if (parent !== '.' && this.entries.get(parent)?.type !== 'directory') this.mkdir(parent);
     const existing = this.entries.get(canonical);
     if (existing && existing.type !== 'directory') this.remove(canonical);
     mkdirSync(join(this.root, canonical), { recursive: true });
@@ -82,7 +115,7 @@ export class Tree {
   }
 
   writeFile(path: string, content: string | Buffer, options: Partial<Entry> = {}): void {
-    const canonical = canonicalPath(path);
+    const canonical = this.place(path);
     this.ensureParent(canonical);
     this.clear(canonical);
     const host = join(this.root, canonical);
@@ -93,7 +126,7 @@ export class Tree {
   }
 
   symlink(path: string, target: string, options: Partial<Entry> = {}): void {
-    const canonical = canonicalPath(path);
+    const canonical = this.place(path);
     this.ensureParent(canonical);
     this.clear(canonical);
     symlinkSync(target, join(this.root, canonical));
@@ -112,7 +145,7 @@ export class Tree {
 
   /** Removes a path and everything below it. */
   remove(path: string): void {
-    const canonical = canonicalPath(path);
+    const canonical = this.place(path);
     rmSync(join(this.root, canonical), { recursive: true, force: true });
     this.entries.delete(canonical);
     const prefix = `${canonical}/`;

@@ -11,6 +11,9 @@ import { canonicalPath, MERGED_DIRS, type Entry, type Tree } from './tree.ts';
 /** Decides, per path, whether an entry goes into the tree. */
 export type PathFilter = (canonical: string) => boolean;
 
+/** Takes a regular file aside instead of into the tree, when it returns true. */
+export type FileDiversion = (canonical: string, content: Buffer) => boolean;
+
 /** Creates merged /usr as debootstrap does, before any package is unpacked. */
 export function mergeUsr(tree: Tree): void {
   for (const dir of ['usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64']) tree.mkdir(dir);
@@ -38,7 +41,7 @@ function modeOf(header: Header): number {
 }
 
 /** Unpacks a plain data tar (see cacheDataTar) into the tree. */
-export async function unpackDataTar(tree: Tree, tarPath: string, origin: string, keep: PathFilter): Promise<void> {
+export async function unpackDataTar(tree: Tree, tarPath: string, origin: string, keep: PathFilter, divert?: FileDiversion): Promise<void> {
   const stream = createReadStream(tarPath);
   const tar = extract();
   tar.on('entry', (header, body, next) => {
@@ -46,7 +49,7 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
     body.on('data', (chunk) => chunks.push(chunk as Buffer));
     body.on('end', () => {
       try {
-        place(tree, header, Buffer.concat(chunks), origin, keep);
+        place(tree, header, Buffer.concat(chunks), origin, keep, divert);
         next();
       } catch (error) {
         next(error as Error);
@@ -63,9 +66,11 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
   await finished;
 }
 
-function place(tree: Tree, header: Header, content: Buffer, origin: string, keep: PathFilter): void {
-  const canonical = canonicalPath(header.name);
-  if (canonical === '' || !keep(canonical)) return;
+function place(tree: Tree, header: Header, content: Buffer, origin: string, keep: PathFilter, divert?: FileDiversion): void {
+  const named = canonicalPath(header.name);
+  if (named === '' || !keep(named)) return;
+  // Where dpkg would put it: through the folder symlinks the image already has (/var/run → /run).
+  const canonical = tree.place(named);
   const host = join(tree.root, canonical);
   const entry: Entry = { type: 'file', mode: modeOf(header), uid: header.uid ?? 0, gid: header.gid ?? 0, origin };
   // A merged-/usr top-level folder (`./bin/`) is the symlink mergeUsr made; what is in it lands in /usr.
@@ -82,6 +87,7 @@ function place(tree: Tree, header: Header, content: Buffer, origin: string, keep
     }
     case 'file':
     case 'contiguous-file': {
+      if (divert?.(canonical, content)) return;
       tree.ensureParent(canonical);
       rmSync(host, { force: true, recursive: tree.get(canonical)?.type === 'directory' });
       writeFileSync(host, content);
@@ -98,7 +104,7 @@ function place(tree: Tree, header: Header, content: Buffer, origin: string, keep
       return;
     }
     case 'link': {
-      const target = canonicalPath(header.linkname ?? '');
+      const target = tree.place(header.linkname ?? '');
       // Hard links may point at files later in the same archive only in theory; dpkg orders them after.
       tree.ensureParent(canonical);
       rmSync(host, { force: true });

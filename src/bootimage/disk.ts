@@ -2,6 +2,7 @@
  * The disk: a partition layout as data (ESP, root-A, verity-A, root-B, verity-B, data), turned into
  * a raw image by writing each partition's bytes at its offset and a GPT around them.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { BuildError } from '../errors.ts';
 import { formatSize } from '../recipe/size.ts';
@@ -59,12 +60,41 @@ export function partition(layout: DiskLayout, role: PartitionRole): PlannedParti
 }
 
 const CHUNK = 4 * MiB;
+const ZEROS = Buffer.alloc(CHUNK);
+
+/**
+ * The image's sha256, fed in offset order as it is written, holes as zeros. Reading the image
+ * back instead took 4.8 s where this takes 1: the holes of a file just written read slowly.
+ */
+class ImageHash {
+  private readonly hash: Hash = createHash('sha256');
+  private position = 0;
+
+  at(offset: number, data: Buffer): void {
+    this.zerosUntil(offset);
+    this.hash.update(data);
+    this.position += data.length;
+  }
+
+  zerosUntil(offset: number): void {
+    if (offset < this.position) throw new Error(`disk written out of order at ${offset}`);
+    while (this.position < offset) {
+      const length = Math.min(CHUNK, offset - this.position);
+      this.hash.update(ZEROS.subarray(0, length));
+      this.position += length;
+    }
+  }
+
+  digest(size: number): string {
+    this.zerosUntil(size);
+    return this.hash.digest('hex');
+  }
+}
 
 /** Copies a file to an offset, skipping all-zero chunks so the image stays sparse. */
-function copyInto(fd: number, source: string, offset: number, limit: number, role: string): void {
+function copyInto(fd: number, hash: ImageHash, source: string, offset: number, limit: number, role: string): void {
   const input = openSync(source, 'r');
   const buffer = Buffer.alloc(CHUNK);
-  const zeros = Buffer.alloc(CHUNK);
   try {
     let position = 0;
     for (;;) {
@@ -72,7 +102,8 @@ function copyInto(fd: number, source: string, offset: number, limit: number, rol
       if (read === 0) break;
       if (position + read > limit) throw new BuildError(`the ${role} content (${formatSize(position + read)}+) does not fit its ${formatSize(limit)} partition`, 'raise the size in the recipe (disk.*)');
       const chunk = buffer.subarray(0, read);
-      if (!chunk.equals(zeros.subarray(0, read))) writeSync(fd, chunk, 0, read, offset + position);
+      if (!chunk.equals(ZEROS.subarray(0, read))) writeSync(fd, chunk, 0, read, offset + position);
+      hash.at(offset + position, chunk);
       position += read;
     }
   } finally {
@@ -80,22 +111,27 @@ function copyInto(fd: number, source: string, offset: number, limit: number, rol
   }
 }
 
-export function writeDisk(output: string, layout: DiskLayout, contents: Partial<Record<PartitionRole, string>>): void {
+/** Writes the raw image and returns its sha256. */
+export function writeDisk(output: string, layout: DiskLayout, contents: Partial<Record<PartitionRole, string>>): string {
   const gpt = writeGpt(
     layout.size,
     layout.diskGuid,
     layout.partitions.map((p) => ({ type: p.type, uuid: p.uuid, name: p.label, offset: p.offset, size: p.size })),
   );
+  const hash = new ImageHash();
   const fd = openSync(output, 'w');
   try {
     ftruncateSync(fd, layout.size);
     writeSync(fd, gpt.head, 0, gpt.head.length, 0);
-    for (const p of layout.partitions) {
+    hash.at(0, gpt.head);
+    for (const p of [...layout.partitions].sort((a, b) => a.offset - b.offset)) {
       const source = contents[p.role];
-      if (source) copyInto(fd, source, p.offset, p.size, p.role);
+      if (source) copyInto(fd, hash, source, p.offset, p.size, p.role);
     }
     writeSync(fd, gpt.tail, 0, gpt.tail.length, gpt.tailOffset);
+    hash.at(gpt.tailOffset, gpt.tail);
   } finally {
     closeSync(fd);
   }
+  return hash.digest(layout.size);
 }

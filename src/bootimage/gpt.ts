@@ -135,13 +135,34 @@ export interface GptTable {
   partitions: Array<GptPartition & { number: number }>;
 }
 
-/** Reads the primary GPT from the first 34 sectors of a disk; null when there is none. */
-export function readGpt(head: Buffer): GptTable | null {
+/** What is wrong with a GPT: missing (not a GPT disk at all) or damaged (a GPT that fails its own checks). */
+export interface GptProblem {
+  what: string;
+  damaged: boolean;
+}
+
+/** What is wrong with the primary GPT in the disk's first sectors, or undefined when it reads. */
+export function gptProblem(head: Buffer): GptProblem | undefined {
   const header = head.subarray(SECTOR, 2 * SECTOR);
-  if (header.toString('latin1', 0, 8) !== 'EFI PART') return null;
+  if (header.length < 92 || header.toString('latin1', 0, 8) !== 'EFI PART') return { what: 'it has no GPT header in its second sector', damaged: false };
   const copy = Buffer.from(header.subarray(0, 92));
   copy.writeUInt32LE(0, 16);
-  if (crc32(copy) !== header.readUInt32LE(16)) return null;
+  if (crc32(copy) !== header.readUInt32LE(16)) return { what: 'its GPT header fails its checksum (the header is damaged)', damaged: true };
+  const entriesLba = Number(header.readBigUInt64LE(72));
+  const count = header.readUInt32LE(80);
+  const size = header.readUInt32LE(84);
+  const start = entriesLba * SECTOR;
+  if (size < 128 || count > 1024 || start + count * size > head.length) return { what: 'its GPT header describes a partition array that is not where GPTs keep it', damaged: false };
+  if (crc32(head.subarray(start, start + count * size)) !== header.readUInt32LE(88)) {
+    return { what: 'its GPT partition entries fail their checksum (the partition table is damaged)', damaged: true };
+  }
+  return undefined;
+}
+
+/** Reads the primary GPT from the first 34 sectors of a disk; null when there is none. */
+export function readGpt(head: Buffer): GptTable | null {
+  if (gptProblem(head)) return null;
+  const header = head.subarray(SECTOR, 2 * SECTOR);
   const entriesLba = Number(header.readBigUInt64LE(72));
   const count = header.readUInt32LE(80);
   const size = header.readUInt32LE(84);

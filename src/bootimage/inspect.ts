@@ -2,14 +2,14 @@
  * Reading a built disk back: partitions, the two slots with their versions and root hashes (a
  * slot's root hash is its two partition UUIDs joined), the UKIs on the ESP and the packages inside.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecipeError, errorMessage } from '../errors.ts';
 import { EMPTY_LABEL, PARTITION_TYPES } from '../shared/layout.ts';
 import { PACKAGES_FILE, parsePackagesFile, type PackageRecord } from '../shared/packages.ts';
 import { runTool } from '../tools.ts';
-import { readGpt, type GptTable } from './gpt.ts';
+import { gptProblem, readGpt, type GptTable } from './gpt.ts';
 
 export interface SlotInfo {
   slot: 'a' | 'b';
@@ -31,8 +31,15 @@ export interface ImageInfo {
   packages: PackageRecord[];
 }
 
+const IMAGE_HINT = 'give the path of a .raw image that slipway built, or of the disk it was written to';
+
 function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new RecipeError(`cannot read ${path}: ${errorMessage(error)}`, IMAGE_HINT);
+  }
   try {
     const buffer = Buffer.alloc(length);
     const read = readSync(fd, buffer, 0, length, offset);
@@ -93,15 +100,47 @@ async function listPackages(image: string, offset: number): Promise<ImageInfo['p
   }
 }
 
-export async function inspectImage(image: string): Promise<ImageInfo> {
-  let size: number;
+/** The image's size in bytes: a regular file's, or a block device's from sysfs. Anything else is refused before it is opened (a FIFO would block). */
+function imageSize(image: string): number {
+  let stats;
   try {
-    size = statSync(image).size;
+    stats = statSync(image);
   } catch (error) {
-    throw new RecipeError(`cannot read ${image}: ${errorMessage(error)}`, 'give the path of a .raw image that slipway built');
+    throw new RecipeError(`cannot read ${image}: ${errorMessage(error)}`, IMAGE_HINT);
   }
-  const table = readGpt(readAt(image, 0, 34 * 512));
-  if (!table) throw new RecipeError(`${image} has no valid GPT`, 'inspect reads .raw disks; for .qcow2 run: qemu-img convert -O raw IMAGE.qcow2 IMAGE.raw');
+  if (stats.isFile()) return stats.size;
+  if (stats.isBlockDevice()) {
+    // Linux's dev_t: the major number in bits 8-19 and 32 up, the minor in bits 0-7 and 20-31.
+    const major = ((stats.rdev >>> 8) & 0xfff) | (Math.floor(stats.rdev / 2 ** 32) & ~0xfff);
+    const minor = (stats.rdev & 0xff) | ((stats.rdev >>> 12) & 0xfff00);
+    try {
+      return Number(readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8')) * 512;
+    } catch (error) {
+      throw new RecipeError(`cannot read the size of ${image}: ${errorMessage(error)}`, 'run it where /sys is mounted');
+    }
+  }
+  throw new RecipeError(`${image} is ${stats.isDirectory() ? 'a folder' : 'not a regular file or a block device'}`, IMAGE_HINT);
+}
+
+export async function inspectImage(image: string): Promise<ImageInfo> {
+  const size = imageSize(image);
+  const head = readAt(image, 0, Math.min(size, 34 * 512));
+  const problem = gptProblem(head);
+  if (problem) {
+    const hint = problem.damaged
+      ? 'the image is damaged: build or copy it again'
+      : 'inspect reads .raw disks; for .qcow2 run: qemu-img convert -O raw IMAGE.qcow2 IMAGE.raw';
+    throw new RecipeError(`${image} has no valid GPT: ${problem.what}`, hint);
+  }
+  const table = readGpt(head)!;
+  for (const p of table.partitions) {
+    if (p.offset + p.size > size) {
+      throw new RecipeError(
+        `${image} is damaged: partition ${p.number} (${roleOf(p.type)}) ends at byte ${p.offset + p.size}, past the end of the image (${size} bytes)`,
+        'the image was cut short (a copy or download that did not finish): build or copy it again',
+      );
+    }
+  }
   const slots = slotsOf(table);
   const esp = table.partitions.find((p) => p.type === PARTITION_TYPES.esp);
   const active = slots.find((s) => s.rootHash !== null);

@@ -2,8 +2,8 @@
  * `slipway build`: the whole build as one list of steps, in order. Every step reads the plan and
  * writes into a staging folder beside the output; only a finished build is moved into the output.
  */
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, posix, relative, resolve } from 'node:path';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import type { ArchiveSource } from '../assemble/archive/open.ts';
 import type { ContentCache } from '../assemble/cache.ts';
 import { applyAlternatives, parseAlternatives } from '../assemble/configure/alternatives.ts';
@@ -12,17 +12,18 @@ import {
 } from '../assemble/configure/system.ts';
 import { configureUnits } from '../assemble/configure/units.ts';
 import { excludedPackagePaths, removePaths } from '../assemble/configure/remove.ts';
+import { trimIcuData } from '../assemble/configure/icu.ts';
 import { RUNTIME_NEEDS } from '../assemble/leave-out.ts';
 import { describeUnmet, unmetNeeds, type LeftOutPaths } from '../assemble/needs.ts';
 import { imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
 import { buildOciImage, ociArchiveTag } from '../assemble/oci.ts';
 import { configureUsers, type Accounts } from '../assemble/configure/users.ts';
-import { readControlFile } from '../assemble/control.ts';
-import { cacheDataTar } from '../assemble/deb.ts';
+import { readAllControlMembers, type ControlMembers } from '../assemble/control.ts';
+import { DataTars } from '../assemble/data-tars.ts';
 import { fetchPackages } from '../assemble/download.ts';
-import { buildInitrd } from '../assemble/initrd.ts';
-import { findKernel, moduleClosure, trimModules, type KernelInfo } from '../assemble/kernel.ts';
-import type { LockedPackage } from '../assemble/lock.ts';
+import { buildInitrd, compressInitrd } from '../assemble/initrd.ts';
+import { findKernel, HeldModules, moduleClosure, trimModules, type KernelInfo } from '../assemble/kernel.ts';
+import { checkLockClosed, containerSetName, HOST_SET, INITRD_SET, type LockedPackage } from '../assemble/lock.ts';
 import { makeSquashfs } from '../assemble/rootfs.ts';
 import { Tree } from '../assemble/tree.ts';
 import { cachedTree, treeKey } from '../assemble/tree-cache.ts';
@@ -34,7 +35,7 @@ import { makeEsp } from '../bootimage/esp.ts';
 import { makeUki } from '../bootimage/uki.ts';
 import type { Step } from '../cli/progress.ts';
 import { BuildError, OutputError, RecipeError } from '../errors.ts';
-import type { LoadedRecipe } from '../recipe/load.ts';
+import { readRecipeFile, type LoadedRecipe } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { PACKAGES_FILE, formatPackagesFile } from '../shared/packages.ts';
 import { artifactPath, type ImagePlan } from './plan.ts';
@@ -45,6 +46,7 @@ import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
 import { installTargets, parseUnitFile, type InstallTarget } from '../hostconfig/unitfile.ts';
 import { bundleProgram } from './bundle.ts';
 import { convertFormats, publishOutputs, startHashing, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
+import { processAlive } from '../shared/process.ts';
 
 export interface BuildContext {
   plan: ImagePlan;
@@ -55,6 +57,10 @@ export interface BuildContext {
   staging: string;
   work: string;
   debs: Map<string, string>;
+  /** Each package's control members, by sha256. */
+  controls: Map<string, ControlMembers>;
+  /** Each package's data tar, decompressed in the background from the end of the fetch on. */
+  tars?: DataTars;
   /** Per container with a baked-in image: the tag its archive names it with. */
   imageTags: Map<string, string>;
   tree?: Tree;
@@ -116,7 +122,12 @@ function imageUnitText(tree: Tree, name: string): string | undefined {
 
 const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathname;
 
-export const BUILD_STEPS: Step<BuildContext>[] = [
+/**
+ * The steps that read the packages and apply the recipe to them, where a recipe the schema let
+ * through can still be refused (an unknown owner, unit or module, kept files that need what is left
+ * out). `build --dry-run` runs these too, in a folder of its own that it removes.
+ */
+export const CHECK_STEPS: Step<BuildContext>[] = [
   { title: 'Fetch packages', run: fetchAllPackages },
   { title: 'Unpack the root tree and leave out what no host runs', run: unpackRootTree },
   { title: 'Unpack the initrd tree', run: unpackInitrdTree },
@@ -131,6 +142,10 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
   { title: 'Bundle the update agent', run: installUpdateAgent },
   { title: 'Check that nothing kept needs what is left out', run: checkNeeds },
   { title: 'Select kernel modules', run: selectKernelModules },
+];
+
+export const BUILD_STEPS: Step<BuildContext>[] = [
+  ...CHECK_STEPS,
   { title: 'Build the initrd', run: makeInitrd },
   { title: 'Make the root filesystem', run: makeRootFilesystem },
   { title: 'Format verity', run: makeVerity },
@@ -143,27 +158,26 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
 ];
 
 async function fetchAllPackages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
-  const all = [...ctx.plan.packages.host, ...ctx.plan.packages.initrd, ...Object.values(ctx.plan.packages.containers).flat(), ...ctx.plan.packages.excluded];
+  const { host, excluded, initrd, containers } = ctx.plan.packages;
+  // In the order the steps after this one read them.
+  const all = [...host, ...excluded, ...initrd, ...Object.values(containers).flat()];
   const unique = [...new Map(all.map((p) => [p.sha256, p])).values()];
   const { paths } = await fetchPackages(unique, ctx.source, ctx.cache, { onProgress: (done, total) => report(`downloaded ${done}/${total}`) });
   for (const pkg of unique) ctx.debs.set(pkg.sha256, paths.get(pkg.name)!);
-  // Decompress two at a time (two cores); unpacking then reads plain tars in a fixed order.
-  const queue = [...unique];
-  let done = 0;
-  const worker = async () => {
-    for (let pkg = queue.shift(); pkg; pkg = queue.shift()) {
-      await cacheDataTar(ctx.cache, ctx.debs.get(pkg.sha256)!, pkg.sha256, pkg.name);
-      report(`decompressed ${++done}/${unique.length}`);
-    }
-  };
-  await Promise.all([worker(), worker()]);
+  ctx.tars = new DataTars(ctx.cache, unique, ctx.debs);
+  ctx.controls = await readAllControlMembers(ctx.cache, unique, (pkg) => ctx.debs.get(pkg.sha256)!);
+  const sets = { [HOST_SET]: host, [INITRD_SET]: initrd, ...Object.fromEntries(Object.entries(containers).map(([name, set]) => [containerSetName(name), set])) };
+  checkLockClosed(ctx.loaded.recipe, sets, ctx.controls);
 }
 
-async function unpackSet(ctx: BuildContext, tree: Tree, packages: readonly LockedPackage[], keep: (path: string) => boolean, report: (d: string) => void): Promise<void> {
+async function unpackSet(
+  ctx: BuildContext, tree: Tree, packages: readonly LockedPackage[], keep: (path: string) => boolean, report: (d: string) => void, held?: HeldModules,
+): Promise<void> {
   mergeUsr(tree);
   let done = 0;
   for (const pkg of packages) {
-    await unpackDataTar(tree, ctx.cache.pathFor('unpacked', pkg.sha256, '.tar'), pkg.name, keep);
+    const tar = await ctx.tars!.tar(pkg);
+    await unpackDataTar(tree, tar, pkg.name, keep, held?.divert(tar, pkg.name));
     report(`${++done}/${packages.length} ${pkg.name}`);
   }
 }
@@ -172,11 +186,17 @@ async function unpackSet(ctx: BuildContext, tree: Tree, packages: readonly Locke
 async function unpackRootTree(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
   const { host, excluded } = ctx.plan.packages;
   const { keep, remove } = ctx.loaded.recipe;
-  const key = treeKey({ packages: host.map((p) => p.sha256), excluded: excluded.map((p) => p.sha256), keep, remove });
+  const { package: kernelPackage, modules, recipeModules } = ctx.plan.kernel;
+  const key = treeKey({ packages: host.map((p) => p.sha256), excluded: excluded.map((p) => p.sha256), keep, remove, modules, recipeModules });
   const { tree, extra, hit } = await cachedTree(ctx.cache, key, join(ctx.work, 'root'), async (tree) => {
-    await unpackSet(ctx, tree, host, trimFilter(keep), report);
+    const held = new HeldModules();
+    await unpackSet(ctx, tree, host, trimFilter(keep), report, held);
+    // Before remove:, which may name kernel modules as well.
+    const kernel = findKernel(tree, kernelPackage, held);
+    await trimModules(tree, kernel, moduleClosure(kernel, modules, recipeModules), held);
     const leftOut = removePaths(tree, remove);
-    const tars = excluded.map((pkg) => ({ name: pkg.name, tar: ctx.cache.pathFor('unpacked', pkg.sha256, '.tar') }));
+    for (const icu of trimIcuData(tree, keep.locales)) report(`/${icu.path}: kept ${icu.kept} of ${icu.items} ICU data items`);
+    const tars = await Promise.all(excluded.map(async (pkg) => ({ name: pkg.name, tar: await ctx.tars!.tar(pkg) })));
     for (const [path, reason] of await excludedPackagePaths(tree, tars)) leftOut.set(path, reason);
     return [...leftOut];
   });
@@ -215,7 +235,7 @@ function configureAccounts(ctx: BuildContext): void {
 async function configureSystem(ctx: BuildContext): Promise<void> {
   const tree = ctx.tree!;
   const scripts: Array<string | undefined> = [];
-  for (const pkg of ctx.plan.packages.host) scripts.push(await readControlFile(ctx.debs.get(pkg.sha256)!, pkg.name, 'postinst'));
+  for (const pkg of ctx.plan.packages.host) scripts.push(ctx.controls.get(pkg.sha256)!.postinst);
   applyAlternatives(tree, scripts.flatMap((script) => (script ? parseAlternatives(script) : [])));
   configureCaCertificates(tree);
   installConfigTemplates(tree);
@@ -245,12 +265,7 @@ async function makeContainerImages(ctx: BuildContext, report: (detail: string) =
     if ('ref' in image) continue;
     let archive: Buffer;
     if ('archive' in image) {
-      const path = resolve(ctx.loaded.dir, image.archive);
-      try {
-        archive = readFileSync(path);
-      } catch (cause) {
-        throw new RecipeError(`containers (${container.name}): cannot read image archive ${image.archive}`, 'give an OCI archive file, relative to the recipe', { cause });
-      }
+      archive = readRecipeFile(ctx.loaded, image.archive, `containers (${container.name}): image archive`);
     } else {
       const tree = new Tree(join(ctx.work, 'containers', container.name));
       await unpackSet(ctx, tree, ctx.plan.packages.containers[container.name] ?? [], trimFilter(ctx.loaded.recipe.keep), report);
@@ -260,6 +275,8 @@ async function makeContainerImages(ctx: BuildContext, report: (detail: string) =
     ctx.tree!.writeFile(imageArchivePath(container.name), archive);
     ctx.imageTags.set(container.name, (await ociArchiveTag(archive)) ?? 'latest');
   }
+  // Nothing reads a package's files after this; a damaged package the cache spared every step fails here.
+  await ctx.tars!.all();
 }
 
 function installFiles(ctx: BuildContext): void {
@@ -271,14 +288,7 @@ function installFiles(ctx: BuildContext): void {
   // What the image is made of, for `slipway inspect` and for the host itself.
   ctx.tree!.writeFile(PACKAGES_FILE, formatPackagesFile(ctx.plan.packages.host));
   for (const unit of ctx.loaded.recipe.units) ctx.tree!.writeFile(`etc/systemd/system/${unit.name}`, unit.content, { origin: 'recipe' });
-  applyRecipeFiles(ctx.tree!, ctx.loaded.recipe.files, ctx.accounts!, (source) => {
-    const path = resolve(ctx.loaded.dir, source);
-    try {
-      return readFileSync(path);
-    } catch (cause) {
-      throw new RecipeError(`files: cannot read ${source} (${path})`, 'give a path relative to the recipe', { cause });
-    }
-  });
+  applyRecipeFiles(ctx.tree!, ctx.loaded.recipe.files, ctx.accounts!, (source) => readRecipeFile(ctx.loaded, source, 'files: source'));
 }
 
 function enableUnits(ctx: BuildContext): void {
@@ -287,17 +297,19 @@ function enableUnits(ctx: BuildContext): void {
   configureUnits(ctx.tree!, { enable, disable: services.disable, mask: services.mask });
 }
 
-async function selectKernelModules(ctx: BuildContext): Promise<void> {
+/** The modules were trimmed with the unpacked tree; the kernel itself travels in the UKI. */
+function selectKernelModules(ctx: BuildContext): void {
   ctx.kernel = findKernel(ctx.tree!, ctx.plan.kernel.package);
   ctx.modules = moduleClosure(ctx.kernel, ctx.plan.kernel.modules, ctx.plan.kernel.recipeModules);
-  await trimModules(ctx.tree!, ctx.kernel, ctx.modules);
+  for (const path of ctx.tree!.list('boot')) ctx.tree!.remove(path);
 }
 
-function makeInitrd(ctx: BuildContext): void {
+async function makeInitrd(ctx: BuildContext): Promise<void> {
   const bootModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.initrdModules, []);
   const provisionModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.provisionModules, []).filter((m) => !bootModules.includes(m));
-  ctx.initrd = buildInitrd(ctx.initrdTree!, ctx.tree!, ctx.kernel!, { boot: bootModules, provision: provisionModules }, ctx.plan.sourceDateEpoch);
+  const cpio = buildInitrd(ctx.initrdTree!, ctx.tree!, ctx.kernel!, { boot: bootModules, provision: provisionModules }, ctx.plan.sourceDateEpoch);
   rmSync(ctx.initrdTree!.root, { recursive: true, force: true });
+  ctx.initrd = await compressInitrd(cpio, ctx.cache);
 }
 
 async function makeRootFilesystem(ctx: BuildContext): Promise<void> {
@@ -326,9 +338,11 @@ async function makeVerity(ctx: BuildContext): Promise<void> {
 
 export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
   // panic=10: a host that panics reboots, so boot counting can fall back to the other slot.
-  // transparent_hugepage=madvise: with THP always, Go's heaps (containerd, ctr, the shim) took
-  // 28 MiB of huge pages for 15 MiB of use; programs that want huge pages still ask for them.
-  return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=madvise', ...plan.kernel.cmdline].join(' ');
+  // transparent_hugepage=never: with THP on (always or madvise), khugepaged raises min_free_kbytes
+  // to 44 MiB and the watermarks with it, which on a 1 GiB host kept 130 MiB from MemAvailable;
+  // with always, Go's heaps also took 28 MiB of huge pages for 15 MiB of use. A recipe's
+  // kernel.cmdline comes after, so `transparent_hugepage=madvise` there turns them back on.
+  return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...plan.kernel.cmdline].join(' ');
 }
 
 async function makeBootImage(ctx: BuildContext): Promise<void> {
@@ -410,12 +424,14 @@ async function installUpdateAgent(ctx: BuildContext): Promise<void> {
 }
 
 function writeDiskImage(ctx: BuildContext): void {
-  writeDisk(join(ctx.work, 'disk.raw'), ctx.layout!, {
+  const raw = join(ctx.work, 'disk.raw');
+  const digest = writeDisk(raw, ctx.layout!, {
     'esp': join(ctx.work, 'esp.img'),
     'root-a': artifactPath(ctx.plan, ctx.staging, 'root'),
     'verity-a': artifactPath(ctx.plan, ctx.staging, 'verity'),
     'data': join(ctx.work, 'var.img'),
   });
+  ctx.digests.set(raw, Promise.resolve(digest));
 }
 
 async function writeMetadata(ctx: BuildContext): Promise<void> {
@@ -424,19 +440,49 @@ async function writeMetadata(ctx: BuildContext): Promise<void> {
   await writeChecksums(ctx);
 }
 
-/** Prepares the staging folder inside the output folder, failing early when it is not writable. */
-export function prepareStaging(outDir: string, basename: string): { staging: string; work: string } {
+/**
+ * Prepares the staging folder inside the output folder, failing early when it is not writable.
+ * Staging folders of builds that were killed (SIGKILL leaves hundreds of MB) are removed, and named
+ * in `removed`; a live build's is left alone.
+ */
+export function prepareStaging(outDir: string, basename: string): { staging: string; work: string; removed: string[] } {
   try {
-    mkdirSync(outDir, { recursive: true });
+    makeOutputFolder(outDir);
+    const removed: string[] = [];
+    for (const name of readdirSync(outDir)) {
+      const pid = /^\.staging-.+-(\d+)$/.exec(name)?.[1];
+      if (pid === undefined || (Number(pid) !== process.pid && processAlive(Number(pid)))) continue;
+      rmSync(join(outDir, name), { recursive: true, force: true });
+      if (Number(pid) !== process.pid) removed.push(name);
+    }
     const staging = join(outDir, `.staging-${basename}-${process.pid}`);
-    rmSync(staging, { recursive: true, force: true });
     mkdirSync(join(staging, 'work', 'boot'), { recursive: true });
-    return { staging, work: join(staging, 'work') };
+    return { staging, work: join(staging, 'work'), removed };
   } catch (cause) {
     throw new OutputError(
-      `cannot write to ${relative(process.cwd(), outDir) || outDir}: ${(cause as Error).message}`,
+      `cannot write to ${shownPath(outDir)}: ${(cause as Error).message}`,
       'choose an --out folder you can write to',
       { cause },
     );
   }
+}
+
+/**
+ * The --out folder, made one level at a time (Node's recursive mkdir spins forever, deaf to
+ * signals, below /proc). An existing one must be a folder, not a link to one: a build writes and
+ * removes only inside a folder it was given.
+ */
+function makeOutputFolder(outDir: string): void {
+  const existing = lstatSync(outDir, { throwIfNoEntry: false });
+  if (existing?.isSymbolicLink()) throw new Error('it is a symlink; give the folder it points to');
+  if (existing && !existing.isDirectory()) throw new Error('it is not a folder');
+  const missing: string[] = [];
+  for (let dir = outDir; !existsSync(dir); dir = dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) mkdirSync(dir);
+}
+
+/** A path as the user would type it here: relative below the working folder, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
 }

@@ -2,7 +2,7 @@
  * Programs slipway puts into the image run on the image's own Node.js: each is bundled with its
  * dependencies into one CommonJS file by esbuild (deterministic output, so builds stay reproducible).
  */
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { BuildError, errorMessage } from '../errors.ts';
 
 const ENTRY_POINTS = {
@@ -13,7 +13,20 @@ const ENTRY_POINTS = {
 /** Debian 12's nodejs. */
 const TARGET = 'node18';
 
-export async function bundleProgram(name: keyof typeof ENTRY_POINTS): Promise<Buffer> {
+/** Bundled once per process: the sources do not change while slipway runs. */
+const bundles = new Map<keyof typeof ENTRY_POINTS, Promise<Buffer>>();
+
+export function bundleProgram(name: keyof typeof ENTRY_POINTS): Promise<Buffer> {
+  let bundle = bundles.get(name);
+  if (!bundle) {
+    bundle = bundleOnce(name);
+    bundles.set(name, bundle);
+    bundle.catch(() => bundles.delete(name));
+  }
+  return bundle;
+}
+
+async function bundleOnce(name: keyof typeof ENTRY_POINTS): Promise<Buffer> {
   try {
     const result = await build({
       entryPoints: [ENTRY_POINTS[name]],
@@ -29,5 +42,8 @@ export async function bundleProgram(name: keyof typeof ENTRY_POINTS): Promise<Bu
     return Buffer.from(result.outputFiles[0]!.contents);
   } catch (cause) {
     throw new BuildError(`cannot bundle the ${name} program: ${errorMessage(cause).split('\n')[0]}`, 'run npm ci in the slipway checkout', { cause });
+  } finally {
+    // esbuild's service process (45 MB) would otherwise live to the end of the build.
+    await stop();
   }
 }

@@ -35,12 +35,15 @@ const CONVERTERS: Record<string, (raw: string, output: string) => Promise<void>>
 
 export async function convertFormats(ctx: BuildContext): Promise<void> {
   let raw = join(ctx.work, 'disk.raw');
-  // raw first, as a rename: the other formats are converted from it while it is being hashed.
+  // raw first, as a rename that keeps the hash the disk writer made: the other formats are
+  // converted from it.
   const formats = [...ctx.plan.formats].sort((a, b) => (a === 'raw' ? -1 : b === 'raw' ? 1 : 0));
   for (const format of formats) {
     const output = artifactPath(ctx.plan, ctx.staging, format);
     await CONVERTERS[format]!(raw, output);
-    startHashing(ctx, output);
+    const known = ctx.digests.get(raw);
+    if (format === 'raw' && known) ctx.digests.set(output, known);
+    else startHashing(ctx, output);
     if (format === 'raw') raw = output;
   }
 }

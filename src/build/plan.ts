@@ -7,7 +7,8 @@ import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfi
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
 import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
-import { splitSlot } from '../shared/layout.ts';
+import { splitSlot, verityLabel } from '../shared/layout.ts';
+import { RecipeError } from '../errors.ts';
 import type { ToolName } from '../tools.ts';
 
 export const BUILD_TOOLS: ToolName[] = ['xz', 'depmod', 'mksquashfs', 'veritysetup', 'objcopy', 'mkfs.vfat', 'mmd', 'mcopy', 'mkfs.ext4', 'qemu-img'];
@@ -47,8 +48,18 @@ export function sourceDateEpoch(lock: Lockfile): number {
   return Math.floor(Date.parse(lock.distribution.releaseDate) / 1000);
 }
 
+/** A GPT partition name holds 36 UTF-16 characters. */
+const GPT_NAME_LENGTH = 36;
+
 export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: string; version?: string; formats: string[] }): ImagePlan {
   const version = options.version ?? recipe.version;
+  const longest = verityLabel(recipe.name, version);
+  if (longest.length > GPT_NAME_LENGTH) {
+    throw new RecipeError(
+      `name and version: a slot's partitions are named after them, and "${longest}" has ${longest.length} characters, more than the ${GPT_NAME_LENGTH} a GPT partition name holds`,
+      `shorten the name or the version: the two together may have ${GPT_NAME_LENGTH - '__verity'.length} characters`,
+    );
+  }
   const basename = `${recipe.name}_${version}`;
   const { root, verity } = splitSlot(recipe.disk.slotSize);
   return {

@@ -72,10 +72,11 @@ function parse(command: Command, argv: string[]) {
 export async function main(argv: string[]): Promise<number> {
   const out = (text: string) => process.stdout.write(text);
   // `slipway inspect IMAGE | head` closes the pipe early; that is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  const onPipeError = (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
-  });
+  };
+  process.stdout.on('error', onPipeError);
   const err = (text: string) => process.stderr.write(text);
   const debug = argv.includes('--debug');
   const onSignal = () => {
@@ -109,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     return reportError(error, { debug, write: err });
   } finally {
+    process.stdout.off('error', onPipeError);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

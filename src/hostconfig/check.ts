@@ -6,6 +6,7 @@
 import type { ImageFacts } from './facts.ts';
 import type { HostConfig } from './schema.ts';
 import { installTargets, parseUnitFile, UnitSyntaxError, type UnitFile } from './unitfile.ts';
+import { isUnitFileName } from '../shared/paths.ts';
 
 const WRITABLE = /^\/(etc|var)\/./;
 
@@ -45,6 +46,44 @@ function checkOwner(owner: string, at: string, config: HostConfig, facts: ImageF
   }
 }
 
+/** What the plan writes besides files[]: each user's home (with .ssh and its keys), each unit's file. */
+function plannedPaths(config: HostConfig): Map<string, { what: string; folder: boolean }> {
+  const paths = new Map<string, { what: string; folder: boolean }>();
+  config.users.forEach((user, index) => {
+    const home = `/var/home/${user.name}`;
+    paths.set(home, { what: `the home of users[${index}] (${user.name})`, folder: true });
+    if (user.sshAuthorizedKeys.length > 0) {
+      paths.set(`${home}/.ssh`, { what: `the .ssh folder of users[${index}] (${user.name})`, folder: true });
+      paths.set(`${home}/.ssh/authorized_keys`, { what: `the authorized keys of users[${index}] (${user.name})`, folder: false });
+    }
+  });
+  config.units.forEach((unit, index) => paths.set(`/etc/systemd/system/${unit.name}`, { what: `the unit file of units[${index}]`, folder: false }));
+  return paths;
+}
+
+/**
+ * Refuses what the initrd could only half apply: a file below another file, or a file where the
+ * plan puts a home, keys or a unit, or one of their folders. (Names over 255 bytes fail the schema.)
+ */
+function checkPlannedPaths(config: HostConfig, problems: string[]): void {
+  const files = new Map(config.files.map((file, index) => [file.path, index]));
+  const planned = plannedPaths(config);
+  config.files.forEach((file, index) => {
+    const at = `files[${index}].path`;
+    for (let cut = file.path.lastIndexOf('/'); cut > 0; cut = file.path.lastIndexOf('/', cut - 1)) {
+      const folder = file.path.slice(0, cut);
+      const other = files.get(folder);
+      if (other !== undefined) problems.push(`${at}: ${file.path} is below ${folder}, which files[${other}] makes a file`);
+      const plannedFile = planned.get(folder);
+      if (plannedFile && !plannedFile.folder) problems.push(`${at}: ${file.path} is below ${folder}, which is ${plannedFile.what}`);
+    }
+    const same = planned.get(file.path);
+    const below = [...planned].find(([path]) => path.startsWith(`${file.path}/`));
+    if (same) problems.push(`${at}: ${file.path} is ${same.what}; give the file another path`);
+    else if (below) problems.push(`${at}: ${file.path} is a folder of ${below[1].what}; give the file another path`);
+  });
+}
+
 export function checkHostConfig(config: HostConfig, facts: ImageFacts): string[] {
   const problems: string[] = [];
   const configUsers = new Set(config.users.map((u) => u.name));
@@ -66,6 +105,7 @@ export function checkHostConfig(config: HostConfig, facts: ImageFacts): string[]
   });
 
   duplicates(config.files, (f) => f.path, 'files', problems);
+  checkPlannedPaths(config, problems);
   config.files.forEach((file, index) => {
     const at = `files[${index}]`;
     if (!WRITABLE.test(file.path)) problems.push(`${at}.path: ${file.path} is on the read-only root; files go under /etc or /var`);
@@ -88,6 +128,9 @@ export function checkHostConfig(config: HostConfig, facts: ImageFacts): string[]
       const problem = unitProblem(dropin.content);
       if (problem) problems.push(`${at}.dropins[${d}].content: ${problem}`);
     });
+    for (const { target } of parsed ? installTargets(parsed) : []) {
+      if (!isUnitFileName(target)) problems.push(`${at}.content: [Install] names ${JSON.stringify(target)}, which is not a unit name such as multi-user.target`);
+    }
     if (unit.enabled === true && parsed && installTargets(parsed).length === 0) {
       problems.push(`${at}.enabled: ${unit.name} has no WantedBy= or RequiredBy= in an [Install] section, so it cannot be enabled`);
     }

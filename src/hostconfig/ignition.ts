@@ -3,12 +3,18 @@
  * storage.files with data: URLs, systemd.units. It becomes a native host config, so an existing
  * config gives the same host; anything outside the subset is an error that names it.
  */
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { HostConfigInput } from './schema.ts';
 
 /** A part of Ignition slipway does not do; the problem's path names it, `why` says why when useful. */
 const unsupported = (why?: string) => z.never({ error: `not supported by slipway${why ? ` (${why})` : ''}` });
+
+/** Ignition's verification.hash: the contents' digest, after decompression. */
+const HASH = /^(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})$/;
+/** As much as a whole host config may be: gzip can inflate a few kilobytes into gigabytes. */
+const MAX_INFLATED_BYTES = 16 * 1024 ** 2;
 
 const IgnitionSchema = z.strictObject({
   ignition: z.strictObject({
@@ -28,6 +34,7 @@ const IgnitionSchema = z.strictObject({
             groups: z.array(z.string()).optional(),
             shell: z.string().optional(),
             uid: z.number().int().optional(),
+            shouldExist: z.literal(true, { error: 'not supported by slipway (removing a user of the image)' }).nullish(),
             passwordHash: unsupported('slipway hosts allow key-only logins').optional(),
           }),
         )
@@ -49,7 +56,9 @@ const IgnitionSchema = z.strictObject({
               .strictObject({
                 source: z.string().optional(),
                 compression: z.enum(['gzip', '']).optional(),
-                verification: z.unknown().optional(),
+                // For http(s) sources only, which a host never fetches; a data: URL has none to send.
+                httpHeaders: z.array(z.strictObject({ name: z.string(), value: z.string().nullish() })).optional(),
+                verification: z.strictObject({ hash: z.string().regex(HASH, 'expected sha256-HEX or sha512-HEX').nullish() }).optional(),
               })
               .optional(),
             append: unsupported().optional(),
@@ -105,11 +114,27 @@ export function decodeDataUrl(source: string, path: string): Buffer {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) throw new IgnitionProblem(path, 'the data: URL is not valid base64');
     return Buffer.from(text, 'base64');
   }
-  try {
-    return Buffer.from(decodeURIComponent(match[2]!), 'utf8');
-  } catch {
-    throw new IgnitionProblem(path, 'the data: URL has a broken %-escape');
+  return percentDecoded(match[2]!, path);
+}
+
+/** RFC 3986 percent-decoding to bytes: `%FF` is the byte 0xff, whether or not the result is UTF-8. */
+function percentDecoded(text: string, path: string): Buffer {
+  const bytes: Buffer[] = [];
+  let plain = 0;
+  for (let at = text.indexOf('%'); at >= 0; at = text.indexOf('%', at + 3)) {
+    const hex = text.slice(at + 1, at + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new IgnitionProblem(path, `the data: URL has a broken %-escape at character ${at + 1}`);
+    bytes.push(Buffer.from(text.slice(plain, at), 'utf8'), Buffer.from([Number.parseInt(hex, 16)]));
+    plain = at + 3;
   }
+  bytes.push(Buffer.from(text.slice(plain), 'utf8'));
+  return Buffer.concat(bytes);
+}
+
+function verify(bytes: Buffer, hash: string, at: string): void {
+  const [algorithm, expected] = hash.split('-') as [string, string];
+  const actual = createHash(algorithm).update(bytes).digest('hex');
+  if (actual !== expected) throw new IgnitionProblem(`${at}.contents.verification.hash`, `the contents are ${algorithm}-${actual}, not what the config says`);
 }
 
 function owner(user?: { name?: string; id?: number }, group?: { name?: string; id?: number }): string | undefined {
@@ -131,11 +156,14 @@ export function fromIgnition(ignition: IgnitionConfig): HostConfigInput {
     let bytes = file.contents?.source === undefined ? Buffer.alloc(0) : decodeDataUrl(file.contents.source, `${at}.contents.source`);
     if (file.contents?.compression === 'gzip') {
       try {
-        bytes = gunzipSync(bytes);
-      } catch {
-        throw new IgnitionProblem(`${at}.contents`, 'the contents are not valid gzip');
+        bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
+      } catch (error) {
+        const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        throw new IgnitionProblem(`${at}.contents`, tooLarge ? `the contents inflate past ${MAX_INFLATED_BYTES / 1024 ** 2} MiB, the most a host config carries` : 'the contents are not valid gzip');
       }
     }
+    const hash = file.contents?.verification?.hash;
+    if (hash) verify(bytes, hash, at);
     return {
       path: file.path,
       ...(file.mode !== undefined ? { mode: file.mode.toString(8).padStart(4, '0') } : {}),

@@ -3,9 +3,9 @@
  * the image. Every problem is reported at once, each as `FILE: path: message`, the same on the
  * build host (`slipway config validate`) as on the console at boot.
  */
-import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from '../recipe/load.ts';
+import { readYaml } from '../shared/yaml.ts';
 import { checkHostConfig } from './check.ts';
 import type { ImageFacts } from './facts.ts';
 import { fromIgnition, IgnitionProblem, ignitionSchema, isIgnition } from './ignition.ts';
@@ -13,8 +13,8 @@ import { HostConfigSchema, type HostConfig } from './schema.ts';
 
 export const CONFIG_HINT = "see 'Host config' in the README, or run 'slipway config schema'";
 
-function fail(label: string, problems: string[]): ConfigError {
-  return new ConfigError(problems.map((p) => `${label}: ${p}`).join('\n'), CONFIG_HINT);
+function fail(label: string, problems: string[], hint = CONFIG_HINT): ConfigError {
+  return new ConfigError(problems.map((p) => `${label}: ${p}`).join('\n'), hint);
 }
 
 /** Names a problem found after conversion by where it is in the Ignition config. */
@@ -31,15 +31,9 @@ function ignitionPath(problem: string): string {
 
 /** Parses and checks a host config; throws ConfigError with every problem found. */
 export function parseHostConfig(text: string, label: string, facts: ImageFacts): HostConfig {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw fail(label, document.errors.map((error) => {
-      const where = error.linePos?.[0];
-      const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      return `${where ? `line ${where.line}, column ${where.col}` : 'YAML'}: ${message}`;
-    }));
-  }
-  let input: unknown = document.toJS() ?? {};
+  const read = readYaml(text);
+  if (!read.ok) throw fail(label, read.problems, read.hint);
+  let input: unknown = read.value ?? {};
   if (typeof input !== 'object' || Array.isArray(input)) throw fail(label, ['(top level): expected a mapping of settings']);
   const ignitionInput = isIgnition(input);
   const place = ignitionInput ? ignitionPath : (problem: string) => problem;

@@ -1,18 +1,20 @@
 /** Reading a host config file on the build host, the image facts to check it against, and compiling it for an image. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { compileHostConfig, type CompiledConfig } from './compile.ts';
 import { baseFacts, factsFromManifest, type ImageFacts, type ManifestFacts } from './facts.ts';
 import { CONFIG_HINT, parseHostConfig } from './load.ts';
 import type { HostConfig } from './schema.ts';
+import { readJsonFile } from '../shared/json.ts';
+import { readDocumentFile } from '../shared/yaml.ts';
 
 /** The name of a compiled plan beside a config: on the ESP (/slipway/plan.tar) and on a config drive. */
 export const PLAN_FILE_NAME = 'plan.tar';
 
 export function readConfigBytes(file: string): Buffer {
   try {
-    return readFileSync(file);
+    return readDocumentFile(file);
   } catch (cause) {
     throw new ConfigError(`cannot read host config ${file}: ${errorMessage(cause)}`, 'give the path of a YAML, JSON or Ignition host config', { cause });
   }
@@ -27,7 +29,8 @@ export function manifestFor(image: string): string {
 export function manifestFacts(image: string): ManifestFacts {
   const manifest = manifestFor(image);
   if (!existsSync(manifest)) throw new ConfigError(`no manifest for ${image} (looked for ${manifest})`, 'name an image slipway built, with its manifest beside it');
-  const facts = (JSON.parse(readFileSync(manifest, 'utf8')) as { image?: ManifestFacts }).image;
+  const value = readJsonFile(manifest, (reason) => new ConfigError(`cannot read ${manifest}: ${reason}`, 'name an image slipway built, with its manifest as the build wrote it'));
+  const facts = (value as { image?: ManifestFacts } | null)?.image;
   if (!facts) throw new ConfigError(`${manifest} does not list the image's accounts and units`, 'rebuild the image with this slipway');
   return facts;
 }

@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import { ContainerSchema, RebootWindowSchema } from '../recipe/schema.ts';
-
-const absolutePath = z.string().regex(/^(?!.*\/\.\.?(\/|$))\//, 'expected an absolute path without . or .. parts');
+import { imagePath, passwdPath, sshPublicKey, sysctlValue, unitFileName } from '../shared/paths.ts';
 
 const fileMode = z
   .string({ error: (issue) => (issue.input === undefined ? undefined : 'expected a quoted octal mode such as "0644"') })
@@ -18,13 +17,13 @@ export const HostUserSchema = z.strictObject({
   name: userName,
   uid: z.number().int().min(1000).max(59999).optional(),
   groups: z.array(z.string()).default([]).describe('supplementary groups that exist in the image, such as sudo'),
-  shell: absolutePath.default('/bin/bash'),
-  sshAuthorizedKeys: z.array(z.string().regex(/^(ssh-|ecdsa-|sk-)\S+ \S+/, 'expected an OpenSSH public key line')).default([]),
+  shell: passwdPath.default('/bin/bash'),
+  sshAuthorizedKeys: z.array(sshPublicKey).default([]),
 });
 
 export const HostFileSchema = z
   .strictObject({
-    path: absolutePath.describe('under /etc or /var: the root filesystem is read-only'),
+    path: imagePath.describe('under /etc or /var: the root filesystem is read-only'),
     mode: fileMode.default(0o644),
     owner: z
       .string()
@@ -35,11 +34,9 @@ export const HostFileSchema = z
   })
   .refine((file) => (file.content === undefined) !== (file.base64 === undefined), { message: 'give exactly one of content or base64' });
 
-const unitName = z.string().regex(/^[A-Za-z0-9@_.:\\-]+\.(service|socket|timer|target|path|mount)$/, 'expected a unit file name such as app.service');
-
 export const HostUnitSchema = z
   .strictObject({
-    name: unitName,
+    name: unitFileName,
     content: z.string().optional().describe('the whole unit file; leave out to only add drop-ins to a unit of the image'),
     dropins: z.array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9_.-]+\.conf$/, 'expected a drop-in name such as 10-env.conf'), content: z.string() })).default([]),
     enabled: z.boolean().optional().describe('enable (true) or disable (false) by its [Install] section'),
@@ -79,7 +76,7 @@ export const HostConfigSchema = z.strictObject({
     .strictObject({ interfaces: z.array(HostInterfaceSchema).default([]).describe('without any, every interface uses DHCP') })
     .prefault({}),
   sysctl: z
-    .record(z.string().regex(/^[a-z0-9_.\/-]+$/), z.union([z.string(), z.number()]), {
+    .record(z.string().regex(/^[a-z0-9_.\/-]+$/), sysctlValue, {
       error: (issue) => (issue.code === 'invalid_key' ? 'expected a sysctl key such as net.core.somaxconn' : undefined),
     })
     .default({}),

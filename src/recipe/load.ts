@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import type { z } from 'zod';
 import { RecipeError, errorMessage } from '../errors.ts';
 import { RecipeSchema, type Recipe } from './schema.ts';
+import { readDocumentFile, readYaml } from '../shared/yaml.ts';
 
 export interface LoadedRecipe {
   recipe: Recipe;
@@ -28,7 +28,8 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      const keys = issue.keys.map((key) => JSON.stringify(key)).join(', ');
+      const named = issue.keys.slice(0, 10).map((key) => JSON.stringify(key)).join(', ');
+      const keys = issue.keys.length > 10 ? `${named} and ${issue.keys.length - 10} more` : named;
       return `${formatIssuePath(issue.path)}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`;
     }
     return `${formatIssuePath(issue.path)}: ${issue.message}`;
@@ -42,17 +43,9 @@ export function parseYamlWith<S extends z.ZodType>(
   fileLabel: string,
   hint: string,
 ): Result<z.output<S>, RecipeError> {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    const problems = document.errors.map((error) => {
-      const where = error.linePos?.[0];
-      const at = where ? `line ${where.line}, column ${where.col}` : 'YAML';
-      const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      return `${fileLabel}: ${at}: ${message}`;
-    });
-    return { ok: false, error: new RecipeError(problems.join('\n'), 'fix the YAML syntax at the place named') };
-  }
-  const parsed = schema.safeParse(document.toJS() ?? {});
+  const read = readYaml(text);
+  if (!read.ok) return { ok: false, error: new RecipeError(read.problems.map((problem) => `${fileLabel}: ${problem}`).join('\n'), read.hint) };
+  const parsed = schema.safeParse(read.value ?? {});
   if (!parsed.success) {
     const problems = formatIssues(parsed.error.issues).map((line) => `${fileLabel}: ${line}`);
     return { ok: false, error: new RecipeError(problems.join('\n'), hint) };
@@ -68,7 +61,7 @@ export function loadRecipe(file: string): Result<LoadedRecipe, RecipeError> {
   const path = resolve(file);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readDocumentFile(path).toString('utf8');
   } catch (cause) {
     return {
       ok: false,
@@ -78,4 +71,24 @@ export function loadRecipe(file: string): Result<LoadedRecipe, RecipeError> {
   const parsed = parseRecipe(text, file);
   if (!parsed.ok) return parsed;
   return { ok: true, value: { recipe: parsed.value, path, dir: dirname(path) } };
+}
+
+/**
+ * A file the recipe names (`files[].source`, an image archive), read only from inside the
+ * recipe's folder: the schema refuses absolute paths and `..`, this refuses a symlink that leads
+ * out, and anything but a regular file (a FIFO would block the build).
+ */
+export function readRecipeFile(loaded: LoadedRecipe, relative: string, what: string): Buffer {
+  const hint = 'put the file inside the recipe\'s folder and give its path relative to the recipe';
+  let folder: string;
+  let real: string;
+  try {
+    folder = realpathSync(loaded.dir);
+    real = realpathSync(resolve(folder, relative));
+  } catch (cause) {
+    throw new RecipeError(`${what}: cannot read ${relative}: ${errorMessage(cause)}`, hint, { cause });
+  }
+  if (!real.startsWith(`${folder}${sep}`)) throw new RecipeError(`${what}: ${relative} leads outside the recipe's folder (to ${real})`, hint);
+  if (!statSync(real).isFile()) throw new RecipeError(`${what}: ${relative} is not a regular file`, hint);
+  return readFileSync(real);
 }

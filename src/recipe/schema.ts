@@ -3,7 +3,8 @@
  * so a typo never silently drops a setting.
  */
 import { z } from 'zod';
-import { parseSize } from './size.ts';
+import { besidePath, imagePath, passwdPath, sshPublicKey, unique, unitFileName } from '../shared/paths.ts';
+import { formatSize, parseSize } from './size.ts';
 import { isEmptyWindow, WINDOW_PATTERN } from '../updater/agent/window.ts';
 
 const name = z
@@ -25,8 +26,6 @@ const size = z.string().transform((text, ctx) => {
   }
   return bytes;
 });
-
-const absolutePath = z.string().regex(/^(?!.*\/\.\.?(\/|$))\//, 'expected an absolute path without . or .. parts');
 
 /** YAML reads `1.0` and `0644` as numbers; say so instead of a bare "expected string". */
 function quoted(example: string) {
@@ -64,19 +63,19 @@ export const DistributionSchema = z.strictObject({
 });
 
 export const KernelSchema = z.strictObject({
-  package: z.string().default('linux-image-cloud-amd64'),
+  package: debianPackageName.default('linux-image-amd64'),
   modules: z.array(z.string()).default([]).describe('kernel modules beyond the ones every host needs'),
   cmdline: z.array(z.string()).default(['console=ttyS0']),
 });
 
 export const FileSchema = z
   .strictObject({
-    path: absolutePath,
+    path: imagePath,
     mode: fileMode.optional(),
     owner: owner.default('root:root'),
     content: z.string().optional(),
     base64: z.string().optional(),
-    source: z.string().optional().describe('a file beside the recipe'),
+    source: besidePath.optional().describe('a file inside the recipe\'s folder'),
   })
   .refine((file) => [file.content, file.base64, file.source].filter((x) => x !== undefined).length === 1, {
     message: 'give exactly one of content, base64 or source',
@@ -86,32 +85,35 @@ export const UserSchema = z.strictObject({
   name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, 'expected a user name'),
   uid: z.number().int().min(1000).max(59999).optional(),
   groups: z.array(z.string()).default([]),
-  shell: z.string().default('/bin/bash'),
-  home: absolutePath.optional(),
-  sshAuthorizedKeys: z.array(z.string()).default([]),
+  shell: passwdPath.default('/bin/bash'),
+  home: passwdPath.optional(),
+  sshAuthorizedKeys: z.array(sshPublicKey).default([]),
 });
 
 export const UnitSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9@_.:-]+\.(service|socket|timer|target|path|mount)$/, 'expected a unit file name'),
+  name: unitFileName,
   content: z.string(),
   enable: z.boolean().default(true),
 });
 
 export const ServicesSchema = z.strictObject({
-  enable: z.array(z.string()).default([]),
-  disable: z.array(z.string()).default([]),
-  mask: z.array(z.string()).default([]),
+  enable: z.array(unitFileName).default([]),
+  disable: z.array(unitFileName).default([]),
+  mask: z.array(unitFileName).default([]),
 });
 
 const port = z.number().int().min(1).max(65535);
+
+/** A process's arguments and environment cannot hold a NUL; anything else is quoted where it is written. */
+const noNul = z.string().regex(/^[^\u0000]*$/, 'expected text without NUL characters');
 
 export const ContainerImageSchema = z.union([
   z.strictObject({
     packages: z.array(debianPackageName).min(1).describe('an image slipway builds from Debian packages'),
   }),
-  z.strictObject({ archive: z.string().describe('an OCI archive file beside the recipe') }),
+  z.strictObject({ archive: besidePath.describe('an OCI archive file inside the recipe\'s folder') }),
   z.strictObject({
-    ref: z.string().describe('a registry reference pulled at boot'),
+    ref: z.string().regex(/^[^\s\u0000-\u001f\u007f]+$/, 'expected a registry reference such as registry.example/app:1, without spaces or control characters').describe('a registry reference pulled at boot'),
     plainHttp: z.boolean().default(false).describe('pull over plain HTTP (a registry without TLS)'),
   }),
 ]);
@@ -119,21 +121,35 @@ export const ContainerImageSchema = z.union([
 export const ContainerSchema = z.strictObject({
   name,
   image: ContainerImageSchema,
-  command: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).default({}),
+  command: z.array(noNul).optional(),
+  env: z
+    .record(z.string(), noNul)
+    .superRefine((env, ctx) => {
+      for (const key of Object.keys(env)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'expected an environment variable name such as APP_MODE' });
+      }
+    })
+    .default({}),
   ports: z
     .array(z.strictObject({ host: port, container: port, protocol: z.enum(['tcp', 'udp']).default('tcp') }))
     .default([]),
   mounts: z
-    .array(z.strictObject({ source: absolutePath, target: absolutePath, readonly: z.boolean().default(false) }))
+    .array(z.strictObject({ source: imagePath, target: imagePath, readonly: z.boolean().default(false) }))
     .default([]),
   restart: z.enum(['always', 'on-failure', 'no']).default('always'),
 });
 
+const MiB = 1024 ** 2;
+
+/** Checked before any work: an 8000 TiB /var once ran mkfs.ext4 for minutes before it failed. */
+function sizeBetween(min: number, max: number) {
+  return size.refine((bytes) => bytes >= min && bytes <= max, `expected a size from ${formatSize(min)} to ${formatSize(max)}`);
+}
+
 export const DiskSchema = z.strictObject({
-  espSize: size.prefault('64MiB'),
-  slotSize: size.prefault('768MiB').describe('each of the two root slots, verity included'),
-  dataSize: size.prefault('256MiB').describe('the data partition (/var) as built; it grows at first boot'),
+  espSize: sizeBetween(32 * MiB, 4096 * MiB).prefault('64MiB').describe('the EFI system partition, which holds a UKI per slot'),
+  slotSize: sizeBetween(16 * MiB, 64 * 1024 * MiB).prefault('768MiB').describe('each of the two root slots, verity included'),
+  dataSize: sizeBetween(16 * MiB, 1024 * 1024 * MiB).prefault('256MiB').describe('the data partition (/var) as built; it grows at first boot'),
 });
 
 /** Shared with the host config, which may set its own. */
@@ -167,11 +183,11 @@ export const RecipeSchema = z.strictObject({
   keep: z
     .strictObject({ docs: z.boolean().default(false), locales: z.array(z.string()).default([]) })
     .prefault({}),
-  files: z.array(FileSchema).default([]),
-  users: z.array(UserSchema).default([]),
-  units: z.array(UnitSchema).default([]),
+  files: z.array(FileSchema).superRefine(unique((file) => file.path)).default([]),
+  users: z.array(UserSchema).superRefine(unique((user) => user.name)).default([]),
+  units: z.array(UnitSchema).superRefine(unique((unit) => unit.name)).default([]),
   services: ServicesSchema.prefault({}),
-  containers: z.array(ContainerSchema).default([]),
+  containers: z.array(ContainerSchema).superRefine(unique((container) => container.name)).default([]),
   disk: DiskSchema.prefault({}),
   update: UpdateSchema.optional(),
   health: z

@@ -1,6 +1,6 @@
 /** Writes that survive a power cut: synced data, and a synced directory for the names in it. */
 import { execFileSync } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -23,13 +23,20 @@ function syncDirectory(dir: string): void {
 
 /** Replaces `file` with `text` (or bytes) through a synced temporary file and a rename: old or new, never half. */
 export function replaceFileDurably(file: string, text: string | Uint8Array): void {
-  const fd = openSync(`${file}.new`, 'w');
+  // Made exclusively, after whatever an interrupted write left there is removed: a link or a
+  // device left at that name is never followed.
+  const temp = `${file}.new`;
+  rmSync(temp, { force: true });
+  const fd = openSync(temp, 'wx');
   try {
     writeSync(fd, typeof text === 'string' ? Buffer.from(text) : text);
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
   }
-  renameSync(`${file}.new`, file);
+  closeSync(fd);
+  renameSync(temp, file);
   syncDirectory(dirname(file));
 }

@@ -4,7 +4,7 @@
  * Key IDs are the sha256 of the public key's canonical JSON, as the TUF specification says.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Key, Signature } from '@tufjs/models';
 import { OutputError, UpdateError, errorMessage } from '../errors.ts';
@@ -33,6 +33,7 @@ export function tufKey(publicKey: KeyObject): Key {
 /** Writes a new key pair for `role` into `dir`; refuses to replace one. */
 export function generateRoleKey(dir: string, role: string): RoleKey {
   const privatePath = join(dir, `${role}.key`);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new OutputError(`${dir} is not a folder`, 'give a new folder for the keys');
   if (existsSync(privatePath)) throw new OutputError(`${privatePath} exists`, 'keys are never overwritten; use another folder');
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const key = tufKey(publicKey);

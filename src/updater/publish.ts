@@ -17,6 +17,8 @@ import { compareVersions } from '../assemble/archive/version.ts';
 import { UpdateError, errorMessage } from '../errors.ts';
 import { sha256File } from '../shared/hash.ts';
 import { ROLES, loadRoleKey, signerFor, type RoleKey } from './keys.ts';
+import { readJsonFile } from '../shared/json.ts';
+import { runTool } from '../tools.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 /** The TUF specification version the metadata follows. */
@@ -90,7 +92,20 @@ function latest(metadataDir: string, role: string): { version: number; path: str
   return { version, path: join(metadataDir, `${version}.${role}.json`) };
 }
 
-function readBuild(buildDir: string): { manifest: BuildManifest; dir: string } {
+/** A folder the command reads or writes: absent is fine (it says so later), a file or device is refused. */
+function folderOrAbsent(path: string, what: string): void {
+  if (existsSync(path) && !statSync(path).isDirectory()) throw new UpdateError(`${what} ${path} is not a folder`, `give ${what === 'the build' ? "the --out folder of one 'slipway build'" : 'a folder'}`);
+}
+
+function checkFolders(repoDir: string, keysDir: string, newKeysDir?: string): void {
+  folderOrAbsent(repoDir, '--repo');
+  folderOrAbsent(keysDir, '--keys');
+  if (newKeysDir !== undefined) folderOrAbsent(newKeysDir, '--rotate-keys');
+}
+
+/** The build's manifest, once every artifact publish signs matches it, and the root hash verifies the root. */
+async function readBuild(buildDir: string): Promise<{ manifest: BuildManifest; dir: string }> {
+  folderOrAbsent(buildDir, 'the build');
   const manifests = existsSync(buildDir) ? readdirSync(buildDir).filter((f) => f.endsWith('.manifest.json')) : [];
   if (manifests.length !== 1) {
     throw new UpdateError(
@@ -98,10 +113,27 @@ function readBuild(buildDir: string): { manifest: BuildManifest; dir: string } {
       "give the --out folder of one 'slipway build'",
     );
   }
-  const manifest = JSON.parse(readFileSync(join(buildDir, manifests[0]!), 'utf8')) as BuildManifest;
+  const path = join(buildDir, manifests[0]!);
+  const asBuilt = "build again: publish takes a build's folder as 'slipway build' left it";
+  const manifest = readJsonFile(path, (reason) => new UpdateError(`cannot read ${path}: ${reason}`, asBuilt)) as BuildManifest;
+  if (typeof manifest?.artifacts !== 'object' || manifest.artifacts === null || typeof manifest.rootHash !== 'string') {
+    throw new UpdateError(`${path} is not a build manifest (no artifacts or root hash)`, asBuilt);
+  }
+  const damaged = "the build is damaged or incomplete (cut short, or changed after it was built): build again";
   for (const artifact of ['root', 'verity', 'uki'] as const) {
     const file = manifest.artifacts[artifact];
     if (!file || !existsSync(join(buildDir, file.file))) throw new UpdateError(`the build in ${buildDir} has no ${artifact} artifact`, 'build again; publish needs the .root.squashfs, .root.verity and .efi');
+    const at = join(buildDir, file.file);
+    const size = statSync(at).size;
+    if (size !== file.size) throw new UpdateError(`${at} is ${size} bytes where the build's manifest says ${file.size}`, damaged);
+    const sha256 = await sha256File(at);
+    if (sha256 !== file.sha256) throw new UpdateError(`${at} has sha256 ${sha256} where the build's manifest says ${file.sha256}`, damaged);
+  }
+  const [root, verity] = [manifest.artifacts.root!, manifest.artifacts.verity!].map((a) => join(buildDir, a.file)) as [string, string];
+  try {
+    await runTool('veritysetup', ['verify', root, verity, manifest.rootHash]);
+  } catch (cause) {
+    throw new UpdateError(`the root hash ${manifest.rootHash} of the build's manifest does not verify ${root} with ${verity}`, damaged, { cause });
   }
   return { manifest, dir: buildDir };
 }
@@ -122,6 +154,7 @@ function ensureRoot(metadataDir: string, keys: Record<string, RoleKey>, now: Dat
 
 /** Makes a repository's first root (metadata/1.root.json), which images carry as update.trustedRoot. */
 export function initRepository(repoDir: string, keysDir: string, options: { now?: Date } = {}): string {
+  checkFolders(repoDir, keysDir);
   const metadataDir = join(repoDir, 'metadata');
   const keys = Object.fromEntries(ROLES.map((role) => [role, loadRoleKey(keysDir, role, role === 'root')]));
   ensureRoot(metadataDir, keys, options.now ?? new Date());
@@ -144,15 +177,12 @@ function writeSnapshot(metadataDir: string, targetsVersion: number, key: RoleKey
 export async function publish(buildDir: string, repoDir: string, keysDir: string, options: PublishOptions = {}): Promise<PublishResult> {
   const now = options.now ?? new Date();
   const channel = options.channel ?? 'stable';
-  const { manifest, dir } = readBuild(buildDir);
+  const { manifest, dir } = await readBuild(buildDir);
+  checkFolders(repoDir, keysDir);
   const metadataDir = join(repoDir, 'metadata');
   const keys = Object.fromEntries(ROLES.map((role) => [role, loadRoleKey(keysDir, role, role !== 'root' || latest(metadataDir, 'root') === undefined)]));
   const root = ensureRoot(metadataDir, keys, now);
-  for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
-    if (!root.signed.roles[role]?.keyIDs.includes(keys[role]!.key.keyID)) {
-      throw new UpdateError(`the ${role} key in ${keysDir} is not the one the repository's root trusts`, 'publish with the key folder this repository was made with');
-    }
-  }
+  for (const role of ['targets', 'snapshot', 'timestamp'] as const) trusted(root, role, keys[role]!, keysDir);
 
   const previous = latest(metadataDir, 'targets');
   const targets = previous ? readMetadata<Targets>(previous.path, 'targets' as never).signed : new Targets({ specVersion: SPEC_VERSION, expires: expires(now, 1), version: 0 });
@@ -191,12 +221,20 @@ export async function publish(buildDir: string, repoDir: string, keysDir: string
   return { name: manifest.name, version: manifest.version, targetsVersion, targets: added };
 }
 
+/** Refuses a key the repository's root does not list for the role: what it signs, no client accepts. */
+function trusted(root: Metadata<Root>, role: 'targets' | 'snapshot' | 'timestamp', key: RoleKey, keysDir: string): void {
+  if (!root.signed.roles[role]?.keyIDs.includes(key.key.keyID)) {
+    throw new UpdateError(`the ${role} key in ${keysDir} is not the one the repository's root trusts`, 'publish with the key folder this repository was made with');
+  }
+}
+
 /**
  * A new timestamp.json for the newest snapshot. Run it more often than the timestamp expires
  * (a day), or clients refuse the repository as frozen.
  */
 export async function resignTimestamp(repoDir: string, keysDir: string, options: { now?: Date; snapshotVersion?: number } = {}): Promise<number> {
   const now = options.now ?? new Date();
+  checkFolders(repoDir, keysDir);
   const metadataDir = join(repoDir, 'metadata');
   const snapshotVersion = options.snapshotVersion ?? latest(metadataDir, 'snapshot')?.version;
   if (snapshotVersion === undefined) throw new UpdateError(`${repoDir} has no snapshot metadata`, "publish a build first with 'slipway publish'");
@@ -207,7 +245,11 @@ export async function resignTimestamp(repoDir: string, keysDir: string, options:
     expires: expires(now, EXPIRY_DAYS.timestamp),
     snapshotMeta: new MetaFile({ version: snapshotVersion }),
   }));
-  timestamp.sign(signerFor(loadRoleKey(keysDir, 'timestamp', true)));
+  const root = latest(metadataDir, 'root');
+  if (!root) throw new UpdateError(`${repoDir} has no root metadata`, "publish a build first with 'slipway publish'");
+  const key = loadRoleKey(keysDir, 'timestamp', true);
+  trusted(readMetadata<Root>(root.path, 'root' as never), 'timestamp', key, keysDir);
+  timestamp.sign(signerFor(key));
   writeAtomically(join(metadataDir, 'timestamp.json'), json(timestamp));
   return timestamp.signed.version;
 }
@@ -219,6 +261,7 @@ export async function resignTimestamp(repoDir: string, keysDir: string, options:
  */
 export async function rotateKeys(repoDir: string, oldKeysDir: string, newKeysDir: string, options: { now?: Date } = {}): Promise<number> {
   const now = options.now ?? new Date();
+  checkFolders(repoDir, oldKeysDir, newKeysDir);
   const metadataDir = join(repoDir, 'metadata');
   const current = latest(metadataDir, 'root');
   if (!current) throw new UpdateError(`${repoDir} has no root metadata`, "publish a build first with 'slipway publish'");

@@ -110,7 +110,7 @@ describe('first-boot provisioning', () => {
       expect((await vm.run('systemctl --failed --no-legend --plain')).stdout).toBe('');
       expect((await vm.run('findmnt -no OPTIONS /')).stdout).toMatch(/^ro,/);
     }
-  });
+  }, 600_000); // two first boots, one after the other, the second compiling its config in the guest
 
   it('lets each user in with their own key only, and never with a password', async () => {
     expect((await ssh(hosts.alpha!.sshPort, 'alice', keys.alpha!, 'true')).exitCode).toBe(0);
@@ -185,7 +185,7 @@ describe('first-boot provisioning', () => {
     }
     expect(results[0]).toBe('charlie\ncarol\ncharlie\ncarol 600\nactive');
     expect(results[1]).toBe(results[0]);
-  });
+  }, 600_000); // two first boots
 
   it('stops the boot at a config that does not fit the image, with the message slipway config validate prints', async () => {
     const config = writeConfig('bad', { hostname: 'delta', units: [{ name: 'broken.service', content: '[Unit]\nDescription=broken\nExecStart /bin/true\n' }], files: [{ path: '/etc/x', content: 'x', owner: 'nobody-here' }] });

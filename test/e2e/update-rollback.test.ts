@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualMachine } from '../../qemu/runner.ts';
-import { buildVersion, openLab, publishVersion, updateStatus, type UpdateLab } from '../helpers/update-lab.ts';
+import { buildVersion, openLab, publishVersion, updateStatus, waitForHealth, type UpdateLab } from '../helpers/update-lab.ts';
 
 const ROLLBACK_TIMEOUT = 1_200_000;
 
@@ -21,7 +21,7 @@ async function applyAndRideOutTheTrial(problem: string): Promise<string> {
   const before = vm.console.length;
   await vm.run('systemctl reboot', 10_000).catch(() => undefined);
   await vm.waitFor(/slipway-initrd: root \/dev\/vda2/, ROLLBACK_TIMEOUT, before, [problem]);
-  await vm.waitFor(/slipway-health: ok/, 300_000, before, [problem]);
+  await waitForHealth(vm, vm.console.lastIndexOf('slipway-initrd: root /dev/vda2'), [problem]);
   return vm.console.slice(before);
 }
 

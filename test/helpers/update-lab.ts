@@ -72,8 +72,24 @@ export async function rebootAndWait(vm: VirtualMachine): Promise<string> {
   const before = vm.console.length;
   await vm.run('systemctl reboot', 10_000).catch(() => undefined);
   await vm.waitFor(/slipway-initrd: root/, 300_000, before);
-  await vm.waitFor(/slipway-health: ok/, 300_000, before);
+  await waitForHealth(vm, before);
   return vm.console.slice(before);
+}
+
+/**
+ * Waits for the health check to pass; when it does not, the error carries what the containers'
+ * units and containerd logged, and containerd's view of them, read over the debug shell.
+ */
+export async function waitForHealth(vm: VirtualMachine, from: number, expected: readonly string[] = []): Promise<void> {
+  try {
+    await vm.waitFor(/slipway-health: ok/, 300_000, from, expected);
+  } catch (error) {
+    const report = await vm
+      .run("systemctl --no-pager status 'slipway-container-*' | head -30; ctr -n slipway tasks list; ctr -n slipway containers list; journalctl -b --no-pager -o short-monotonic -u 'slipway-container-*' -u containerd | grep -v level=info | tail -60", 60_000)
+      .then((result) => result.stdout, (cause: unknown) => `(the debug shell did not answer: ${String(cause)})`);
+    (error as Error).message += `\n--- containers, from the guest ---\n${report}`;
+    throw error;
+  }
 }
 
 /** After a boot that switched versions: boot-complete.target blesses it and the agent records it. */

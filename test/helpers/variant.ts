@@ -22,6 +22,7 @@ import { lockInputsHash, resolveLock, writeLockfile } from '../../src/assemble/l
 import { archiveSourceFor, loadRecipeOrThrow } from '../../src/cli/context.ts';
 import { SHARED_CACHE, tempDir } from './archive.ts';
 import { REPO_ROOT, slipway } from './cli.ts';
+import { processAlive } from '../../src/shared/process.ts';
 
 export type RecipeChange = (recipe: Record<string, any>) => void;
 
@@ -46,15 +47,6 @@ function hashCode(): string {
     hash.update(`${file}\0${content}\n`);
   }
   return hash.digest('hex');
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A folder of another code's builds is in use while a process that marked it is alive. */

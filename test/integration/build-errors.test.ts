@@ -1,5 +1,5 @@
 /** Builds that cannot succeed say why in one line with a hint, and leave no output behind. */
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +19,14 @@ function leftovers(out: string): string[] {
   return existsSync(out) ? readdirSync(out) : [];
 }
 
-async function expectBuildFailure(recipe: string, out: string, exitCode: number, message: RegExp): Promise<string> {
+/** The build fails with this message, and so does its dry run (unless only making the filesystems can tell). */
+async function expectBuildFailure(recipe: string, out: string, exitCode: number, message: RegExp, { dryRunToo = true } = {}): Promise<string> {
+  if (dryRunToo) {
+    const dryRun = await slipway(['build', recipe, '--out', out, '--cache', SHARED_CACHE, '--dry-run']);
+    expect(dryRun.exitCode, dryRun.stderr).toBe(exitCode);
+    expect(errorLines(dryRun).lines[0]).toMatch(message);
+    expect(existsSync(out)).toBe(false);
+  }
   const result = await slipway(['build', recipe, '--out', out, '--cache', SHARED_CACHE, '--format', 'raw']);
   const { lines, hint } = errorLines(result);
   expect(result.exitCode, result.stderr).toBe(exitCode);
@@ -33,7 +40,7 @@ async function expectBuildFailure(recipe: string, out: string, exitCode: number,
 describe('slipway build refuses what cannot work', () => {
   it('a root filesystem larger than its slot', async () => {
     const recipe = hostVariant((r) => (r.disk.slotSize = '48MiB'));
-    await expectBuildFailure(recipe, join(tempDir('out'), 'out'), 11, /^slipway: the root filesystem \([\d.]+ MiB\) does not fit its slot \([\d.]+ MiB/);
+    await expectBuildFailure(recipe, join(tempDir('out'), 'out'), 11, /^slipway: the root filesystem \([\d.]+ MiB\) does not fit its slot \([\d.]+ MiB/, { dryRunToo: false });
   });
 
   it('a kernel package that is not a kernel', async () => {
@@ -86,6 +93,22 @@ describe('slipway build refuses what cannot work', () => {
     expect(readFileSync(file, 'utf8')).toBe('not a folder');
   });
 
+  it('an --out that is a symlink, a file, or below /proc (where it once spun forever, deaf to signals)', async () => {
+    const dir = tempDir('out');
+    const target = join(dir, 'real');
+    mkdirSync(target);
+    symlinkSync(target, join(dir, 'link'));
+    writeFileSync(join(dir, 'file'), 'keep');
+    const recipe = hostVariant(() => {});
+    for (const [out, problem] of [[join(dir, 'link'), 'it is a symlink; give the folder it points to'], [join(dir, 'file'), 'it is not a folder'], ['/proc/slipway-out', 'ENOENT']] as const) {
+      const result = await slipway(['build', recipe, '--out', out, '--cache', SHARED_CACHE]);
+      expect(result.exitCode).toBe(10);
+      expect(errorLines(result).lines[0]).toContain(`slipway: cannot write to ${out}: ${problem}`);
+    }
+    expect(readdirSync(target)).toEqual([]);
+    expect(readFileSync(join(dir, 'file'), 'utf8')).toBe('keep');
+  });
+
   it('an unknown output format', async () => {
     const result = await slipway(['build', join(REPO_ROOT, 'recipes/host.yaml'), '--format', 'vmdk']);
     expect(result.exitCode).toBe(2);
@@ -106,5 +129,37 @@ describe('slipway build --dry-run', () => {
     expect(plan.disk.slotSize).toBe(768 * 1024 * 1024);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(join(recipe, '..'))).toEqual(['host.yaml']); // not even a lockfile
+  });
+
+  it.each([
+    ['a unit hooked to a path instead of a unit', (r: Record<string, any>) => {
+      r.units = [{ name: 'a.service', content: '[Unit]\nDescription=a\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=../../x\n' }];
+    }, /^slipway: units \(a\.service\): unit a\.service says WantedBy=\.\.\/\.\.\/x, which is not a unit name$/],
+    ['a file whose source is missing', (r: Record<string, any>) => {
+      r.files = [...(r.files ?? []), { path: '/etc/motd', source: 'motd.txt' }];
+    }, /^slipway: files: source: cannot read motd\.txt: ENOENT/],
+    ['a container whose image archive is missing', (r: Record<string, any>) => {
+      r.containers = [{ name: 'app', image: { archive: 'app.oci.tar' } }];
+    }, /^slipway: containers \(app\): image archive: cannot read app\.oci\.tar: ENOENT/],
+    ['a file owned by a user the image does not have', (r: Record<string, any>) => {
+      r.files.push({ path: '/etc/x', content: 'x', owner: 'nobody-here' });
+    }, /^slipway: files\[1\]\.owner: unknown user "nobody-here"$/],
+    ['a user in a group the image does not have', (r: Record<string, any>) => {
+      r.users = [{ name: 'alice', groups: ['no-such-group'] }];
+    }, /^slipway: users: alice: unknown group "no-such-group"$/],
+    ['a user named as a system user of a package', (r: Record<string, any>) => {
+      r.users = [{ name: 'messagebus' }];
+    }, /^slipway: users: messagebus clashes with a system user of the same name$/],
+    ['a unit to enable that no package ships', (r: Record<string, any>) => {
+      r.services = { enable: ['no-such.service'] };
+    }, /^slipway: services\.enable: unit no-such\.service is not in the image$/],
+  ])('fails where the build would: %s', async (_, change, message) => {
+    const recipe = hostVariant(change);
+    const out = join(tempDir('out'), 'out');
+    const result = await slipway(['build', recipe, '--out', out, '--dry-run', '--cache', SHARED_CACHE]);
+    expect(result.exitCode, result.stderr).not.toBe(0);
+    expect(result.exitCode).not.toBe(70);
+    expect(errorLines(result).lines[0]).toMatch(message);
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -46,7 +46,7 @@ describe('slipway command line', () => {
     expect(result.exitCode).toBe(0);
     const lock = LockfileSchema.parse(JSON.parse(readFileSync(join(dir, 'host.lock.json'), 'utf8')));
     const host = lock.sets.host!.map((pkg) => pkg.name);
-    for (const name of ['systemd', 'containerd', 'runc', 'iptables', 'ca-certificates', 'nodejs', 'linux-image-cloud-amd64', 'base-files']) {
+    for (const name of ['systemd', 'containerd', 'runc', 'iptables', 'ca-certificates', 'nodejs', 'linux-image-amd64', 'base-files']) {
       expect(host).toContain(name);
     }
     expect(lock.sets['container:web']!.map((pkg) => pkg.name)).toEqual(['busybox-static']);

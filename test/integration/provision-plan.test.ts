@@ -237,4 +237,19 @@ describe('slipway config compile', () => {
     expect(missing.exitCode).toBe(10);
     expect(errorLines(missing).message).toMatch(/^slipway: cannot write the plan to .*no\/plan\.tar: ENOENT/);
   });
+
+  it('never replaces what --out names unless it is a regular file: not a symlink, a device or a folder', async () => {
+    const dir = builtImage(facts);
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'keep me\n');
+    symlinkSync(victim, join(dir, 'link.tar'));
+    for (const [out, what] of [[join(dir, 'link.tar'), 'a symlink'], ['/dev/null', 'not a regular file'], [dir, 'a folder']] as const) {
+      const result = await slipway(['config', 'compile', join(dir, 'config.yaml'), '--image', join(dir, 'host_1.0.0.raw'), '--out', out]);
+      expect(result.exitCode).toBe(10);
+      expect(errorLines(result).message).toBe(`slipway: config compile: --out ${out} is ${what}, which a plan does not replace`);
+    }
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
+    expect(lstatSync(join(dir, 'link.tar')).isSymbolicLink()).toBe(true);
+    expect(lstatSync('/dev/null').isCharacterDevice()).toBe(true);
+  });
 });

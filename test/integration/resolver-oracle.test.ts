@@ -13,7 +13,7 @@ import { IsolatedApt } from '../helpers/apt.ts';
 // The Essential set is passed to apt explicitly: apt does not add it by itself on an empty system,
 // while every slipway image with `base: essential` has it.
 const SETS: Record<string, string[]> = {
-  'default host': ['systemd', 'udev', 'containerd', 'runc', 'iptables', 'ca-certificates', 'nodejs', 'linux-image-cloud-amd64'],
+  'default host': ['systemd', 'udev', 'containerd', 'runc', 'iptables', 'ca-certificates', 'nodejs', 'linux-image-amd64'],
   'ssh server and client tools': ['openssh-server', 'curl', 'iproute2', 'sudo'],
   'web server and python': ['nginx-light', 'python3-minimal'],
   'mail (virtual mail-transport-agent)': ['bsd-mailx'],

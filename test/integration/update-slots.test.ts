@@ -5,7 +5,7 @@
  * length or with the wrong hash.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -193,8 +193,12 @@ describe('verifying a written slot', () => {
     writeSync(fd, readFileSync(hashes), 0, undefined, 8 * MiB);
     closeSync(fd);
     expect(slotRootHash({ path: disk, offset: MiB }, { path: disk, offset: 8 * MiB })).toBe(expected);
+    // Flip the bits of one byte: a fixed value would leave random data unchanged 1 time in 256.
+    const corruptAt = MiB + 4096 * 7 + 9;
     const corrupt = openSync(disk, 'r+');
-    writeSync(corrupt, Buffer.from([0x42]), 0, 1, MiB + 4096 * 7 + 9);
+    const byte = Buffer.alloc(1);
+    readSync(corrupt, byte, 0, 1, corruptAt);
+    writeSync(corrupt, Buffer.from([byte[0]! ^ 0xff]), 0, 1, corruptAt);
     closeSync(corrupt);
     expect(slotRootHash({ path: disk, offset: MiB }, { path: disk, offset: 8 * MiB })).not.toBe(expected);
   });

@@ -4,12 +4,17 @@
  */
 export type Paragraph = Map<string, string>;
 
-/**
- * Parses every paragraph. When `fields` is given only those fields are kept, which makes reading a
- * 50 MB Packages index several times faster.
- */
+/** Parses every paragraph. */
 export function parseDeb822(text: string, fields?: ReadonlySet<string>): Paragraph[] {
-  const paragraphs: Paragraph[] = [];
+  return [...eachDeb822(text, fields)];
+}
+
+/**
+ * The paragraphs one at a time, so a 50 MB Packages index is never 60,000 maps at once (100 MB
+ * more at the peak of a build that locks first). When `fields` is given only those fields are
+ * kept, which makes reading it several times faster.
+ */
+export function* eachDeb822(text: string, fields?: ReadonlySet<string>): Generator<Paragraph> {
   let current: Paragraph = new Map();
   let currentField: string | undefined;
   const length = text.length;
@@ -21,7 +26,7 @@ export function parseDeb822(text: string, fields?: ReadonlySet<string>): Paragra
     if (lineEnd > start && text.charCodeAt(lineEnd - 1) === 13) lineEnd--; // CRLF
     const first = text.charCodeAt(start);
     if (lineEnd === start || isBlank(text, start, lineEnd)) {
-      if (current.size > 0) paragraphs.push(current);
+      if (current.size > 0) yield current;
       current = new Map();
       currentField = undefined;
     } else if (first === 32 || first === 9) {
@@ -43,8 +48,7 @@ export function parseDeb822(text: string, fields?: ReadonlySet<string>): Paragra
     }
     start = end + 1;
   }
-  if (current.size > 0) paragraphs.push(current);
-  return paragraphs;
+  if (current.size > 0) yield current;
 }
 
 function isBlank(text: string, start: number, end: number): boolean {

@@ -1,4 +1,4 @@
-import { parseDeb822, type Paragraph } from './deb822.ts';
+import { eachDeb822, type Paragraph } from './deb822.ts';
 import { parseAtom, parseDependencies, type Dependency, type DependencyAtom } from './depends.ts';
 import { compareVersions } from './version.ts';
 
@@ -30,12 +30,13 @@ const FIELDS = new Set([
   'Homepage', 'Installed-Size', 'Filename', 'Size', 'SHA256', 'Depends', 'Pre-Depends', 'Provides', 'Conflicts', 'Breaks',
 ]);
 
-function toPackage(paragraph: Paragraph): BinaryPackage | undefined {
+/** A package as an index describes it; `fromControl`: as its own control file does (no Filename or SHA256). */
+function toPackage(paragraph: Paragraph, fromControl = false): BinaryPackage | undefined {
   const name = paragraph.get('Package');
   const version = paragraph.get('Version');
-  const filename = paragraph.get('Filename');
-  const sha256 = paragraph.get('SHA256');
-  if (!name || !version || !filename || !sha256) return undefined;
+  const filename = paragraph.get('Filename') ?? '';
+  const sha256 = paragraph.get('SHA256') ?? '';
+  if (!name || !version || (!fromControl && (!filename || !sha256))) return undefined;
   // "Source: name (version)" when the source version differs from the binary's.
   const sourceField = paragraph.get('Source') ?? name;
   const sourceMatch = /^(\S+)(?:\s+\((\S+)\))?$/.exec(sourceField);
@@ -67,6 +68,12 @@ function toPackage(paragraph: Paragraph): BinaryPackage | undefined {
   return pkg;
 }
 
+/** The package a .deb's `control` file describes, or none when it names no package and version. */
+export function packageFromControl(text: string): BinaryPackage | undefined {
+  for (const paragraph of eachDeb822(text, FIELDS)) return toPackage(paragraph, true);
+  return undefined;
+}
+
 export interface Provider {
   pkg: BinaryPackage;
   /** The version the provided name is given at (`Provides: foo (= 1.0)`), if any. */
@@ -91,7 +98,7 @@ export class PackageIndex {
 
   /** Adds the packages of one Packages index text. */
   addIndex(text: string): void {
-    for (const paragraph of parseDeb822(text, FIELDS)) {
+    for (const paragraph of eachDeb822(text, FIELDS)) {
       const pkg = toPackage(paragraph);
       if (!pkg || (pkg.architecture !== this.architecture && pkg.architecture !== 'all')) continue;
       this.add(pkg);

@@ -19,13 +19,18 @@ function imageSource(container: Container, tag: string): { source: string; refer
   return { source: `/${imageArchivePath(container.name)}`, reference: `slipway.local/${container.name}:${tag}` };
 }
 
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+
 /**
  * systemd's quoting for Exec lines: specifiers (`%`) and variables (`$`) are expanded in every
- * argument, so they are doubled everywhere; quotes and backslashes are escaped inside quotes.
+ * argument, so they are doubled everywhere; quotes and backslashes are escaped inside quotes, and
+ * control characters become C escapes, so a newline in a value never starts a line of its own.
  */
-function quote(arg: string): string {
+export function quote(arg: string): string {
   const literal = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
-  return /^[A-Za-z0-9_@%$+=:,./-]+$/.test(literal) ? literal : `"${literal.replace(/(["\\])/g, '\\$1')}"`;
+  if (/^[A-Za-z0-9_@%$+=:,./-]+$/.test(literal)) return literal;
+  const escaped = literal.replace(/(["\\])/g, '\\$1').replace(/[\u0000-\u001f\u007f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return `"${escaped}"`;
 }
 
 /** `tag` is the tag a baked-in archive names its image with (containers built by slipway: latest). */
@@ -61,6 +66,8 @@ export function containerUnit(container: Container, tag = 'latest'): string {
     'TimeoutStartSec=300',
     // A container's PID 1 (busybox httpd, say) may ignore SIGTERM: do not hold a reboot for 90 s.
     'TimeoutStopSec=10',
+    // As containerd.service: while the host boots, the containers start before the rest of it.
+    'StartupCPUWeight=1000',
     '',
     '[Install]',
     'WantedBy=multi-user.target',

@@ -4,6 +4,7 @@
  * [Install] section's symlinks under /etc/systemd/system.
  */
 import { BuildError } from '../../errors.ts';
+import { isUnitFileName } from '../../shared/paths.ts';
 import type { Tree } from '../tree.ts';
 
 const UNIT_DIRS = ['etc/systemd/system', 'usr/lib/systemd/system'];
@@ -86,6 +87,14 @@ function unitFile(tree: Tree, unit: string): string | undefined {
   return undefined;
 }
 
+/** Refuses an [Install] section that names something other than units: enabling links a file at each name. */
+export function checkInstallTargets(unit: string, install: InstallSection, why: string): void {
+  for (const [key, names] of Object.entries({ WantedBy: install.wantedBy, RequiredBy: install.requiredBy, Alias: install.alias, Also: install.also })) {
+    const bad = names.find((name) => !isUnitFileName(name));
+    if (bad !== undefined) throw new BuildError(`${why}: unit ${unit} says ${key}=${bad}, which is not a unit name`, 'name units such as multi-user.target in its [Install] section');
+  }
+}
+
 export class UnitEnabler {
   readonly enabled: string[] = [];
 
@@ -102,6 +111,7 @@ export class UnitEnabler {
       if (!install.defaultInstance) return;
       instance = unit.replace('@.', `@${install.defaultInstance}.`);
     }
+    checkInstallTargets(unit, install, why);
     this.enabled.push(unit);
     const target = `/${file}`;
     for (const wanted of install.wantedBy) this.tree.symlink(`etc/systemd/system/${wanted}.wants/${instance}`, target);

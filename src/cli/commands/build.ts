@@ -1,20 +1,21 @@
-import { existsSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { openArchive } from '../../assemble/archive/open.ts';
 import { DEBIAN_KEYRING } from '../../assemble/archive/release.ts';
 import { lockPathFor, readLockfile, resolveLock, writeLockfile, type Lockfile } from '../../assemble/lock.ts';
-import { BUILD_STEPS, prepareStaging, type BuildContext } from '../../build/build.ts';
+import { BUILD_STEPS, CHECK_STEPS, prepareStaging, type BuildContext } from '../../build/build.ts';
+import { checkRecipeInputs } from '../../build/precheck.ts';
 import { FORMATS, BUILD_TOOLS, planImage, type ImagePlan } from '../../build/plan.ts';
 import { registerCleanup } from '../../cleanup.ts';
 import { UsageError } from '../../errors.ts';
 import { checkTools } from '../../tools.ts';
 import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
 import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
-import { runSteps } from '../progress.ts';
+import { runSteps, type Step } from '../progress.ts';
 import { espConfigName, readConfigBytes } from '../../hostconfig/read.ts';
 import { sizeListing } from '../../shared/packages.ts';
 
-function parseFormats(text: string | undefined): string[] {
+export function parseFormats(text: string | undefined): string[] {
   const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
   const unknown = formats.filter((f) => !Object.hasOwn(FORMATS, f));
   if (unknown.length > 0 || formats.length === 0) {
@@ -27,6 +28,30 @@ function parseFormats(text: string | undefined): string[] {
 const DRY_RUN_LARGEST = 15;
 
 export const BUILD_OPTIONS = { ...ARCHIVE_OPTIONS, 'out': { type: 'string' }, 'version': { type: 'string' }, 'format': { type: 'string' }, 'dry-run': { type: 'boolean' }, 'config': { type: 'string' } } as const;
+
+/** What `--dry-run` prints: the plan, its packages by name and version, and the host's size with its largest packages. */
+export function planReport(plan: ImagePlan): Record<string, unknown> {
+  const names = (packages: readonly { name: string; version: string }[]) => packages.map((p) => `${p.name} ${p.version}`);
+  const packages = {
+    host: names(plan.packages.host),
+    initrd: names(plan.packages.initrd),
+    containers: Object.fromEntries(Object.entries(plan.packages.containers).map(([name, set]) => [name, names(set)])),
+  };
+  const { rows, ...host } = sizeListing(plan.packages.host, DRY_RUN_LARGEST);
+  return { ...plan, packages, sizes: { host: { ...host, largest: rows } } };
+}
+
+/** Runs build steps; `staging` is removed afterwards, whether they finish or not (and on SIGINT). */
+async function runBuildSteps(steps: readonly Step<BuildContext>[], context: BuildContext, staging: string, global: GlobalFlags): Promise<void> {
+  const unregister = registerCleanup(() => rmSync(staging, { recursive: true, force: true }));
+  try {
+    await runSteps<BuildContext>(steps, context, { quiet: global.json });
+  } finally {
+    await context.tars?.stop();
+    rmSync(staging, { recursive: true, force: true });
+    unregister();
+  }
+}
 
 /** Builds a recipe (locking it first when it has no lockfile); with --dry-run prints the plan instead and returns nothing. */
 export async function buildRecipe(file: string, values: OptionValues, global: GlobalFlags, out: (text: string) => void): Promise<ImagePlan | undefined> {
@@ -48,28 +73,25 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
   const configFile = stringOption(values, 'config');
   const hostConfig = configFile === undefined ? undefined : { bytes: readConfigBytes(configFile), label: configFile, fileName: espConfigName(configFile) };
   const plan = planImage(loaded.recipe, lock, { outDir: resolve(stringOption(values, 'out') ?? 'out'), version, formats });
+  checkRecipeInputs(loaded);
+  checkTools(BUILD_TOOLS);
+  const context = (staging: string, work: string): BuildContext => ({
+    plan, loaded, source, cache, staging, work, debs: new Map(), controls: new Map(), imageTags: new Map(), digests: new Map(), hostConfig,
+  });
   if (values['dry-run']) {
-    const names = (packages: readonly { name: string; version: string }[]) => packages.map((p) => `${p.name} ${p.version}`);
-    const packages = {
-      host: names(plan.packages.host),
-      initrd: names(plan.packages.initrd),
-      containers: Object.fromEntries(Object.entries(plan.packages.containers).map(([name, set]) => [name, names(set)])),
-    };
-    const { rows, ...host } = sizeListing(plan.packages.host, DRY_RUN_LARGEST);
-    const sizes = { host: { ...host, largest: rows } };
-    out(`${JSON.stringify({ ...plan, packages, sizes }, null, 2)}\n`);
+    // Every check the build makes, on the packages and in a folder of its own beside the cached
+    // trees (it hard-links one): --out is not touched.
+    cache.sweepPartials('scratch');
+    const scratch = cache.tempPathFor('scratch');
+    mkdirSync(join(scratch, 'work', 'boot'), { recursive: true });
+    await runBuildSteps(CHECK_STEPS, context(scratch, join(scratch, 'work')), scratch, global);
+    out(`${JSON.stringify(planReport(plan), null, 2)}\n`);
     return undefined;
   }
-  checkTools(BUILD_TOOLS);
-  const { staging, work } = prepareStaging(plan.outDir, plan.basename);
-  const unregister = registerCleanup(() => rmSync(staging, { recursive: true, force: true }));
+  const { staging, work, removed } = prepareStaging(plan.outDir, plan.basename);
+  for (const name of removed) process.stderr.write(`slipway: removed ${name}, left in ${plan.outDir} by a build that was killed\n`);
   const started = performance.now();
-  try {
-    await runSteps<BuildContext>(BUILD_STEPS, { plan, loaded, source, cache, staging, work, debs: new Map(), imageTags: new Map(), digests: new Map(), hostConfig }, { quiet: global.json });
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-    unregister();
-  }
+  await runBuildSteps(BUILD_STEPS, context(staging, work), staging, global);
   if (!global.json) out(`built ${plan.basename} in ${((performance.now() - started) / 1000).toFixed(1)} s:\n`);
   return plan;
 }
@@ -83,7 +105,8 @@ export const buildCommand: Command = {
     '--version V    the image version (default: the recipe’s)',
     '--format LIST  disk formats: raw, qcow2 (default: both)',
     '--config FILE  bake a host config into the ESP (a single-purpose image; checked first)',
-    '--dry-run      print the plan (with the host’s installed size and largest packages) and touch nothing',
+    '--dry-run      make every check the build makes (fetching the packages into the cache), then print',
+    '               the plan, with the host’s installed size and largest packages; --out is not touched',
     ...ARCHIVE_OPTION_DETAILS,
   ],
   options: BUILD_OPTIONS,

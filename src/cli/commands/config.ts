@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { hostConfigJsonSchema } from '../../hostconfig/schema.ts';
 import { compileConfigFile, factsForImage, validateConfigFile } from '../../hostconfig/read.ts';
 import { errorMessage, OutputError, UsageError } from '../../errors.ts';
@@ -6,6 +7,11 @@ import { stringOption, type Command } from '../command.ts';
 
 async function compile(file: string, image: string | undefined, planFile: string | undefined, out: (text: string) => void, json: boolean): Promise<void> {
   if (image === undefined || planFile === undefined) throw new UsageError('config compile: needs --image IMAGE and --out PLAN', 'a plan fits one image: name it, and where to write the plan');
+  const existing = lstatSync(planFile, { throwIfNoEntry: false });
+  if (existing && !existing.isFile()) {
+    const what = existing.isSymbolicLink() ? 'a symlink' : existing.isDirectory() ? 'a folder' : 'not a regular file';
+    throw new OutputError(`config compile: --out ${planFile} is ${what}, which a plan does not replace`, 'give a new file, or a plan file to replace');
+  }
   const { config, plan } = await compileConfigFile(file, image);
   try {
     replaceFileDurably(planFile, plan);

@@ -1,5 +1,6 @@
+import { readAllControlMembers } from '../../assemble/control.ts';
 import { fetchPackages } from '../../assemble/download.ts';
-import { lockPathFor, readLockfile } from '../../assemble/lock.ts';
+import { checkLockClosed, lockPathFor, readLockfile } from '../../assemble/lock.ts';
 import type { Command } from '../command.ts';
 import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
 import { runSteps } from '../progress.ts';
@@ -26,6 +27,14 @@ export const fetchCommand: Command = {
             ctx.result = await fetchPackages([...unique.values()], source, cache, {
               onProgress: (done, total) => report(`${done}/${total}`),
             });
+          },
+        },
+        {
+          title: 'Check that each locked set carries what its packages depend on',
+          run: async (ctx) => {
+            const paths = ctx.result!.paths;
+            const controls = await readAllControlMembers(cache, [...unique.values()], (pkg) => paths.get(pkg.name)!);
+            checkLockClosed(loaded.recipe, lock.sets, controls);
           },
         },
       ],

@@ -2,6 +2,9 @@ import { UsageError } from '../../errors.ts';
 import { initRepository, publish, resignTimestamp, rotateKeys } from '../../updater/publish.ts';
 import { stringOption, type Command } from '../command.ts';
 
+/** Ten years: targets metadata that outlives its keys' rotation is a risk, and past this dates overflow. */
+const MAX_EXPIRES_DAYS = 3650;
+
 export const publishCommand: Command = {
   name: 'publish',
   summary: 'add a build to a TUF update repository (static files), or re-sign its timestamp',
@@ -11,7 +14,7 @@ export const publishCommand: Command = {
     '--repo DIR    the repository (made on first publish); serve it with any HTTP server',
     '--keys DIR    the keys from slipway keygen (root.key only needed for the first publish)',
     '--channel N   the channel hosts follow to get this version (default: stable)',
-    '--expires D   days until the targets metadata expires (default: 90)',
+    '--expires D   days until the targets metadata expires, 1 to 3650 (default: 90)',
     '--init        only make the repository\'s root (metadata/1.root.json), for recipes\' update.trustedRoot',
     '--timestamp   only re-sign timestamp.json, which expires after a day: run it daily',
     '--rotate-keys NEW_DIR  replace every key with those from slipway keygen NEW_DIR: a new root signed',
@@ -43,7 +46,9 @@ export const publishCommand: Command = {
     if (!build) throw new UsageError('publish: give the build folder', "see 'slipway publish --help'");
     const expiresText = stringOption(values, 'expires');
     const expiresDays = expiresText === undefined ? undefined : Number(expiresText);
-    if (expiresDays !== undefined && (!Number.isInteger(expiresDays) || expiresDays < 1)) throw new UsageError(`--expires ${expiresText}: expected a whole number of days`, 'e.g. --expires 30');
+    if (expiresDays !== undefined && (!Number.isInteger(expiresDays) || expiresDays < 1 || expiresDays > MAX_EXPIRES_DAYS)) {
+      throw new UsageError(`--expires ${expiresText}: expected a whole number of days from 1 to ${MAX_EXPIRES_DAYS}`, 'e.g. --expires 30');
+    }
     const result = await publish(build, repo, keys, { channel: stringOption(values, 'channel'), expiresDays });
     if (global.json) out(`${JSON.stringify(result, null, 2)}\n`);
     else out(`published ${result.name} ${result.version} (targets version ${result.targetsVersion}):\n${result.targets.map((t) => `  ${t}\n`).join('')}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interpreter, isElf, modinfo, neededLibraries, sectionContents } from '../../../src/assemble/elf.ts';
+import { exportedObject, interpreter, isElf, modinfo, neededLibraries, sectionContents } from '../../../src/assemble/elf.ts';
 
 interface SectionSpec {
   name: string;
@@ -12,6 +12,7 @@ interface SectionSpec {
 const SHT_PROGBITS = 1;
 const SHT_STRTAB = 3;
 const SHT_DYNAMIC = 6;
+const SHT_DYNSYM = 11;
 
 /**
  * A little-endian ELF64 file: header, an optional PT_INTERP program header, the section data one
@@ -151,5 +152,46 @@ describe('interpreter', () => {
 
   it('is undefined for a file without one', () => {
     expect(interpreter(elf([]))).toBeUndefined();
+  });
+});
+
+/** .dynsym entries: name offset, section index, value (an address; the test sections start at 0) and size. */
+function symbols(entries: Array<{ name: number; section: number; value: number; size: number }>): Buffer {
+  const out = Buffer.alloc((entries.length + 1) * 24); // entry 0 is the null symbol
+  entries.forEach((e, i) => {
+    const at = (i + 1) * 24;
+    out.writeUInt32LE(e.name, at);
+    out[at + 4] = 0x11; // STB_GLOBAL, STT_OBJECT
+    out.writeUInt16LE(e.section, at + 6);
+    out.writeBigUInt64LE(BigInt(e.value), at + 8);
+    out.writeBigUInt64LE(BigInt(e.size), at + 16);
+  });
+  return out;
+}
+
+describe('exportedObject', () => {
+  const rodata = Buffer.from('....THE DATA....rest');
+  const library = elf([
+    { name: '.rodata', type: SHT_PROGBITS, data: rodata },
+    { name: '.dynstr', type: SHT_STRTAB, data: Buffer.from('\0other\0icudt72_dat\0') },
+    { name: '.dynsym', type: SHT_DYNSYM, link: 2, data: symbols([{ name: 1, section: 1, value: 0, size: 4 }, { name: 7, section: 1, value: 4, size: 12 }]) },
+  ]);
+
+  it('gives the bytes of a symbol, as a view that writes through to the file', () => {
+    const data = exportedObject(library, 'icudt72_dat')!;
+    expect(data.toString()).toBe('THE DATA....');
+    data.fill(0x2e);
+    expect(library.includes(Buffer.from('................rest'))).toBe(true);
+  });
+
+  it('gives nothing for a symbol the library does not export, or one past its section', () => {
+    expect(exportedObject(library, 'icudt73_dat')).toBeUndefined();
+    const broken = elf([
+      { name: '.rodata', type: SHT_PROGBITS, data: rodata },
+      { name: '.dynstr', type: SHT_STRTAB, data: Buffer.from('\0icudt72_dat\0') },
+      { name: '.dynsym', type: SHT_DYNSYM, link: 2, data: symbols([{ name: 1, section: 1, value: 10, size: 100 }]) },
+    ]);
+    expect(exportedObject(broken, 'icudt72_dat')).toBeUndefined();
+    expect(exportedObject(Buffer.from('not ELF'.repeat(20)), 'icudt72_dat')).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ function kernel(dependencies: Record<string, string[]>, builtin: string[] = []):
     version: '6.1.0-test-amd64',
     vmlinuz: Buffer.alloc(0),
     modules: new Map(Object.keys(dependencies).map((name) => [name, `kernel/${name}.ko`])),
-    dependencies: new Map(Object.entries(dependencies)),
+    dependsOn: (name) => dependencies[name] ?? [],
     builtin: new Set(builtin),
   };
 }

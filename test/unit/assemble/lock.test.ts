@@ -27,6 +27,23 @@ describe('LockedPackageSchema', () => {
   });
 });
 
+describe('LockfileSchema', () => {
+  const lockfile = (releaseDate: string) => {
+    const lock = smallLock();
+    return { ...lock, distribution: { ...lock.distribution, releaseDate } };
+  };
+
+  it('reads a lockfile the resolver wrote', () => {
+    expect(LockfileSchema.safeParse(lockfile('Sat, 11 Jul 2026 10:16:37 UTC')).success).toBe(true);
+  });
+
+  it('refuses a release date that is not a date, which would have become the build time of every file', () => {
+    const bad = LockfileSchema.safeParse(lockfile('last tuesday'));
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([['distribution.releaseDate', 'expected the Release file\'s date, such as "Sat, 11 Jul 2026 10:16:37 UTC"']]);
+  });
+});
+
 /** A Packages paragraph with an Installed-Size (KiB) and optional Depends. */
 function stanza(name: string, kib: number, depends?: string): string {
   return [
@@ -35,14 +52,19 @@ function stanza(name: string, kib: number, depends?: string): string {
   ].join('\n');
 }
 
+/** The lock of a recipe with one package and its library, from a small index of the archive. */
+function smallLock(): ReturnType<typeof resolveLock> {
+  const recipe = RecipeSchema.parse({ name: 'host', version: '1.0.0', distribution: { base: 'none' }, kernel: { package: 'linux-image-test' }, packages: ['app'] });
+  const index = new PackageIndex('amd64');
+  const names = ['linux-image-test', ...BOOT_PACKAGES, ...INITRD_PACKAGES];
+  index.addIndex(`${[...names.map((n) => stanza(n, 10)), stanza('app', 2048, 'libapp'), stanza('libapp', 512)].join('\n\n')}\n`);
+  const archive = { index, release: { codename: 'bookworm', date: 'Sat, 10 May 2025 09:30:00 UTC' } } as unknown as Archive;
+  return resolveLock(recipe, archive);
+}
+
 describe('resolveLock', () => {
   it('records each package’s installed size in bytes and the chain that pulled it in', () => {
-    const recipe = RecipeSchema.parse({ name: 'host', version: '1.0.0', distribution: { base: 'none' }, kernel: { package: 'linux-image-test' }, packages: ['app'] });
-    const index = new PackageIndex('amd64');
-    const names = ['linux-image-test', ...BOOT_PACKAGES, ...INITRD_PACKAGES];
-    index.addIndex(`${[...names.map((n) => stanza(n, 10)), stanza('app', 2048, 'libapp'), stanza('libapp', 512)].join('\n\n')}\n`);
-    const archive = { index, release: { codename: 'bookworm', date: 'Sat, 10 May 2025 09:30:00 UTC' } } as unknown as Archive;
-    const lock = resolveLock(recipe, archive);
+    const lock = smallLock();
     expect(LockfileSchema.parse(lock)).toEqual(lock);
     const host = new Map(lock.sets[HOST_SET]!.map((p) => [p.name, p]));
     expect(host.get('app')).toMatchObject({ installedSize: 2048 * 1024, neededBy: ['packages'] });

@@ -1,7 +1,8 @@
-import { mkdtempSync, readlinkSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readlinkSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BuildError } from '../../../src/errors.ts';
 import { Tree, canonicalPath } from '../../../src/assemble/tree.ts';
 
 describe('canonicalPath', () => {
@@ -18,6 +19,10 @@ describe('canonicalPath', () => {
     ['/lib/', 'lib'],
     ['/', ''],
     ['./', ''],
+    // `..` stops at the root, as in a chroot, however it is hidden.
+    ['/etc/x\n/../../../../tmp/PWNED', 'tmp/PWNED'],
+    ['../../etc/shadow', 'etc/shadow'],
+    ['usr/../../bin/x', 'usr/bin/x'],
   ])('%s → %s', (path, canonical) => {
     expect(canonicalPath(path)).toBe(canonical);
   });
@@ -50,5 +55,49 @@ describe('Tree', () => {
     expect(tree.list('etc')).toEqual(['etc/a', 'etc/b']);
     tree.remove('etc/b');
     expect(tree.walk('etc')).toEqual(['etc/a']);
+  });
+});
+
+describe('Tree confinement', () => {
+  let base: string;
+  let tree: Tree;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), 'slipway-unit-confine-'));
+    tree = new Tree(join(base, 'root'));
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+
+  it('follows a folder symlink with an absolute target inside the tree, never to the build host', () => {
+    const outside = join(base, 'outside');
+    tree.mkdir('run');
+    tree.symlink('var/run', outside); // as a package's /var/run → /run, aimed at the build host
+    tree.writeFile('var/run/sub/x', 'in');
+    tree.mkdir('var/run/made');
+    expect(existsSync(outside)).toBe(false);
+    expect(readFileSync(join(tree.root, tree.place('var/run/sub/x')), 'utf8')).toBe('in');
+    expect(tree.place('var/run/sub/x')).toBe(`${outside.slice(1)}/sub/x`);
+  });
+
+  it('follows relative and chained folder symlinks inside the tree', () => {
+    tree.mkdir('run/lock');
+    tree.symlink('var/run', '../run');
+    tree.symlink('var/lock', 'run/lock');
+    tree.writeFile('var/lock/x', 'a');
+    expect(tree.get('run/lock/x')?.type).toBe('file');
+    expect(tree.place('var/lock/x')).toBe('run/lock/x');
+  });
+
+  it('reads a file through a symlink as the image would, not the build host\'s file it names', () => {
+    tree.writeFile('etc/hostname', 'image\n');
+    tree.symlink('etc/alias', '/etc/hostname');
+    expect(tree.readText('etc/alias')).toBe('image\n');
+    tree.symlink('etc/shadow-link', '/etc/shadow');
+    expect(() => tree.read('etc/shadow-link')).toThrow(/ENOENT/);
+  });
+
+  it('refuses a symlink loop by name', () => {
+    tree.symlink('a', 'b');
+    tree.symlink('b', 'a');
+    expect(() => tree.writeFile('a/x', '')).toThrow(BuildError);
   });
 });

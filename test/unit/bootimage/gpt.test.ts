@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToGuid, crc32, guidToBytes, readGpt, writeGpt, type GptPartition } from '../../../src/bootimage/gpt.ts';
+import { bytesToGuid, crc32, gptProblem, guidToBytes, readGpt, writeGpt, type GptPartition } from '../../../src/bootimage/gpt.ts';
 
 const MiB = 1024 * 1024;
 const SECTOR = 512;
@@ -124,5 +124,29 @@ describe('readGpt', () => {
     const head = Buffer.from(writeGpt(8 * MiB, DISK_GUID, PARTITIONS).head);
     head[SECTOR + 56]! ^= 0xff; // a byte of the disk GUID
     expect(readGpt(head)).toBeNull();
+  });
+
+  it('returns null when a partition entry no longer matches the entries checksum', () => {
+    const head = Buffer.from(writeGpt(8 * MiB, DISK_GUID, PARTITIONS).head);
+    head[2 * SECTOR + 40]! ^= 0x01; // the first partition's last LBA
+    expect(readGpt(head)).toBeNull();
+  });
+});
+
+describe('gptProblem', () => {
+  const good = () => Buffer.from(writeGpt(8 * MiB, DISK_GUID, PARTITIONS).head);
+
+  it('finds nothing wrong with a table slipway wrote', () => {
+    expect(gptProblem(good())).toBeUndefined();
+  });
+
+  it.each([
+    ['no header', (head: Buffer) => head.fill(0, SECTOR, 2 * SECTOR), 'it has no GPT header in its second sector', false],
+    ['a damaged header', (head: Buffer) => head.fill(7, SECTOR + 80, SECTOR + 81), 'its GPT header fails its checksum (the header is damaged)', true],
+    ['a damaged entry', (head: Buffer) => head.fill(0x41, 2 * SECTOR + 56, 2 * SECTOR + 60), 'its GPT partition entries fail their checksum (the partition table is damaged)', true],
+    ['a short read', (head: Buffer) => head.subarray(0, 3 * SECTOR), 'its GPT header describes a partition array that is not where GPTs keep it', false],
+  ])('says what is wrong: %s', (_, damage, problem, damaged) => {
+    const head = good();
+    expect(gptProblem(damage(head))).toEqual({ what: problem, damaged });
   });
 });

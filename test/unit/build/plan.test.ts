@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
 import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
 import { artifactPath, planImage, sourceDateEpoch } from '../../../src/build/plan.ts';
+import { RecipeError } from '../../../src/errors.ts';
 import { RecipeSchema } from '../../../src/recipe/schema.ts';
 
 const MiB = 1024 * 1024;
@@ -29,7 +30,7 @@ const LOCK: Lockfile = {
   recipe: 'edge.yaml',
   inputs: 'b'.repeat(64),
   distribution: { suite: 'bookworm', codename: 'bookworm', components: ['main'], architecture: 'amd64', releaseDate: 'Sat, 10 May 2025 09:30:00 UTC' },
-  sets: { 'host': [pkg('systemd'), pkg('linux-image-cloud-amd64')], 'initrd': [pkg('busybox')], 'container:web': [pkg('busybox')] },
+  sets: { 'host': [pkg('systemd'), pkg('linux-image-amd64')], 'initrd': [pkg('busybox')], 'container:web': [pkg('busybox')] },
 };
 
 const RELEASE_EPOCH = Date.UTC(2025, 4, 10, 9, 30) / 1000;
@@ -53,6 +54,18 @@ describe('planImage', () => {
     expect(artifactPath(plan, '/stage', 'qcow2')).toBe('/stage/edge_2.1.0.qcow2');
   });
 
+  it('refuses a name and version too long for the partition names made of them, from the recipe or --version', () => {
+    const long = { ...RECIPE, name: 'a-rather-long-edge-host-name' };
+    expect(() => planImage(long, LOCK, { outDir: '/out', formats: ['raw'] })).toThrow(
+      new RecipeError(
+        'name and version: a slot\'s partitions are named after them, and "a-rather-long-edge-host-name_2.1.0_verity" has 41 characters, more than the 36 a GPT partition name holds',
+        'shorten the name or the version: the two together may have 28 characters',
+      ),
+    );
+    expect(() => planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'], version: '2.1.0-rc1+build.202612011' })).toThrow(/"edge_2\.1\.0-rc1\+build\.202612011_verity" has 37 characters/);
+    expect(planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'], version: '2.1.0-rc1+build.20261201' }).version).toBe('2.1.0-rc1+build.20261201');
+  });
+
   it('takes the version from the options over the recipe', () => {
     const plan = planImage(RECIPE, LOCK, { outDir: '/out', version: '2.2.0-rc1', formats: ['qcow2'] });
     expect(plan.version).toBe('2.2.0-rc1');
@@ -68,13 +81,13 @@ describe('planImage', () => {
     expect(plan.kernel.modules).toHaveLength(new Set([...HOST_MODULES, ...PROVISION_MODULES]).size + 1);
     expect(plan.kernel.recipeModules).toEqual(['wireguard', 'overlay']);
     expect(plan.kernel.initrdModules).toEqual(INITRD_MODULES);
-    expect(plan.kernel.package).toBe('linux-image-cloud-amd64');
+    expect(plan.kernel.package).toBe('linux-image-amd64');
     expect(plan.kernel.cmdline).toEqual(['console=ttyS0', 'quiet']);
   });
 
   it('takes the package sets from the lock, empty for containers pulled from a registry', () => {
     const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] });
-    expect(plan.packages.host.map((p) => p.name)).toEqual(['systemd', 'linux-image-cloud-amd64']);
+    expect(plan.packages.host.map((p) => p.name)).toEqual(['systemd', 'linux-image-amd64']);
     expect(plan.packages.initrd.map((p) => p.name)).toEqual(['busybox']);
     expect(plan.packages.containers).toEqual({ web: [pkg('busybox')], cache: [] });
   });

@@ -23,6 +23,38 @@ function check(input: HostConfigInput, facts: ImageFacts = imageFacts()): string
 }
 
 describe('checkHostConfig', () => {
+  it('refuses an [Install] target that is not a unit name, so no link is made outside the unit folders', () => {
+    const unit = '[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy=../../../tmp/x multi-user.target\nRequiredBy=a/b.target\n';
+    expect(check({ units: [{ name: 'app.service', content: unit, enabled: true }] })).toEqual([
+      'units[0].content: [Install] names "../../../tmp/x", which is not a unit name such as multi-user.target',
+      'units[0].content: [Install] names "a/b.target", which is not a unit name such as multi-user.target',
+    ]);
+  });
+
+  it('refuses a plan the initrd could only half apply: a file below a file, files where homes, keys and units go', () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm5oE1dTqMbkq7nnGf2h0J+3aUqV0lKq8y0b9O7UWfN alice@laptop';
+    expect(check({
+      users: [{ name: 'alice', sshAuthorizedKeys: [key] }, { name: 'bob' }],
+      files: [
+        { path: '/etc/a', content: 'x' },
+        { path: '/etc/a/b', content: 'y' },
+        { path: '/var/home/bob', content: 'z' },
+        { path: '/var/home/alice/.ssh/authorized_keys/x', content: 'k' },
+        { path: '/var/home', content: 'h' },
+        { path: '/etc/systemd/system/app.service', content: GOOD_UNIT },
+      ],
+      units: [{ name: 'app.service', content: GOOD_UNIT }],
+    })).toEqual([
+      'files[1].path: /etc/a/b is below /etc/a, which files[0] makes a file',
+      'files[2].path: /var/home/bob is below /var/home, which files[4] makes a file',
+      'files[2].path: /var/home/bob is the home of users[1] (bob); give the file another path',
+      'files[3].path: /var/home/alice/.ssh/authorized_keys/x is below /var/home/alice/.ssh/authorized_keys, which is the authorized keys of users[0] (alice)',
+      'files[3].path: /var/home/alice/.ssh/authorized_keys/x is below /var/home, which files[4] makes a file',
+      'files[4].path: /var/home is a folder of the home of users[0] (alice); give the file another path',
+      'files[5].path: /etc/systemd/system/app.service is the unit file of units[0]; give the file another path',
+    ]);
+  });
+
   it('refuses one uid given to two users', () => {
     expect(check({ users: [{ name: 'alice', uid: 2000 }, { name: 'bob', uid: 2001 }, { name: 'carol', uid: 2000 }] })).toEqual(['users[2].uid: 2000 is given to another user too']);
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -183,8 +184,17 @@ describe('decodeDataUrl', () => {
     expect(problem(() => decodeDataUrl('data:;base64,AAECA', 'p')).message).toBe('the data: URL is not valid base64');
   });
 
-  it('refuses a broken %-escape', () => {
-    expect(problem(() => decodeDataUrl('data:,100%', 'p')).message).toBe('the data: URL has a broken %-escape');
+  it('refuses a broken %-escape, saying where', () => {
+    expect(problem(() => decodeDataUrl('data:,100%', 'p')).message).toBe('the data: URL has a broken %-escape at character 4');
+    expect(problem(() => decodeDataUrl('data:,a%G0', 'p')).message).toBe('the data: URL has a broken %-escape at character 2');
+  });
+
+  it('reads %-escapes as bytes, UTF-8 or not (Ignition\'s own CreateFileFromCompressedDataURL fixture is gzip, %-escaped)', () => {
+    expect(decodeDataUrl('data:,%FF%00a%e4', 'p')).toEqual(Buffer.from([0xff, 0x00, 0x61, 0xe4]));
+    const gzipped = gzipSync(Buffer.from('compressed\n'));
+    const url = `data:;,${[...gzipped].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`;
+    const files = convert(ignition({ storage: { files: [{ path: '/etc/c', contents: { source: url, compression: 'gzip' } }] } })).files!;
+    expect(Buffer.from(files[0]!.base64!, 'base64').toString()).toBe('compressed\n');
   });
 });
 
@@ -245,6 +255,40 @@ describe('fromIgnition', () => {
     const error = problem(() => convert(ignition({ storage: { files: [{ path: '/etc/a' }, { path: '/etc/b', contents: { source: 'data:,plain', compression: 'gzip' } }] } })));
     expect(error.path).toBe('storage.files[1].contents');
     expect(error.message).toBe('the contents are not valid gzip');
+  });
+
+  it('refuses gzip contents that inflate past 16 MiB, at a bounded cost', () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 ** 2));
+    const error = problem(() => convert(ignition({ storage: { files: [{ path: '/etc/bomb', contents: { source: `data:;base64,${bomb.toString('base64')}`, compression: 'gzip' } }] } })));
+    expect(error.path).toBe('storage.files[0].contents');
+    expect(error.message).toBe('the contents inflate past 16 MiB, the most a host config carries');
+  });
+
+  it('checks verification.hash against the contents, after decompression', () => {
+    const data = Buffer.from('verified\n');
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const sha512 = createHash('sha512').update(data).digest('hex');
+    const file = (hash: string, compressed = false) => ({
+      path: '/etc/v',
+      contents: compressed
+        ? { source: `data:;base64,${gzipSync(data).toString('base64')}`, compression: 'gzip', verification: { hash } }
+        : { source: 'data:,verified%0A', verification: { hash } },
+    });
+    for (const hash of [`sha256-${sha256}`, `sha512-${sha512}`]) {
+      expect(Buffer.from(convert(ignition({ storage: { files: [file(hash), file(hash, true)] } })).files![1]!.base64!, 'base64')).toEqual(data);
+    }
+    const wrong = `sha256-${'0'.repeat(64)}`;
+    const error = problem(() => convert(ignition({ storage: { files: [file(`sha256-${sha256}`), file(wrong, true)] } })));
+    expect(error.path).toBe('storage.files[1].contents.verification.hash');
+    expect(error.message).toBe(`the contents are sha256-${sha256}, not what the config says`);
+    expect(problems(ignition({ storage: { files: [file('md5-abc')] } }))).toEqual(['storage.files[0].contents.verification.hash: expected sha256-HEX or sha512-HEX']);
+  });
+
+  it('takes httpHeaders, which only http(s) sources would send, and shouldExist: true; refuses removing a user', () => {
+    const headers = [{ name: 'Authorization', value: 'Bearer x' }];
+    expect(convert(ignition({ storage: { files: [{ path: '/etc/h', contents: { source: 'data:,h', httpHeaders: headers } }] } })).files).toHaveLength(1);
+    expect(convert(ignition({ passwd: { users: [{ name: 'core', shouldExist: true }] } })).users).toHaveLength(1);
+    expect(problems(ignition({ passwd: { users: [{ name: 'old', shouldExist: false }] } }))).toEqual(['passwd.users[0].shouldExist: not supported by slipway (removing a user of the image)']);
   });
 
   it('names the file whose source is not a data: URL', () => {

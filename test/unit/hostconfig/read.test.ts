@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.ts';
@@ -89,11 +89,30 @@ describe('factsForImage', () => {
     expect(error.hint).toMatch(/image slipway built/);
   });
 
+  it('refuses a manifest cut short, saying it is not JSON', () => {
+    const image = builtImage({ image: IMAGE });
+    const manifest = manifestFor(image);
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').slice(0, 40));
+    const error = configError(() => factsForImage(image));
+    expect(error.exitCode).toBe(12);
+    expect(error.message).toMatch(new RegExp(`^cannot read ${manifest.replace(/[.]/g, '\\.')}: it is not valid JSON \\(`));
+  });
+
   it('refuses a manifest without the image\'s facts, asking for a rebuild', () => {
     const image = builtImage({ name: 'host', version: '1.0' });
     const error = configError(() => factsForImage(image));
     expect(error.message).toBe(`${manifestFor(image)} does not list the image's accounts and units`);
     expect(error.hint).toMatch(/rebuild/);
+  });
+});
+
+describe('readConfigBytes', () => {
+  it('refuses what is not a regular file, or is larger than a document may be, before reading it', () => {
+    expect(() => readConfigBytes('/dev/zero')).toThrow(new ConfigError('cannot read host config /dev/zero: not a regular file', 'give the path of a YAML, JSON or Ignition host config'));
+    expect(() => readConfigBytes(tempDir('folder'))).toThrow(/: not a regular file$/);
+    const big = join(tempDir('big'), 'config.yaml');
+    writeFileSync(big, Buffer.alloc(16 * 1024 ** 2 + 1, 0x20));
+    expect(() => readConfigBytes(big)).toThrow(`cannot read host config ${big}: 16777217 bytes, more than the 16 MiB a document may have`);
   });
 });
 

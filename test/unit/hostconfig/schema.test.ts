@@ -173,12 +173,25 @@ describe('HostConfigSchema', () => {
       .toEqual(['network.interfaces[0].name: expected an interface name or glob such as enp0s1 or en*']);
   });
 
+  it('refuses values that would add a line or a field to authorized_keys, passwd or sysctl.d', () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice';
+    expect(problems({
+      users: [{ name: 'alice', shell: '/bin/sh:0:0', sshAuthorizedKeys: [key, `${key}\nssh-rsa AAAAB3NzaC1yc2E mallory`, 'ssh-rsa AAAA\tx'] }],
+      sysctl: { 'net.core.somaxconn': '1024\nkernel.modules_disabled = 1' },
+    })).toEqual([
+      'users[0].shell: expected a path without ":" (it separates passwd fields)',
+      'users[0].sshAuthorizedKeys[1]: expected one OpenSSH public key line, such as "ssh-ed25519 AAAA... user@host"',
+      'users[0].sshAuthorizedKeys[2]: expected one OpenSSH public key line, such as "ssh-ed25519 AAAA... user@host"',
+      'sysctl.net.core.somaxconn: expected a value on one line, without control characters',
+    ]);
+  });
+
   it('refuses bad user names, uids outside the regular range and lines that are not public keys', () => {
     expect(problems({ users: [{ name: 'Alice', uid: 999, shell: 'bash', sshAuthorizedKeys: ['AAAAC3Nz alice'] }] })).toEqual([
       'users[0].name: expected a user name (lower-case letters, digits, _ and -)',
       'users[0].uid: Too small: expected number to be >=1000',
       'users[0].shell: expected an absolute path without . or .. parts',
-      'users[0].sshAuthorizedKeys[0]: expected an OpenSSH public key line',
+      'users[0].sshAuthorizedKeys[0]: expected one OpenSSH public key line, such as "ssh-ed25519 AAAA... user@host"',
     ]);
     expect(problems({ users: [{ name: 'alice', uid: 60000 }] })).toEqual(['users[0].uid: Too big: expected number to be <=59999']);
   });

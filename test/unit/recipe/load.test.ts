@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RecipeError } from '../../../src/errors.ts';
-import { formatIssuePath, loadRecipe, parseRecipe } from '../../../src/recipe/load.ts';
+import { formatIssuePath, loadRecipe, parseRecipe, readRecipeFile } from '../../../src/recipe/load.ts';
 import type { Recipe } from '../../../src/recipe/schema.ts';
 
 const MiB = 1024 ** 2;
@@ -43,7 +43,7 @@ describe('parseRecipe', () => {
       version: '1',
       architecture: 'amd64',
       distribution: { suite: 'bookworm', components: ['main'], base: 'essential' },
-      kernel: { package: 'linux-image-cloud-amd64', modules: [], cmdline: ['console=ttyS0'] },
+      kernel: { package: 'linux-image-amd64', modules: [], cmdline: ['console=ttyS0'] },
       packages: [],
       exclude: [],
       remove: [],
@@ -137,5 +137,72 @@ describe('loadRecipe', () => {
     expect(recipe.containers[0]!.image).toEqual({ packages: ['busybox-static'] });
     expect(recipe.containers[0]!.restart).toBe('always');
     expect(recipe.disk).toEqual({ espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB });
+  });
+});
+
+describe('readRecipeFile', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'slipway-unit-recipe-file-'));
+    mkdirSync(join(dir, 'recipe', 'files'), { recursive: true });
+    writeFileSync(join(dir, 'recipe', 'files', 'motd'), 'hello\n');
+    writeFileSync(join(dir, 'secret'), 'outside\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const loaded = () => ({ recipe: {} as never, path: join(dir, 'recipe', 'host.yaml'), dir: join(dir, 'recipe') });
+
+  it('reads a file inside the recipe\'s folder, through a symlink that stays inside', () => {
+    symlinkSync('motd', join(dir, 'recipe', 'files', 'alias'));
+    expect(readRecipeFile(loaded(), 'files/alias', 'files: source').toString()).toBe('hello\n');
+  });
+
+  it('refuses a symlink that leads out of the folder, naming where it leads', () => {
+    symlinkSync(join(dir, 'secret'), join(dir, 'recipe', 'files', 'out'));
+    expect(() => readRecipeFile(loaded(), 'files/out', 'files: source')).toThrow(
+      `files: source: files/out leads outside the recipe's folder (to ${realpathSync(join(dir, 'secret'))})`,
+    );
+  });
+
+  it('refuses what is not a regular file (a FIFO would block the build) and what is not there', () => {
+    expect(() => readRecipeFile(loaded(), 'files', 'files: source')).toThrow(/files: source: files is not a regular file/);
+    expect(() => readRecipeFile(loaded(), 'files/none', 'files: source')).toThrow(/files: source: cannot read files\/none: ENOENT/);
+  });
+});
+
+describe('parseRecipe and hostile YAML', () => {
+  const problem = (text: string) => {
+    const result = parseRecipe(text, 'r.yaml');
+    if (result.ok) throw new Error('parsed');
+    return result.error.message;
+  };
+
+  it('refuses an alias whose anchor is not defined, as input, not as an internal error', () => {
+    expect(problem('name: &a x\nversion: *b\n')).toBe('r.yaml: Unresolved alias (the anchor must be set before the alias): b');
+  });
+
+  it('stops a billion laughs early, at a bounded cost', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    const before = process.memoryUsage().rss;
+    expect(problem(`${lines.join('\n')}\nname: x\nversion: "1"\n`)).toMatch(/^r\.yaml: Excessive alias count/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * MiB);
+  });
+
+  it('refuses a document over 16 MiB before parsing it', () => {
+    expect(problem(`name: x\nversion: "1"\n#${'x'.repeat(16 * MiB)}\n`)).toBe(`r.yaml: ${16 * MiB + 23} bytes, more than the 16 MiB a document may have`);
+  });
+
+  it('refuses a document of more than 100,000 keys and values before parsing it, and lists few of many unknown keys', () => {
+    const keys = Array.from({ length: 120_000 }, (_, i) => `k${i}: 1`).join('\n');
+    expect(problem(`name: x\nversion: "1"\n${keys}\n`)).toBe('r.yaml: more than 100000 keys and values, the most a document may have');
+    const many = Array.from({ length: 5_000 }, (_, i) => `k${i}: 1`).join('\n');
+    const unknown = problems(`name: x\nversion: "1"\n${many}\nname: y\n`);
+    expect(unknown).toEqual(['r.yaml: line 5003, column 1: Map keys must be unique']);
+    const listed = problems(`name: x\nversion: "1"\n${many}\n`);
+    expect(listed).toEqual(['r.yaml: (top level): unknown keys "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9" and 4990 more']);
+  });
+
+  it('refuses an empty kernel package by name', () => {
+    expect(problem('name: x\nversion: "1"\nkernel: { package: "" }\n')).toMatch(/^r\.yaml: kernel\.package: expected a Debian package name/);
   });
 });

@@ -28,8 +28,26 @@ describe('FileSchema', () => {
     expect(problemsOf(FileSchema, file)).toEqual(['(top level): give exactly one of content, base64 or source']);
   });
 
-  it.each(['etc/x', '/etc/../shadow', '/etc/./x', '/etc/..'])('refuses the path "%s"', (path) => {
-    expect(problemsOf(FileSchema, { path, content: '' })).toEqual(['path: expected an absolute path without . or .. parts']);
+  it.each([
+    ['etc/x', 'expected an absolute path without . or .. parts'],
+    ['/etc/../shadow', 'expected an absolute path without . or .. parts'],
+    ['/etc/./x', 'expected an absolute path without . or .. parts'],
+    ['/etc/..', 'expected an absolute path without . or .. parts'],
+    // `..` hidden behind a newline, as a hostile recipe had it: control characters go first.
+    ['/etc/x\n/../../../../tmp/PWNED', 'expected a path without control characters (a newline, a tab, NUL)'],
+    ['/etc/x\r/../y', 'expected a path without control characters (a newline, a tab, NUL)'],
+    ['/etc/a\u0000b', 'expected a path without control characters (a newline, a tab, NUL)'],
+    ['/', 'expected a path below / without empty parts or a trailing /, such as /etc/motd'],
+    ['/etc//x', 'expected a path below / without empty parts or a trailing /, such as /etc/motd'],
+    [`/etc/${'n'.repeat(256)}`, "expected path parts of at most 255 bytes (a file name's limit)"],
+  ])('refuses the path %j', (path, problem) => {
+    expect(problemsOf(FileSchema, { path, content: '' })).toEqual([`path: ${problem}`]);
+  });
+
+  it.each(['/etc/shadow', '../../etc/hostname', 'files/../../x', '', 'a\nb'])('refuses the source %j: it must stay inside the recipe\'s folder', (source) => {
+    expect(problemsOf(FileSchema, { path: '/etc/x', source })).toEqual([
+      "source: expected a path inside the recipe's folder, such as files/motd (not absolute, no .. parts)",
+    ]);
   });
 
   it('accepts dot files', () => {
@@ -103,6 +121,19 @@ describe('RecipeSchema', () => {
   });
 });
 
+describe('RecipeSchema services', () => {
+  const parse = (services: Record<string, string[]>) => problemsOf(RecipeSchema, { name: 'x', version: '1', services });
+
+  it('takes unit names of every kind, with systemd\'s escapes', () => {
+    expect(parse({ enable: ['app.service', 'backup.timer'], mask: ['tmp.mount', 'dev-disk-by\\x2dlabel-data.device'] })).toEqual([]);
+  });
+
+  it.each(['../../../tmp/PWNED.service', 'a/b.service', 'app.service\nExecStart=/bin/x', 'app'])('refuses %j, which names no unit or leaves the unit folders', (unit) => {
+    expect(parse({ mask: [unit] })).toEqual(['services.mask[0]: expected a unit file name such as app.service']);
+    expect(parse({ enable: [unit] })).toEqual(['services.enable[0]: expected a unit file name such as app.service']);
+  });
+});
+
 describe('recipeJsonSchema', () => {
   const schema = recipeJsonSchema() as {
     type: string;
@@ -129,5 +160,35 @@ describe('numbers YAML reads from unquoted values', () => {
     const result = RecipeSchema.safeParse({ name: 'x', version: 1.0 });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.message).toBe('expected a quoted string such as "1.0.0" (YAML reads unquoted 1.0.0 as a number)');
+  });
+});
+
+describe('RecipeSchema duplicates', () => {
+  it('refuses two containers, files, users or units of one name, at the repeat', () => {
+    const web = { name: 'web', image: { packages: ['busybox-static'] } };
+    expect(problemsOf(RecipeSchema, {
+      name: 'x',
+      version: '1',
+      containers: [web, { ...web, image: { ref: 'registry.example/web:1' } }],
+      files: [{ path: '/etc/motd', content: 'a' }, { path: '/etc/issue', content: 'b' }, { path: '/etc/motd', content: 'c' }],
+      users: [{ name: 'ops' }, { name: 'ops' }],
+      units: [{ name: 'a.service', content: '' }, { name: 'a.service', content: '' }],
+    })).toEqual([
+      'files[2]: "/etc/motd" is given twice',
+      'users[1]: "ops" is given twice',
+      'units[1]: "a.service" is given twice',
+      'containers[1]: "web" is given twice',
+    ]);
+  });
+});
+
+describe('RecipeSchema disk sizes', () => {
+  it.each([
+    ['dataSize', '8000TiB', 'disk.dataSize: expected a size from 16.0 MiB to 1.0 TiB'],
+    ['dataSize', '0', 'disk.dataSize: expected a size from 16.0 MiB to 1.0 TiB'],
+    ['slotSize', '1MiB', 'disk.slotSize: expected a size from 16.0 MiB to 64.0 GiB'],
+    ['espSize', '5GiB', 'disk.espSize: expected a size from 32.0 MiB to 4.0 GiB'],
+  ])('refuses %s %s before any work starts', (key, value, problem) => {
+    expect(problemsOf(RecipeSchema, { name: 'x', version: '1', disk: { [key]: value } })).toEqual([problem]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { containerUnit, imageArchivePath } from '../../../../src/assemble/configure/containers.ts';
 import { ContainerSchema, type Container } from '../../../../src/recipe/schema.ts';
+import { formatIssues } from '../../../../src/recipe/load.ts';
 
 function container(input: Record<string, unknown>): Container {
   return ContainerSchema.parse(input);
@@ -99,5 +100,40 @@ describe('containerUnit', () => {
   it('passes a literal $ as $$', () => {
     const unit = containerUnit(container({ name: 'x', image: { packages: ['busybox'] }, env: { PRICE: '$5' } }));
     expect(directive(unit, 'ExecStart')).toMatch(/ --env "?PRICE=\$\$5"? /);
+  });
+});
+
+describe('containerUnit and values with line breaks', () => {
+  const keys = (unit: string) => unit.split('\n').filter((l) => /^[A-Za-z]+=/.test(l)).map((l) => l.slice(0, l.indexOf('=')));
+
+  it('keeps a newline in env and command inside the ExecStart= line, as a C escape systemd reads back', () => {
+    const hostile = container({
+      name: 'web',
+      image: { packages: ['busybox'] },
+      env: { MODE: 'a\nExecStartPost=/bin/sh -c "touch /PWNED"' },
+      command: ['/bin/httpd', 'x\r\nExecStartPost=/bin/evil', 'tab\there', 'bell\u0007'],
+    });
+    const unit = containerUnit(hostile);
+    const plain = containerUnit(container({ name: 'web', image: { packages: ['busybox'] }, env: { MODE: 'a' }, command: ['/bin/httpd', 'x', 'y', 'z'] }));
+    expect(keys(unit)).toEqual(keys(plain));
+    expect(unit).not.toMatch(/^ExecStartPost=/m);
+    expect(directive(unit, 'ExecStart')).toContain('--env "MODE=a\\nExecStartPost=/bin/sh -c \\"touch /PWNED\\""');
+    expect(directive(unit, 'ExecStart')).toContain('"x\\r\\nExecStartPost=/bin/evil" "tab\\there" "bell\\x07"');
+  });
+
+  it.each([
+    [{ env: { 'A\nB': 'x' } }, 'env.A\nB: expected an environment variable name such as APP_MODE'],
+    [{ env: { A: 'x\u0000y' } }, 'env.A: expected text without NUL characters'],
+    [{ command: ['a\u0000'] }, 'command[0]: expected text without NUL characters'],
+  ])('refuses what no process can be given: %j', (fields, problem) => {
+    const result = ContainerSchema.safeParse({ name: 'web', image: { packages: ['busybox'] }, ...fields });
+    expect(result.success).toBe(false);
+    expect(formatIssues(result.error!.issues)).toContain(problem);
+  });
+
+  it('refuses a registry reference with a line break', () => {
+    const result = ContainerSchema.safeParse({ name: 'web', image: { ref: 'registry.example/app:1\nExecStartPost=/bin/evil' } });
+    expect(result.success).toBe(false);
+    expect(formatIssues(result.error!.issues)).toEqual(['image.ref: expected a registry reference such as registry.example/app:1, without spaces or control characters']);
   });
 });

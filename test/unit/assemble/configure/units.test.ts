@@ -2,7 +2,7 @@ import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configureUnits, parseInstall, parsePresets, readPresets } from '../../../../src/assemble/configure/units.ts';
+import { configureUnits, parseInstall, parsePresets, readPresets, UnitEnabler } from '../../../../src/assemble/configure/units.ts';
 import { Tree } from '../../../../src/assemble/tree.ts';
 import { BuildError } from '../../../../src/errors.ts';
 
@@ -158,5 +158,21 @@ describe('configureUnits', () => {
   it('fails on a recipe unit that is not in the image', () => {
     expect(() => configureUnits(tree, { ...none, enable: ['nope.service'] })).toThrow(BuildError);
     expect(() => configureUnits(tree, { ...none, enable: ['nope.service'] })).toThrow('services.enable: unit nope.service is not in the image');
+  });
+});
+
+describe('UnitEnabler and hostile [Install] sections', () => {
+  it('refuses a WantedBy= that is not a unit name, before any link is made', () => {
+    const root = mkdtempSync(join(tmpdir(), 'slipway-unit-install-'));
+    try {
+      const tree = new Tree(root);
+      tree.writeFile('usr/lib/systemd/system/app.service', '[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=../../../../tmp/PWNED\n');
+      expect(() => new UnitEnabler(tree).enable('app.service', 'services.enable')).toThrow(
+        'services.enable: unit app.service says WantedBy=../../../../tmp/PWNED, which is not a unit name',
+      );
+      expect(tree.walk('etc')).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
