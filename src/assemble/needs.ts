@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import { interpreter, isElf, neededLibraries } from './elf.ts';
 import { canonicalPath, type Tree } from './tree.ts';
 import { parseUnitFile } from '../hostconfig/unitfile.ts';
+import { CONTAINER_ROOTS_DIR } from './configure/containers.ts';
 
 /** Why a path is not in the image: "exclude: libc6" or "remove: /usr/lib/**". */
 export type LeftOutPaths = Map<string, string>;
@@ -128,7 +129,8 @@ export function unmetNeeds(tree: Tree, leftOut: LeftOutPaths, runtimeNeeds: Read
   if (leftOut.size === 0) return [];
   const checker = new NeedChecker(tree, leftOut);
   for (const [path, entry] of tree.entries) {
-    if (entry.type !== 'file') continue;
+    // A built container's files run in its own root, against its own libraries.
+    if (entry.type !== 'file' || path.startsWith(`${CONTAINER_ROOTS_DIR}/`)) continue;
     if (UNIT_DIRS.includes(posix.dirname(path)) && /\.(service|socket|timer|path|mount)$/.test(path)) checker.unit(path);
     else if (entry.mode & 0o111 || LIBRARY_DIRS.some((dir) => path.startsWith(`${dir}/`))) checker.file(path);
   }

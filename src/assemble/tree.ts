@@ -3,7 +3,7 @@
  * owners, modes and device nodes (which an ordinary user cannot set on disk) live here, and are
  * handed to the filesystem builder at the end.
  */
-import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { BuildError } from '../errors.ts';
 
@@ -150,6 +150,24 @@ export class Tree {
     this.entries.delete(canonical);
     const prefix = `${canonical}/`;
     for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
+  /**
+   * Moves another tree (on the same filesystem) in as the directory `dir`, its records with it.
+   * Device nodes and fifos stay behind: they exist only as records, and a container's runtime makes
+   * its own /dev.
+   */
+  adopt(dir: string, other: Tree): void {
+    const canonical = this.place(dir);
+    this.remove(canonical);
+    this.mkdir(canonical);
+    rmSync(join(this.root, canonical), { recursive: true });
+    renameSync(other.root, join(this.root, canonical));
+    for (const [path, entry] of other.entries) {
+      if (entry.type === 'char' || entry.type === 'block' || entry.type === 'fifo') continue;
+      this.entries.set(`${canonical}/${path}`, entry);
+    }
+    other.entries.clear();
   }
 
   /** Paths directly below a directory, sorted. */

@@ -15,8 +15,8 @@ import { excludedPackagePaths, removePaths } from '../assemble/configure/remove.
 import { trimIcuData } from '../assemble/configure/icu.ts';
 import { RUNTIME_NEEDS } from '../assemble/leave-out.ts';
 import { describeUnmet, unmetNeeds, type LeftOutPaths } from '../assemble/needs.ts';
-import { imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
-import { buildOciImage, ociArchiveTag } from '../assemble/oci.ts';
+import { containerRootPath, imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
+import { ociArchiveTag } from '../assemble/oci.ts';
 import { configureUsers, type Accounts } from '../assemble/configure/users.ts';
 import { readAllControlMembers, type ControlMembers } from '../assemble/control.ts';
 import { DataTars } from '../assemble/data-tars.ts';
@@ -258,20 +258,21 @@ function installRuntime(tree: Tree, dir: string, prefix = ''): void {
   }
 }
 
-/** Container images built from Debian packages, or the recipe's OCI archives, go into the image. */
+/**
+ * Containers built from Debian packages get their files in the root, below containerRootPath, where
+ * dm-verity covers them and a boot has nothing to import; the recipe's OCI archives go in as they are.
+ */
 async function makeContainerImages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
   for (const container of ctx.loaded.recipe.containers) {
     const image = container.image;
     if ('ref' in image) continue;
-    let archive: Buffer;
-    if ('archive' in image) {
-      archive = readRecipeFile(ctx.loaded, image.archive, `containers (${container.name}): image archive`);
-    } else {
+    if ('packages' in image) {
       const tree = new Tree(join(ctx.work, 'containers', container.name));
       await unpackSet(ctx, tree, ctx.plan.packages.containers[container.name] ?? [], trimFilter(ctx.loaded.recipe.keep), report);
-      archive = (await buildOciImage(tree, container.name, container.command, container.env, ctx.plan.sourceDateEpoch)).archive;
-      rmSync(tree.root, { recursive: true, force: true });
+      ctx.tree!.adopt(containerRootPath(container.name), tree);
+      continue;
     }
+    const archive = readRecipeFile(ctx.loaded, image.archive, `containers (${container.name}): image archive`);
     ctx.tree!.writeFile(imageArchivePath(container.name), archive);
     ctx.imageTags.set(container.name, (await ociArchiveTag(archive)) ?? 'latest');
   }

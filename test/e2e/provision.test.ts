@@ -18,6 +18,7 @@ import { BootFailure, VirtualMachine } from '../../qemu/runner.ts';
 import { configFwCfg, FW_CFG_CONFIG, FW_CFG_PLAN } from '../../src/hostconfig/deliver.ts';
 import { tempDir } from '../helpers/archive.ts';
 import { slipway } from '../helpers/cli.ts';
+import { builtContainerArchive } from '../helpers/oci-image.ts';
 import { pushArchive, startRegistry, type Registry } from '../helpers/registry.ts';
 import { installIntoSlotB } from '../helpers/slot.ts';
 import { hostKeyFingerprints, makeKeyPair, ssh, type KeyPair } from '../helpers/ssh.ts';
@@ -32,8 +33,7 @@ beforeAll(async () => {
   ({ image } = await buildVariant(() => {}));
   registry = await startRegistry(await freePort());
   reference = `10.0.2.2:${registry.port}/slipway-test/extra:1`;
-  const archive = join(tempDir('push'), 'web.oci.tar');
-  await execa('sh', ['-c', `unsquashfs -cat "$0" usr/share/slipway/images/web.oci.tar > "$1"`, image.replace(/\.raw$/, '.root.squashfs'), archive]);
+  const archive = await builtContainerArchive(image.replace(/\.raw$/, '.root.squashfs'), 'web');
   await pushArchive(archive, registry, 'slipway-test/extra:1');
 });
 

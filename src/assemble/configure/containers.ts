@@ -1,22 +1,37 @@
 /**
  * The recipe's containers as systemd units: one service each, running the container with ctr on
- * the host's network, after runtime/rootfs/usr/lib/slipway/container-prepare has imported or
- * pulled its image and redirected its ports.
+ * the host's network, after runtime/rootfs/usr/lib/slipway/container-prepare has made its root
+ * (an overlay on the files slipway built into the image), imported its archive or pulled its
+ * image, and redirected its ports.
  */
 import type { Container } from '../../recipe/schema.ts';
 import type { Tree } from '../tree.ts';
 
-export const IMAGES_DIR = 'usr/share/slipway/images';
+const IMAGES_DIR = 'usr/share/slipway/images';
+
+/** Where the files of a container slipway builds from packages are, in the verified root. */
+export const CONTAINER_ROOTS_DIR = 'usr/share/slipway/containers';
+
+/** Where container-prepare mounts a built container's writable root. */
+const RUNNING_ROOTS_DIR = '/run/slipway/containers';
 
 export function imageArchivePath(name: string): string {
   return `${IMAGES_DIR}/${name}.oci.tar`;
 }
 
-/** How container-prepare finds the image: a baked-in archive, or a reference to pull. */
-function imageSource(container: Container, tag: string): { source: string; reference: string } {
+export function containerRootPath(name: string): string {
+  return `${CONTAINER_ROOTS_DIR}/${name}`;
+}
+
+/**
+ * How container-prepare gets the container's files, and what ctr runs: a built container's files
+ * (ctr's `--rootfs`, no image), a baked-in archive, or a reference to pull.
+ */
+function imageSource(container: Container, tag: string): { source: string; run: string[] } {
   const image = container.image;
-  if ('ref' in image) return { source: image.plainHttp ? `plain-http:${image.ref}` : image.ref, reference: image.ref };
-  return { source: `/${imageArchivePath(container.name)}`, reference: `slipway.local/${container.name}:${tag}` };
+  if ('ref' in image) return { source: image.plainHttp ? `plain-http:${image.ref}` : image.ref, run: [image.ref] };
+  if ('packages' in image) return { source: `rootfs:/${containerRootPath(container.name)}`, run: ['--rootfs', `${RUNNING_ROOTS_DIR}/${container.name}`] };
+  return { source: `/${imageArchivePath(container.name)}`, run: [`slipway.local/${container.name}:${tag}`] };
 }
 
 const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r' };
@@ -33,16 +48,23 @@ export function quote(arg: string): string {
   return `"${escaped}"`;
 }
 
-/** `tag` is the tag a baked-in archive names its image with (containers built by slipway: latest). */
+/** `tag` is the tag a baked-in archive names its image with (latest when it names none). */
 export function containerUnit(container: Container, tag = 'latest'): string {
-  const { source, reference } = imageSource(container, tag);
+  const { source, run: image } = imageSource(container, tag);
   const ports = container.ports.map((p) => `${p.host}:${p.container}/${p.protocol}`);
-  const run = ['/usr/bin/ctr', '--namespace', 'slipway', 'run', '--rm', '--net-host'];
+  // The host's network, as --net-host gives it, but with container-prepare's copies of hosts and
+  // resolv.conf: --net-host binds the host's own, and resolv.conf may not exist yet.
+  const copies = `${RUNNING_ROOTS_DIR}/${container.name}`;
+  const run = [
+    '/usr/bin/ctr', '--namespace', 'slipway', 'run', '--rm', '--with-ns', 'network:/proc/1/ns/net',
+    '--mount', `type=bind,src=${copies}.hosts,dst=/etc/hosts,options=rbind:ro`,
+    '--mount', `type=bind,src=${copies}.resolv.conf,dst=/etc/resolv.conf,options=rbind:ro`,
+  ];
   for (const mount of container.mounts) {
     run.push('--mount', `type=bind,src=${mount.source},dst=${mount.target},options=rbind:${mount.readonly ? 'ro' : 'rw'}`);
   }
   for (const [key, value] of Object.entries(container.env)) run.push('--env', `${key}=${value}`);
-  run.push(reference, container.name, ...(container.command ?? []));
+  run.push(...image, container.name, ...(container.command ?? []));
   const restart = { 'always': 'always', 'on-failure': 'on-failure', 'no': 'no' }[container.restart];
   return [
     '[Unit]',

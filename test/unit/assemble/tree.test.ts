@@ -56,6 +56,20 @@ describe('Tree', () => {
     tree.remove('etc/b');
     expect(tree.walk('etc')).toEqual(['etc/a']);
   });
+
+  it('adopts another tree as a directory, with its records and without its device nodes', () => {
+    const tree = new Tree(join(root, 'host'));
+    const other = new Tree(join(root, 'container'));
+    other.writeFile('bin/httpd', 'elf', { mode: 0o755, uid: 33, origin: 'busybox' });
+    other.symlink('bin', 'usr/bin');
+    other.record('dev/null', { type: 'char', mode: 0o666, uid: 0, gid: 0, origin: 'base-files', devMajor: 1, devMinor: 3 });
+    tree.adopt('usr/share/containers/web', other);
+    expect(readFileSync(join(root, 'host/usr/share/containers/web/usr/bin/httpd'), 'utf8')).toBe('elf');
+    expect(tree.get('usr/share/containers/web/usr/bin/httpd')).toMatchObject({ type: 'file', mode: 0o755, uid: 33, origin: 'busybox' });
+    expect(tree.get('usr/share/containers/web/bin')).toMatchObject({ type: 'symlink', target: 'usr/bin' });
+    expect(tree.has('usr/share/containers/web/dev/null')).toBe(false);
+    expect(existsSync(other.root)).toBe(false);
+  });
 });
 
 describe('Tree confinement', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerUnit, imageArchivePath } from '../../../../src/assemble/configure/containers.ts';
+import { containerRootPath, containerUnit, imageArchivePath } from '../../../../src/assemble/configure/containers.ts';
 import { ContainerSchema, type Container } from '../../../../src/recipe/schema.ts';
 import { formatIssues } from '../../../../src/recipe/load.ts';
 
@@ -14,17 +14,28 @@ function directive(unit: string, key: string): string {
   return line.slice(key.length + 1);
 }
 
-describe('imageArchivePath', () => {
-  it('keeps baked-in images below /usr/share/slipway/images', () => {
+describe('image paths', () => {
+  it('keeps baked-in archives below /usr/share/slipway/images and built containers below /usr/share/slipway/containers', () => {
     expect(imageArchivePath('web')).toBe('usr/share/slipway/images/web.oci.tar');
+    expect(containerRootPath('web')).toBe('usr/share/slipway/containers/web');
   });
 });
 
+const HOST_NETWORK = [
+  '--with-ns network:/proc/1/ns/net',
+  '--mount type=bind,src=/run/slipway/containers/NAME.hosts,dst=/etc/hosts,options=rbind:ro',
+  '--mount type=bind,src=/run/slipway/containers/NAME.resolv.conf,dst=/etc/resolv.conf,options=rbind:ro',
+].join(' ');
+
+function hostNetwork(name: string): string {
+  return HOST_NETWORK.replaceAll('NAME', name);
+}
+
 describe('containerUnit', () => {
-  it('runs a baked-in image with ctr on the host network', () => {
+  it('runs a built container from its files in the root, with ctr on the host network', () => {
     const unit = containerUnit(container({ name: 'web', image: { packages: ['busybox'] }, ports: [{ host: 80, container: 8080 }] }));
-    expect(directive(unit, 'ExecStartPre')).toBe('/usr/lib/slipway/container-prepare web /usr/share/slipway/images/web.oci.tar 80:8080/tcp');
-    expect(directive(unit, 'ExecStart')).toBe('/usr/bin/ctr --namespace slipway run --rm --net-host slipway.local/web:latest web');
+    expect(directive(unit, 'ExecStartPre')).toBe('/usr/lib/slipway/container-prepare web rootfs:/usr/share/slipway/containers/web 80:8080/tcp');
+    expect(directive(unit, 'ExecStart')).toBe(`/usr/bin/ctr --namespace slipway run --rm ${hostNetwork('web')} --rootfs /run/slipway/containers/web web`);
     expect(directive(unit, 'ExecStopPost')).toBe('/usr/lib/slipway/container-cleanup web 80:8080/tcp');
     expect(directive(unit, 'Restart')).toBe('always');
     expect(directive(unit, 'Requires')).toBe('containerd.service');
@@ -64,11 +75,11 @@ describe('containerUnit', () => {
       restart: 'on-failure',
     }));
     expect(directive(unit, 'ExecStart')).toBe([
-      '/usr/bin/ctr --namespace slipway run --rm --net-host',
+      `/usr/bin/ctr --namespace slipway run --rm ${hostNetwork('db')}`,
       '--mount type=bind,src=/var/lib/db,dst=/data,options=rbind:rw',
       '--mount type=bind,src=/etc/db,dst=/config,options=rbind:ro',
       '--env "GREETING=hello world" --env MODE=prod',
-      'slipway.local/db:latest db /bin/sh -c "echo \\"hi there\\""',
+      '--rootfs /run/slipway/containers/db db /bin/sh -c "echo \\"hi there\\""',
     ].join(' '));
     expect(directive(unit, 'Restart')).toBe('on-failure');
   });
