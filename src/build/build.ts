@@ -15,7 +15,7 @@ import { excludedPackagePaths, removePaths } from '../assemble/configure/remove.
 import { trimIcuData } from '../assemble/configure/icu.ts';
 import { RUNTIME_NEEDS } from '../assemble/leave-out.ts';
 import { describeUnmet, unmetNeeds, type LeftOutPaths } from '../assemble/needs.ts';
-import { containerRootPath, imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
+import { CONTAINER_ROOTS_DIR, containerRootPath, imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
 import { ociArchiveTag } from '../assemble/oci.ts';
 import { configureUsers, type Accounts } from '../assemble/configure/users.ts';
 import { readAllControlMembers, type ControlMembers } from '../assemble/control.ts';
@@ -267,6 +267,8 @@ async function makeContainerImages(ctx: BuildContext, report: (detail: string) =
     const image = container.image;
     if ('ref' in image) continue;
     if ('packages' in image) {
+      // Root's alone: a container's setuid programs must not become the host's.
+      ctx.tree!.mkdir(CONTAINER_ROOTS_DIR, { mode: 0o700 });
       const tree = new Tree(join(ctx.work, 'containers', container.name));
       await unpackSet(ctx, tree, ctx.plan.packages.containers[container.name] ?? [], trimFilter(ctx.loaded.recipe.keep), report);
       ctx.tree!.adopt(containerRootPath(container.name), tree);

@@ -100,6 +100,9 @@ describe('slipway build of the default host', () => {
     expect(listing).toMatch(/^-rwxr-sr-x 0\/42 .* squashfs-root\/usr\/bin\/chage$/m); // setgid shadow kept
     expect(listing).toMatch(/^drwxrwxrwt 0\/0 .* squashfs-root\/tmp$/m);
     expect(listing).toMatch(/^lrwxrwxrwx 0\/0 .* squashfs-root\/bin -> usr\/bin$/m);
+    // The web container's files, in a folder only root enters, busybox's owner and mode kept.
+    expect(listing).toMatch(/^drwx------ 0\/0 .* squashfs-root\/usr\/share\/slipway\/containers$/m);
+    expect(listing).toMatch(/^-rwxr-xr-x 0\/0 .* squashfs-root\/usr\/share\/slipway\/containers\/web\/usr\/bin\/busybox$/m);
     const osRelease = readFileSync(join(dir, 'root/usr/lib/os-release'), 'utf8');
     expect(osRelease).toMatch(/^IMAGE_ID=host$/m);
     expect(osRelease).toMatch(/^IMAGE_VERSION=1\.0\.0$/m);
