@@ -160,9 +160,9 @@ export class Tree {
   adopt(dir: string, other: Tree): void {
     const canonical = this.place(dir);
     this.remove(canonical);
-    this.mkdir(canonical);
-    rmSync(join(this.root, canonical), { recursive: true });
+    this.ensureParent(canonical);
     renameSync(other.root, join(this.root, canonical));
+    this.entries.set(canonical, { type: 'directory', mode: 0o755, uid: 0, gid: 0, origin: 'slipway' });
     for (const [path, entry] of other.entries) {
       if (entry.type === 'char' || entry.type === 'block' || entry.type === 'fifo') continue;
       this.entries.set(`${canonical}/${path}`, entry);

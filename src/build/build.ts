@@ -135,7 +135,7 @@ export const CHECK_STEPS: Step<BuildContext>[] = [
   { title: 'Install the slipway runtime', run: (ctx) => installRuntime(ctx.tree!, RUNTIME_ROOTFS) },
   { title: 'Configure users and groups', run: configureAccounts },
   { title: 'Configure alternatives, CA certificates, os-release', run: configureSystem },
-  { title: 'Build container images', run: makeContainerImages },
+  { title: 'Install the containers: their files, or their image archives', run: installContainers },
   { title: 'Install runtime and recipe files', run: installFiles },
   { title: 'Enable units', run: enableUnits },
   { title: 'Bundle first-boot provisioning', run: installProvisioning },
@@ -262,7 +262,7 @@ function installRuntime(tree: Tree, dir: string, prefix = ''): void {
  * Containers built from Debian packages get their files in the root, below containerRootPath, where
  * dm-verity covers them and a boot has nothing to import; the recipe's OCI archives go in as they are.
  */
-async function makeContainerImages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
+async function installContainers(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
   for (const container of ctx.loaded.recipe.containers) {
     const image = container.image;
     if ('ref' in image) continue;
