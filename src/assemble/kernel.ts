@@ -157,9 +157,14 @@ export async function trimModules(tree: Tree, kernel: KernelInfo, keep: readonly
   for (const path of tree.walk(`${root}/kernel`)) {
     if (tree.get(path)?.type === 'file' && !keepPaths.has(path)) tree.remove(path);
   }
-  // Folders left empty go too, deepest first.
-  for (const path of tree.walk(`${root}/kernel`).reverse()) {
-    if (tree.get(path)?.type === 'directory' && tree.list(path).length === 0) tree.remove(path);
+  // Folders left empty go too, deepest first, counting what is left in each.
+  const below = tree.walk(`${root}/kernel`);
+  const children = new Map<string, number>();
+  for (const path of below) children.set(posix.dirname(path), (children.get(posix.dirname(path)) ?? 0) + 1);
+  for (const path of below.reverse()) {
+    if (tree.get(path)?.type !== 'directory' || children.get(path)) continue;
+    tree.remove(path);
+    children.set(posix.dirname(path), children.get(posix.dirname(path))! - 1);
   }
   await runTool('depmod', ['--basedir', tree.root, kernel.version]);
   // depmod wrote modules.dep, modules.alias and their .bin indexes beside what was there.

@@ -146,8 +146,12 @@ export class Tree {
   /** Removes a path and everything below it. */
   remove(path: string): void {
     const canonical = this.place(path);
-    rmSync(join(this.root, canonical), { recursive: true, force: true });
+    const entry = this.entries.get(canonical);
+    rmSync(join(this.root, canonical), { recursive: entry?.type !== 'file' && entry?.type !== 'symlink', force: true });
     this.entries.delete(canonical);
+    // Only a folder has records below it; looking through every record for each file removed made
+    // leaving out thousands of files quadratic.
+    if (entry && entry.type !== 'directory') return;
     const prefix = `${canonical}/`;
     for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
   }

@@ -45,11 +45,19 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
   const stream = createReadStream(tarPath);
   const tar = extract();
   tar.on('entry', (header, body, next) => {
+    const named = canonicalPath(header.name);
+    if (named === '' || !keep(named)) {
+      // Not copied into memory: the held modules' second pass reads past 4,000 the image leaves out.
+      body.on('end', () => next());
+      body.on('error', next);
+      body.resume();
+      return;
+    }
     const chunks: Buffer[] = [];
     body.on('data', (chunk) => chunks.push(chunk as Buffer));
     body.on('end', () => {
       try {
-        place(tree, header, Buffer.concat(chunks), origin, keep, divert);
+        place(tree, header, Buffer.concat(chunks), origin, divert);
         next();
       } catch (error) {
         next(error as Error);
@@ -66,9 +74,8 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
   await finished;
 }
 
-function place(tree: Tree, header: Header, content: Buffer, origin: string, keep: PathFilter, divert?: FileDiversion): void {
+function place(tree: Tree, header: Header, content: Buffer, origin: string, divert?: FileDiversion): void {
   const named = canonicalPath(header.name);
-  if (named === '' || !keep(named)) return;
   // Where dpkg would put it: through the folder symlinks the image already has (/var/run → /run).
   const canonical = tree.place(named);
   const host = join(tree.root, canonical);
