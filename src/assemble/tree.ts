@@ -2,6 +2,10 @@
  * The image's root tree as it is being assembled: file contents live in a staging folder, while
  * owners, modes and device nodes (which an ordinary user cannot set on disk) live here, and are
  * handed to the filesystem builder at the end.
+ *
+ * A tree can also start from a folder it only reads (`lower`: a cached tree, used in place by a dry
+ * run): what it has not written since is read from there, and everything it writes goes to its own
+ * folder. Only the entries say what the tree holds; neither folder alone is the tree.
  */
 import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -44,9 +48,29 @@ const MAX_SYMLINK_HOPS = 40;
 
 export class Tree {
   readonly entries = new Map<string, Entry>();
+  /** Files whose contents are still the lower folder's. */
+  private readonly inLower = new Set<string>();
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly lower?: string,
+  ) {
     mkdirSync(root, { recursive: true });
+  }
+
+  /** A tree of these entries whose file contents are read from `lower`, which it never writes. */
+  static over(lower: string, root: string, entries: Iterable<[string, Entry]>): Tree {
+    const tree = new Tree(root, lower);
+    for (const [path, entry] of entries) {
+      tree.entries.set(path, entry);
+      if (entry.type === 'file') tree.inLower.add(path);
+    }
+    return tree;
+  }
+
+  /** Where the contents at a canonical path are on the build host. */
+  private contentPath(canonical: string): string {
+    return this.lower !== undefined && this.inLower.has(canonical) ? join(this.lower, canonical) : join(this.root, canonical);
   }
 
   /**
@@ -75,7 +99,7 @@ export class Tree {
 
   /** The build host's path of a file in the tree, its symlinks followed inside the tree. */
   hostPath(path: string): string {
-    return join(this.root, this.place(path, true));
+    return this.contentPath(this.place(path, true));
   }
 
   has(path: string): boolean {
@@ -102,7 +126,7 @@ export class Tree {
     if (parent !== '.' && this.entries.get(parent)?.type !== 'directory') this.mkdir(parent);
     const existing = this.entries.get(canonical);
     if (existing && existing.type !== 'directory') this.remove(canonical);
-    mkdirSync(join(this.root, canonical), { recursive: true });
+    this.makeFolder(canonical);
     this.entries.set(canonical, { type: 'directory', mode: 0o755, uid: 0, gid: 0, origin: 'slipway', ...existing, ...options });
   }
 
@@ -110,14 +134,21 @@ export class Tree {
   private clear(canonical: string): void {
     const existing = this.entries.get(canonical);
     if (existing?.type === 'directory') return;
+    this.inLower.delete(canonical);
     const host = join(this.root, canonical);
     if (existing || existsOnDisk(host)) rmSync(host, { force: true });
+  }
+
+  /** Makes a folder on disk; over a lower folder, this tree's own folders exist only where it wrote. */
+  private makeFolder(canonical: string): void {
+    mkdirSync(join(this.root, canonical), { recursive: true });
   }
 
   writeFile(path: string, content: string | Buffer, options: Partial<Entry> = {}): void {
     const canonical = this.place(path);
     this.ensureParent(canonical);
     this.clear(canonical);
+    if (this.lower !== undefined) this.makeFolder(posix.dirname(canonical));
     const host = join(this.root, canonical);
     const mode = options.mode ?? 0o644;
     writeFileSync(host, content);
@@ -129,6 +160,7 @@ export class Tree {
     const canonical = this.place(path);
     this.ensureParent(canonical);
     this.clear(canonical);
+    if (this.lower !== undefined) this.makeFolder(posix.dirname(canonical));
     symlinkSync(target, join(this.root, canonical));
     this.entries.set(canonical, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, origin: 'slipway', ...options, target });
   }
@@ -149,11 +181,16 @@ export class Tree {
     const entry = this.entries.get(canonical);
     rmSync(join(this.root, canonical), { recursive: entry?.type !== 'file' && entry?.type !== 'symlink', force: true });
     this.entries.delete(canonical);
+    this.inLower.delete(canonical);
     // Only a folder has records below it; looking through every record for each file removed made
     // leaving out thousands of files quadratic.
     if (entry && entry.type !== 'directory') return;
     const prefix = `${canonical}/`;
-    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+    for (const key of this.entries.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      this.entries.delete(key);
+      this.inLower.delete(key);
+    }
   }
 
   /**
@@ -162,9 +199,11 @@ export class Tree {
    * its own /dev.
    */
   adopt(dir: string, other: Tree): void {
+    if (other.lower !== undefined) throw new Error('a tree over a lower folder cannot be moved into another');
     const canonical = this.place(dir);
     this.remove(canonical);
     this.ensureParent(canonical);
+    if (this.lower !== undefined) this.makeFolder(posix.dirname(canonical));
     renameSync(other.root, join(this.root, canonical));
     this.entries.set(canonical, { type: 'directory', mode: 0o755, uid: 0, gid: 0, origin: 'slipway' });
     for (const [path, entry] of other.entries) {

@@ -53,6 +53,8 @@ export interface BuildContext {
   loaded: LoadedRecipe;
   source: ArchiveSource;
   cache: ContentCache;
+  /** A dry run: only CHECK_STEPS run, and the cached trees are read in place instead of copied. */
+  checkOnly: boolean;
   /** Inside the output folder, removed on success and on failure. */
   staging: string;
   work: string;
@@ -199,7 +201,7 @@ async function unpackRootTree(ctx: BuildContext, report: (detail: string) => voi
     const tars = await Promise.all(excluded.map(async (pkg) => ({ name: pkg.name, tar: await ctx.tars!.tar(pkg) })));
     for (const [path, reason] of await excludedPackagePaths(tree, tars)) leftOut.set(path, reason);
     return [...leftOut];
-  });
+  }, ctx.checkOnly);
   if (hit) report('from the cache');
   ctx.tree = tree;
   ctx.leftOut = new Map(extra);
@@ -208,7 +210,7 @@ async function unpackRootTree(ctx: BuildContext, report: (detail: string) => voi
 async function unpackInitrdTree(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
   const packages = ctx.plan.packages.initrd;
   const key = treeKey({ initrd: packages.map((p) => p.sha256) });
-  ctx.initrdTree = (await cachedTree(ctx.cache, key, join(ctx.work, 'initrd'), (tree) => unpackSet(ctx, tree, packages, () => true, report))).tree;
+  ctx.initrdTree = (await cachedTree(ctx.cache, key, join(ctx.work, 'initrd'), (tree) => unpackSet(ctx, tree, packages, () => true, report), ctx.checkOnly)).tree;
 }
 
 /** Refuses a build whose kept files need what exclude: or remove: left out, with the chains that explain both sides. */

@@ -75,23 +75,23 @@ export async function buildRecipe(file: string, values: OptionValues, global: Gl
   const plan = planImage(loaded.recipe, lock, { outDir: resolve(stringOption(values, 'out') ?? 'out'), version, formats });
   checkRecipeInputs(loaded);
   checkTools(BUILD_TOOLS);
-  const context = (staging: string, work: string): BuildContext => ({
-    plan, loaded, source, cache, staging, work, debs: new Map(), controls: new Map(), imageTags: new Map(), digests: new Map(), hostConfig,
+  const context = (staging: string, work: string, checkOnly: boolean): BuildContext => ({
+    plan, loaded, source, cache, checkOnly, staging, work, debs: new Map(), controls: new Map(), imageTags: new Map(), digests: new Map(), hostConfig,
   });
   if (values['dry-run']) {
     // Every check the build makes, on the packages and in a folder of its own beside the cached
-    // trees (it hard-links one): --out is not touched.
+    // trees (which it reads in place): --out is not touched.
     cache.sweepPartials('scratch');
     const scratch = cache.tempPathFor('scratch');
     mkdirSync(join(scratch, 'work', 'boot'), { recursive: true });
-    await runBuildSteps(CHECK_STEPS, context(scratch, join(scratch, 'work')), scratch, global);
+    await runBuildSteps(CHECK_STEPS, context(scratch, join(scratch, 'work'), true), scratch, global);
     out(`${JSON.stringify(planReport(plan), null, 2)}\n`);
     return undefined;
   }
   const { staging, work, removed } = prepareStaging(plan.outDir, plan.basename);
   for (const name of removed) process.stderr.write(`slipway: removed ${name}, left in ${plan.outDir} by a build that was killed\n`);
   const started = performance.now();
-  await runBuildSteps(BUILD_STEPS, context(staging, work), staging, global);
+  await runBuildSteps(BUILD_STEPS, context(staging, work, false), staging, global);
   if (!global.json) out(`built ${plan.basename} in ${((performance.now() - started) / 1000).toFixed(1)} s:\n`);
   return plan;
 }

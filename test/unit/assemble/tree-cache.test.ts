@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,6 +50,22 @@ describe('cachedTree', () => {
     restored.tree.writeFile('etc/os-release', 'VERSION=2\n');
     const again = await cachedTree(cache, key, join(dir, 'build3', 'root'), make);
     expect(readFileSync(again.tree.hostPath('etc/os-release'), 'utf8')).toBe('VERSION=1\n');
+  });
+
+  it('in place, reads the cached tree without copying it, and a write there leaves it as it was', async () => {
+    const dir = scratch();
+    const cache = new ContentCache(join(dir, 'cache'));
+    const key = treeKey({ packages: ['c'] });
+    const make = async (tree: Tree) => tree.writeFile('etc/os-release', 'VERSION=1\n');
+    await cachedTree(cache, key, join(dir, 'build1', 'root'), make);
+    const used = await cachedTree(cache, key, join(dir, 'dry-run', 'root'), make, true);
+    expect(used.hit).toBe(true);
+    expect(readdirSync(join(dir, 'dry-run', 'root'))).toEqual([]);
+    expect(used.tree.readText('etc/os-release')).toBe('VERSION=1\n');
+    used.tree.writeFile('etc/os-release', 'VERSION=2\n');
+    expect(used.tree.readText('etc/os-release')).toBe('VERSION=2\n');
+    const again = await cachedTree(cache, key, join(dir, 'build2', 'root'), make);
+    expect(again.tree.readText('etc/os-release')).toBe('VERSION=1\n');
   });
 
   it('keys trees by their inputs', () => {

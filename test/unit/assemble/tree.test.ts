@@ -70,6 +70,31 @@ describe('Tree', () => {
     expect(tree.has('usr/share/containers/web/dev/null')).toBe(false);
     expect(existsSync(other.root)).toBe(false);
   });
+
+  it('over a lower folder, reads what it has not written from there and never writes there', () => {
+    const made = new Tree(join(root, 'cached'));
+    made.writeFile('etc/kept', 'lower\n');
+    made.writeFile('etc/replaced', 'lower\n');
+    made.writeFile('usr/lib/gone/x', 'lower\n');
+    made.symlink('etc/link', 'kept');
+    const tree = Tree.over(made.root, join(root, 'upper'), made.entries);
+    tree.writeFile('etc/replaced', 'upper\n');
+    tree.writeFile('etc/new/file', 'new\n');
+    tree.remove('usr/lib/gone');
+    const other = new Tree(join(root, 'container'));
+    other.writeFile('bin/httpd', 'elf');
+    tree.adopt('usr/share/containers/web', other);
+
+    expect([tree.readText('etc/kept'), tree.readText('etc/link'), tree.readText('etc/replaced'), tree.readText('etc/new/file')]).toEqual(['lower\n', 'lower\n', 'upper\n', 'new\n']);
+    expect(tree.readText('usr/share/containers/web/usr/bin/httpd')).toBe('elf');
+    expect(tree.has('usr/lib/gone/x')).toBe(false);
+    // The lower folder is as it was made; the upper one holds only what was written.
+    expect(readFileSync(join(made.root, 'etc/replaced'), 'utf8')).toBe('lower\n');
+    expect(existsSync(join(made.root, 'usr/lib/gone/x'))).toBe(true);
+    expect(existsSync(join(made.root, 'etc/new'))).toBe(false);
+    expect(existsSync(join(root, 'upper/etc/kept'))).toBe(false);
+    expect(() => new Tree(join(root, 'host')).adopt('x', tree)).toThrow(/lower folder/);
+  });
 });
 
 describe('Tree confinement', () => {
