@@ -8,7 +8,7 @@
  * process stays under 512 MiB.
  *
  * A fixed seed makes CI's cases the same every run: 1,000 per property, about 4 minutes in all
- * (mostly the dry runs that get as far as the packages: each unpacks them, from the cached tree). FUZZ_RUNS
+ * (mostly the dry runs that get as far as the packages: each reads the cached tree). FUZZ_RUNS
  * (cases per property) and FUZZ_SEED run more, or others; FUZZ_TRACE=FILE keeps the input of the
  * case under way in FILE, to find one that hangs.
  */
