@@ -160,11 +160,12 @@ export async function trimModules(tree: Tree, kernel: KernelInfo, keep: readonly
   // Folders left empty go too, deepest first, counting what is left in each.
   const below = tree.walk(`${root}/kernel`);
   const children = new Map<string, number>();
-  for (const path of below) children.set(posix.dirname(path), (children.get(posix.dirname(path)) ?? 0) + 1);
+  const countIn = (dir: string, change: number) => children.set(dir, (children.get(dir) ?? 0) + change);
+  for (const path of below) countIn(posix.dirname(path), 1);
   for (const path of below.reverse()) {
     if (tree.get(path)?.type !== 'directory' || children.get(path)) continue;
     tree.remove(path);
-    children.set(posix.dirname(path), children.get(posix.dirname(path))! - 1);
+    countIn(posix.dirname(path), -1);
   }
   await runTool('depmod', ['--basedir', tree.root, kernel.version]);
   // depmod wrote modules.dep, modules.alias and their .bin indexes beside what was there.

@@ -126,7 +126,7 @@ export class Tree {
     if (parent !== '.' && this.entries.get(parent)?.type !== 'directory') this.mkdir(parent);
     const existing = this.entries.get(canonical);
     if (existing && existing.type !== 'directory') this.remove(canonical);
-    this.makeFolder(canonical);
+    mkdirSync(join(this.root, canonical), { recursive: true });
     this.entries.set(canonical, { type: 'directory', mode: 0o755, uid: 0, gid: 0, origin: 'slipway', ...existing, ...options });
   }
 
@@ -139,16 +139,19 @@ export class Tree {
     if (existing || existsOnDisk(host)) rmSync(host, { force: true });
   }
 
-  /** Makes a folder on disk; over a lower folder, this tree's own folders exist only where it wrote. */
-  private makeFolder(canonical: string): void {
-    mkdirSync(join(this.root, canonical), { recursive: true });
+  /**
+   * The parent's record, and its folder in this tree's own: over a lower folder, a parent recorded
+   * from there exists on disk only once something was written into it.
+   */
+  private parentForWrite(canonical: string): void {
+    this.ensureParent(canonical);
+    if (this.lower !== undefined) mkdirSync(join(this.root, posix.dirname(canonical)), { recursive: true });
   }
 
   writeFile(path: string, content: string | Buffer, options: Partial<Entry> = {}): void {
     const canonical = this.place(path);
-    this.ensureParent(canonical);
+    this.parentForWrite(canonical);
     this.clear(canonical);
-    if (this.lower !== undefined) this.makeFolder(posix.dirname(canonical));
     const host = join(this.root, canonical);
     const mode = options.mode ?? 0o644;
     writeFileSync(host, content);
@@ -158,9 +161,8 @@ export class Tree {
 
   symlink(path: string, target: string, options: Partial<Entry> = {}): void {
     const canonical = this.place(path);
-    this.ensureParent(canonical);
+    this.parentForWrite(canonical);
     this.clear(canonical);
-    if (this.lower !== undefined) this.makeFolder(posix.dirname(canonical));
     symlinkSync(target, join(this.root, canonical));
     this.entries.set(canonical, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, origin: 'slipway', ...options, target });
   }
@@ -202,8 +204,7 @@ export class Tree {
     if (other.lower !== undefined) throw new Error('a tree over a lower folder cannot be moved into another');
     const canonical = this.place(dir);
     this.remove(canonical);
-    this.ensureParent(canonical);
-    if (this.lower !== undefined) this.makeFolder(posix.dirname(canonical));
+    this.parentForWrite(canonical);
     renameSync(other.root, join(this.root, canonical));
     this.entries.set(canonical, { type: 'directory', mode: 0o755, uid: 0, gid: 0, origin: 'slipway' });
     for (const [path, entry] of other.entries) {

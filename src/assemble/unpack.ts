@@ -57,7 +57,7 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
     body.on('data', (chunk) => chunks.push(chunk as Buffer));
     body.on('end', () => {
       try {
-        place(tree, header, Buffer.concat(chunks), origin, divert);
+        place(tree, header, named, Buffer.concat(chunks), origin, divert);
         next();
       } catch (error) {
         next(error as Error);
@@ -74,8 +74,8 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
   await finished;
 }
 
-function place(tree: Tree, header: Header, content: Buffer, origin: string, divert?: FileDiversion): void {
-  const named = canonicalPath(header.name);
+/** Puts an entry the filter kept (at `named`, its canonical path) into the tree. */
+function place(tree: Tree, header: Header, named: string, content: Buffer, origin: string, divert?: FileDiversion): void {
   // Where dpkg would put it: through the folder symlinks the image already has (/var/run → /run).
   const canonical = tree.place(named);
   const host = join(tree.root, canonical);

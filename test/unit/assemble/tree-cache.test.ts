@@ -17,6 +17,17 @@ function scratch(): string {
   return dir;
 }
 
+/** A cache holding a tree of one file, /etc/os-release with VERSION=1, and a way to get it again into `folder`. */
+async function cachedOsRelease() {
+  const dir = scratch();
+  const cache = new ContentCache(join(dir, 'cache'));
+  const key = treeKey({ packages: ['os-release'] });
+  const make = async (tree: Tree) => tree.writeFile('etc/os-release', 'VERSION=1\n');
+  await cachedTree(cache, key, join(dir, 'build1', 'root'), make);
+  const tree = (folder: string, inPlace = false) => cachedTree(cache, key, join(dir, folder, 'root'), make, inPlace);
+  return { dir, tree };
+}
+
 describe('cachedTree', () => {
   it('makes a tree once, then restores the same entries, files and extra data from the cache', async () => {
     const dir = scratch();
@@ -40,31 +51,23 @@ describe('cachedTree', () => {
   });
 
   it('never changes the cached tree through a restored copy', async () => {
-    const dir = scratch();
-    const cache = new ContentCache(join(dir, 'cache'));
-    const key = treeKey({ packages: ['b'] });
-    const make = async (tree: Tree) => tree.writeFile('etc/os-release', 'VERSION=1\n');
-    await cachedTree(cache, key, join(dir, 'build1', 'root'), make);
-    const restored = await cachedTree(cache, key, join(dir, 'build2', 'root'), make);
+    const { tree } = await cachedOsRelease();
+    const restored = await tree('build2');
     expect(statSync(restored.tree.hostPath('etc/os-release')).nlink).toBeGreaterThan(1);
     restored.tree.writeFile('etc/os-release', 'VERSION=2\n');
-    const again = await cachedTree(cache, key, join(dir, 'build3', 'root'), make);
+    const again = await tree('build3');
     expect(readFileSync(again.tree.hostPath('etc/os-release'), 'utf8')).toBe('VERSION=1\n');
   });
 
   it('in place, reads the cached tree without copying it, and a write there leaves it as it was', async () => {
-    const dir = scratch();
-    const cache = new ContentCache(join(dir, 'cache'));
-    const key = treeKey({ packages: ['c'] });
-    const make = async (tree: Tree) => tree.writeFile('etc/os-release', 'VERSION=1\n');
-    await cachedTree(cache, key, join(dir, 'build1', 'root'), make);
-    const used = await cachedTree(cache, key, join(dir, 'dry-run', 'root'), make, true);
+    const { dir, tree } = await cachedOsRelease();
+    const used = await tree('dry-run', true);
     expect(used.hit).toBe(true);
     expect(readdirSync(join(dir, 'dry-run', 'root'))).toEqual([]);
     expect(used.tree.readText('etc/os-release')).toBe('VERSION=1\n');
     used.tree.writeFile('etc/os-release', 'VERSION=2\n');
     expect(used.tree.readText('etc/os-release')).toBe('VERSION=2\n');
-    const again = await cachedTree(cache, key, join(dir, 'build2', 'root'), make);
+    const again = await tree('build2');
     expect(again.tree.readText('etc/os-release')).toBe('VERSION=1\n');
   });
 
