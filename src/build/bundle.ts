@@ -2,7 +2,7 @@
  * Programs slipway puts into the image run on the image's own Node.js: each is bundled with its
  * dependencies into one CommonJS file by esbuild (deterministic output, so builds stay reproducible).
  */
-import { build, stop } from 'esbuild';
+import { build, stop, type Plugin } from 'esbuild';
 import { BuildError, errorMessage } from '../errors.ts';
 
 const ENTRY_POINTS = {
@@ -12,6 +12,22 @@ const ENTRY_POINTS = {
 
 /** Debian 12's nodejs. */
 const TARGET = 'node18';
+
+/**
+ * tuf-js's default fetcher needs make-fetch-happen, whose HTTP stack is most of the update
+ * agent's bundle; the agent brings its own fetcher (updater/agent/fetcher.ts), so the bundle
+ * carries, in its place, a module that fails loudly if anything ever calls it.
+ */
+const leaveOutMakeFetchHappen: Plugin = {
+  name: 'leave-out-make-fetch-happen',
+  setup(build) {
+    build.onResolve({ filter: /^make-fetch-happen$/ }, () => ({ path: 'make-fetch-happen', namespace: 'left-out' }));
+    build.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
+      contents: "module.exports = () => { throw new Error('make-fetch-happen is not in this bundle: pass tuf-js a fetcher'); };",
+      loader: 'js',
+    }));
+  },
+};
 
 /** Bundled once per process: the sources do not change while slipway runs. */
 const bundles = new Map<keyof typeof ENTRY_POINTS, Promise<Buffer>>();
@@ -38,6 +54,7 @@ async function bundleOnce(name: keyof typeof ENTRY_POINTS): Promise<Buffer> {
       legalComments: 'none',
       write: false,
       logLevel: 'silent',
+      plugins: [leaveOutMakeFetchHappen],
     });
     return Buffer.from(result.outputFiles[0]!.contents);
   } catch (cause) {

@@ -47,17 +47,21 @@ function releaseChunks(): void {
   (globalThis as { gc?: (options: { type: string }) => void }).gc?.({ type: 'minor' });
 }
 
-/** A GET that follows redirects, as object stores and CDNs send them. */
-async function request(url: string, headers: Record<string, string>, redirects = 5): Promise<IncomingMessage> {
+/**
+ * A GET that follows redirects, as object stores and CDNs send them. With `timeoutMs`, a socket
+ * that stays silent that long fails the request (and the body's reads).
+ */
+export async function request(url: string, headers: Record<string, string>, redirects = 5, timeoutMs?: number): Promise<IncomingMessage> {
   const get = url.startsWith('https:') ? httpsGet : httpGet;
   const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    get(url, { headers }, resolve).on('error', reject);
+    const sent = get(url, { headers }, resolve).on('error', reject);
+    if (timeoutMs) sent.setTimeout(timeoutMs, () => sent.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
   });
   const location = response.headers.location;
   const status = response.statusCode ?? 0;
   if (status >= 300 && status < 400 && location && redirects > 0) {
     response.resume();
-    return request(new URL(location, url).href, headers, redirects - 1);
+    return request(new URL(location, url).href, headers, redirects - 1, timeoutMs);
   }
   return response;
 }

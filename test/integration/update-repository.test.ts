@@ -1,6 +1,6 @@
 /**
- * `slipway keygen` and `slipway publish` make a TUF repository that tuf-js (the client the update
- * agent uses) trusts, served by a plain HTTP server on loopback; and tuf-js refuses each attack on
+ * `slipway keygen` and `slipway publish` make a TUF repository that tuf-js, with the update agent's
+ * fetcher (node:http, as on a host), trusts, served by a plain HTTP server on loopback; and tuf-js refuses each attack on
  * it: tampered, wrongly signed, expired, rolled back or frozen metadata, and targets whose bytes
  * or length do not match.
  */
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Updater } from 'tuf-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Metadata, MetadataKind, Timestamp } from '@tufjs/models';
+import { MetadataFetcher } from '../../src/updater/agent/fetcher.ts';
 import { generateKeys, loadRoleKey, signerFor } from '../../src/updater/keys.ts';
 import { publish, resignTimestamp, rotateKeys } from '../../src/updater/publish.ts';
 import { tempDir } from '../helpers/archive.ts';
@@ -63,7 +64,7 @@ afterEach(async () => {
 function client(metadataDir = tempDir('client')): Updater {
   mkdirSync(join(metadataDir, 'targets'), { recursive: true });
   if (!existsSync(join(metadataDir, 'root.json'))) copyFileSync(join(repo, 'metadata', '1.root.json'), join(metadataDir, 'root.json'));
-  return new Updater({ metadataDir, metadataBaseUrl: `${server.url}/metadata`, targetDir: join(metadataDir, 'targets'), targetBaseUrl: `${server.url}/targets` });
+  return new Updater({ metadataDir, metadataBaseUrl: `${server.url}/metadata`, targetDir: join(metadataDir, 'targets'), targetBaseUrl: `${server.url}/targets`, fetcher: new MetadataFetcher() });
 }
 
 async function download(updater: Updater, path: string): Promise<Buffer> {

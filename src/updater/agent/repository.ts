@@ -10,6 +10,7 @@ import { Updater } from 'tuf-js';
 import { compareVersions } from '../../assemble/archive/version.ts';
 import { UpdateError, errorMessage } from '../../errors.ts';
 import type { SlipwayTargetInfo } from '../publish.ts';
+import { MetadataFetcher } from './fetcher.ts';
 
 export interface Release {
   name: string;
@@ -33,7 +34,7 @@ export class UpdateRepository {
   async releases(name: string, channel: string): Promise<Release[]> {
     mkdirSync(this.metadataDir, { recursive: true });
     if (!existsSync(join(this.metadataDir, 'root.json'))) copyFileSync(this.trustedRoot, join(this.metadataDir, 'root.json'));
-    this.updater = new Updater({ metadataDir: this.metadataDir, metadataBaseUrl: `${this.url}/metadata`, targetBaseUrl: `${this.url}/targets` });
+    this.updater = new Updater({ metadataDir: this.metadataDir, metadataBaseUrl: `${this.url}/metadata`, targetBaseUrl: `${this.url}/targets`, fetcher: new MetadataFetcher() });
     try {
       await this.updater.refresh();
     } catch (cause) {
