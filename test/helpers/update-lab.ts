@@ -5,6 +5,7 @@
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { VirtualMachine } from '../../qemu/runner.ts';
 import { generateKeys } from '../../src/updater/keys.ts';
 import { initRepository, publish } from '../../src/updater/publish.ts';
@@ -92,12 +93,13 @@ export async function waitForHealth(vm: VirtualMachine, from: number, expected: 
   }
 }
 
-/** After a boot that switched versions: boot-complete.target blesses it and the agent records it. */
+/**
+ * After a boot that switched versions: boot-complete.target blesses it and the agent records it,
+ * saying so on the console; then its status says so too. (Each slipway-update run is a start of
+ * the guest's Node, seconds under emulation: the console is watched instead of polling status.)
+ */
 export async function waitForBlessing(vm: VirtualMachine, version: string): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    const current = await updateStatus(vm);
-    if (current.last?.result === 'switched' && current.last.version === version) return;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  }
-  throw new Error(`${version} was never recorded as switched: ${JSON.stringify(await updateStatus(vm))}`);
+  const escaped = version.replace(/\./g, '\\.');
+  await vm.waitFor(new RegExp(`slipway-update: ${escaped} is good`), 120_000, vm.console.lastIndexOf('slipway-initrd: root'));
+  expect((await updateStatus(vm)).last).toMatchObject({ result: 'switched', version });
 }
