@@ -17,7 +17,7 @@ import { RUNTIME_NEEDS } from '../assemble/leave-out.ts';
 import { describeUnmet, unmetNeeds, type LeftOutPaths } from '../assemble/needs.ts';
 import { CONTAINER_ROOTS_DIR, containerRootPath, imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
 import { ociArchiveTag } from '../assemble/oci.ts';
-import { configureUsers, type Accounts } from '../assemble/configure/users.ts';
+import { configureUsers, parseSystemGroups, type Accounts } from '../assemble/configure/users.ts';
 import { readAllControlMembers, type ControlMembers } from '../assemble/control.ts';
 import { DataTars } from '../assemble/data-tars.ts';
 import { fetchPackages } from '../assemble/download.ts';
@@ -229,16 +229,20 @@ function collectBootFiles(ctx: BuildContext): void {
   }
 }
 
+/** The host packages' postinst scripts, in the lockfile's order. */
+function hostScripts(ctx: BuildContext): string[] {
+  return ctx.plan.packages.host.flatMap((pkg) => ctx.controls.get(pkg.sha256)!.postinst ?? []);
+}
+
 function configureAccounts(ctx: BuildContext): void {
-  ctx.accounts = configureUsers(ctx.tree!, ctx.loaded.recipe.users, Math.floor(ctx.plan.sourceDateEpoch / 86400));
+  const groups = hostScripts(ctx).flatMap(parseSystemGroups);
+  ctx.accounts = configureUsers(ctx.tree!, ctx.loaded.recipe.users, Math.floor(ctx.plan.sourceDateEpoch / 86400), groups);
   writeUserTmpfiles(ctx.tree!, ctx.accounts, ctx.loaded.recipe.users);
 }
 
 async function configureSystem(ctx: BuildContext): Promise<void> {
   const tree = ctx.tree!;
-  const scripts: Array<string | undefined> = [];
-  for (const pkg of ctx.plan.packages.host) scripts.push(ctx.controls.get(pkg.sha256)!.postinst);
-  applyAlternatives(tree, scripts.flatMap((script) => (script ? parseAlternatives(script) : [])));
+  applyAlternatives(tree, hostScripts(ctx).flatMap(parseAlternatives));
   configureCaCertificates(tree);
   installConfigTemplates(tree);
   configurePam(tree);

@@ -1,7 +1,8 @@
 /**
  * /etc/passwd, group, shadow and gshadow, made the way the packages' scripts would: base-passwd's
  * master files, then every sysusers.d entry (system users with ids allocated downwards from 999, as
- * systemd-sysusers does), then the recipe's users.
+ * systemd-sysusers does), then the system groups postinst scripts add (udev's input, kvm, render
+ * and sgx, which its rules name), then the recipe's users.
  */
 import type { Recipe } from '../../recipe/schema.ts';
 import { BuildError } from '../../errors.ts';
@@ -155,9 +156,26 @@ export function writeAccounts(tree: Tree, accounts: Accounts, epochDays: number)
   tree.writeFile('etc/gshadow', groups.map((g) => `${g.name}:*::${g.members.join(',')}\n`).join(''), { mode: 0o640, gid: SHADOW_GID });
 }
 
-export function configureUsers(tree: Tree, users: Recipe['users'], epochDays: number): Accounts {
+/**
+ * The groups a maintainer script makes with `addgroup --system NAME`, read rather than run (as
+ * alternatives.ts reads update-alternatives lines). Without them udev's rules name groups that do
+ * not exist, and it warns at every boot and leaves /dev/kvm and the input devices to root.
+ */
+export function parseSystemGroups(script: string): string[] {
+  const groups: string[] = [];
+  for (const raw of script.split('\n')) {
+    const words = raw.replace(/#.*/, '').trim().split(/\s+/);
+    if (words[0] !== 'addgroup' || !words.includes('--system')) continue;
+    const name = words.slice(1).filter((word) => !word.startsWith('-')).pop();
+    if (name && /^[a-z_][a-z0-9_-]*$/.test(name)) groups.push(name);
+  }
+  return groups;
+}
+
+export function configureUsers(tree: Tree, users: Recipe['users'], epochDays: number, scriptGroups: readonly string[] = []): Accounts {
   const accounts = readBasePasswd(tree);
   applySysusers(tree, accounts);
+  for (const group of scriptGroups) accounts.addGroup(group);
   applyRecipeUsers(accounts, users);
   writeAccounts(tree, accounts, epochDays);
   return accounts;

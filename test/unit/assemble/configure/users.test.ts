@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Accounts, configureUsers } from '../../../../src/assemble/configure/users.ts';
+import { Accounts, configureUsers, parseSystemGroups } from '../../../../src/assemble/configure/users.ts';
 import { Tree } from '../../../../src/assemble/tree.ts';
 import { BuildError } from '../../../../src/errors.ts';
 import type { Recipe } from '../../../../src/recipe/schema.ts';
@@ -71,6 +71,16 @@ describe('configureUsers', () => {
     expect(lines('etc/gshadow')).toContain('kvm:*::systemd-network');
   });
 
+  it('adds the system groups postinst scripts make after the sysusers.d ones, keeping those it already has', () => {
+    tree.writeFile('usr/lib/sysusers.d/a.conf', 'g messagebus -\n');
+    const accounts = configureUsers(tree, [], 0, ['input', 'kvm', 'sudo', 'input']);
+    expect(accounts.group('messagebus')?.gid).toBe(999);
+    expect(accounts.group('input')?.gid).toBe(998);
+    expect(accounts.group('kvm')?.gid).toBe(997);
+    expect(accounts.group('sudo')?.gid).toBe(27);
+    expect(lines('etc/group').filter((line) => line.startsWith('input:'))).toEqual(['input:x:998:']);
+  });
+
   it('does not change an account base-passwd already has', () => {
     tree.writeFile('usr/lib/sysusers.d/a.conf', 'u daemon 555 "other"\ng users 777\n');
     const accounts = configureUsers(tree, [], 0);
@@ -121,5 +131,17 @@ describe('Accounts', () => {
     expect(accounts.group('g0')?.gid).toBe(999);
     expect(accounts.group('g898')?.gid).toBe(101);
     expect(() => accounts.addGroup('one-more')).toThrow(/no free system user or group id/);
+  });
+});
+
+describe('parseSystemGroups', () => {
+  it('reads the groups a script makes with addgroup --system, wherever the name sits among the options', () => {
+    const udev = '#!/bin/sh\nif [ "$1" = configure ]; then\n    # Add new system groups used by udev rules\n    addgroup --quiet --system input\n    addgroup --quiet --system sgx\n    addgroup --quiet --system kvm\nfi\n';
+    expect(parseSystemGroups(udev)).toEqual(['input', 'sgx', 'kvm']);
+    expect(parseSystemGroups('\t\taddgroup --system --quiet --force-badname _ssh\n')).toEqual(['_ssh']);
+  });
+
+  it('leaves out a group that is not a system one, a comment, and a name from a variable', () => {
+    expect(parseSystemGroups('addgroup --quiet staff\n# addgroup --system old\naddgroup --system "$GROUP"\n')).toEqual([]);
   });
 });
