@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualMachine } from '../../qemu/runner.ts';
-import { buildVersion, openLab, publishVersion, updateStatus, waitForHealth, type UpdateLab } from '../helpers/update-lab.ts';
+import { buildVersion, openLab, publishVersion, updateStatus, waitForAgentLine, waitForHealth, type UpdateLab } from '../helpers/update-lab.ts';
 
 const ROLLBACK_TIMEOUT = 1_200_000;
 
@@ -25,10 +25,9 @@ async function applyAndRideOutTheTrial(problem: string): Promise<string> {
   return vm.console.slice(before);
 }
 
-/** The agent's boot check on the way back says so on the console (watched: each status call is a start of the guest's Node); then the status. */
+/** The agent's boot check on the way back to slot A records the rollback and says so; then its status. */
 async function waitForRollback(version: string): Promise<any> {
-  const escaped = version.replace(/\./g, '\\.');
-  await vm.waitFor(new RegExp(`slipway-update: ${escaped} did not come up healthy within its 3 boots`), 120_000, vm.console.lastIndexOf('slipway-initrd: root /dev/vda2'));
+  await waitForAgentLine(vm, `${version} did not come up healthy within its 3 boots`, 'slipway-initrd: root /dev/vda2');
   const status = await updateStatus(vm);
   expect(status.last).toMatchObject({ result: 'rolled back', version });
   return status;

@@ -94,12 +94,17 @@ export async function waitForHealth(vm: VirtualMachine, from: number, expected: 
 }
 
 /**
- * After a boot that switched versions: boot-complete.target blesses it and the agent records it,
- * saying so on the console; then its status says so too. (Each slipway-update run is a start of
- * the guest's Node, seconds under emulation: the console is watched instead of polling status.)
+ * Waits for a line the agent prints on the console (its boot-time units log there) during the boot
+ * that began at the last `bootMarker`. Watching the console is free, where each `slipway-update
+ * status` is a start of the guest's Node, seconds under emulation.
  */
+export async function waitForAgentLine(vm: VirtualMachine, line: string, bootMarker = 'slipway-initrd: root'): Promise<void> {
+  const literal = line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await vm.waitFor(new RegExp(`slipway-update: ${literal}`), 120_000, vm.console.lastIndexOf(bootMarker));
+}
+
+/** After a boot that switched versions: boot-complete.target blesses it, the agent records it and says so. */
 export async function waitForBlessing(vm: VirtualMachine, version: string): Promise<void> {
-  const escaped = version.replace(/\./g, '\\.');
-  await vm.waitFor(new RegExp(`slipway-update: ${escaped} is good`), 120_000, vm.console.lastIndexOf('slipway-initrd: root'));
+  await waitForAgentLine(vm, `${version} is good`);
   expect((await updateStatus(vm)).last).toMatchObject({ result: 'switched', version });
 }

@@ -1,8 +1,8 @@
 /**
  * `slipway keygen` and `slipway publish` make a TUF repository that tuf-js, with the update agent's
- * fetcher (node:http, as on a host), trusts, served by a plain HTTP server on loopback; and tuf-js refuses each attack on
- * it: tampered, wrongly signed, expired, rolled back or frozen metadata, and targets whose bytes
- * or length do not match.
+ * fetcher (node:http, as on a host), trusts, served by a plain HTTP server on loopback; and tuf-js
+ * refuses each attack on it: tampered, wrongly signed, expired, rolled back or frozen metadata,
+ * and targets whose bytes or length do not match.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
