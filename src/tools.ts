@@ -3,13 +3,12 @@
  * Debian package of every missing program, and failures that carry the command, exit status and
  * the last lines the program printed.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { accessSync, constants } from 'node:fs';
+import { setPriority } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { ToolFailed, ToolMissing } from './errors.ts';
+import { launch, type FileRange } from './launcher/launch.ts';
 
 /** Every external program slipway may call, with the Debian package that provides it. */
 export const TOOLS = {
@@ -106,6 +105,8 @@ export interface RunOptions {
   /** Where stdout goes; by default it is captured and returned. */
   stdout?: 'pipe' | 'ignore' | { file: string };
   timeoutMs?: number;
+  /** At nice 19: the program gets only CPU time nothing else wants (work in the background). */
+  lowPriority?: boolean;
 }
 
 export interface RunResult {
@@ -134,7 +135,7 @@ function toolFailure(tool: ToolName, args: readonly string[], status: string, ou
 export async function runTool(tool: ToolName, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const path = findTool(tool);
   if (!path) checkTools([tool]);
-  const result = await execa(path!, args, {
+  const subprocess = execa(path!, args, {
     cwd: options.cwd,
     input: options.input,
     env: { ...options.env, LC_ALL: 'C', LANG: 'C' },
@@ -145,6 +146,14 @@ export async function runTool(tool: ToolName, args: readonly string[], options: 
     stripFinalNewline: false,
     encoding: 'utf8',
   });
+  if (options.lowPriority && subprocess.pid !== undefined) {
+    try {
+      setPriority(subprocess.pid, 19);
+    } catch {
+      // It has already ended.
+    }
+  }
+  const result = await subprocess;
   if (result.failed) {
     const status = result.timedOut
       ? `timed out after ${options.timeoutMs} ms`
@@ -156,42 +165,29 @@ export async function runTool(tool: ToolName, args: readonly string[], options: 
   return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
 }
 
-/**
- * Runs a filter program on a stream with its output going straight into a file, which the program
- * writes itself: hundreds of megabytes of decompressed tar need not pass through this process.
- */
-export async function filterToFile(tool: ToolName, args: readonly string[], input: Readable, output: string): Promise<void> {
+/** Runs a filter program on bytes of a file, through slipway's launcher process (src/launcher). */
+async function launchFilter(tool: ToolName, args: readonly string[], input: FileRange, output: { file: string } | 'return'): Promise<Uint8Array | undefined> {
   const path = findTool(tool);
   if (!path) checkTools([tool]);
-  const fd = openSync(output, 'w');
-  try {
-    const child = spawn(path!, args, { stdio: ['pipe', fd, 'pipe'], env: { LC_ALL: 'C', LANG: 'C' } });
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4096);
-    });
-    input.on('error', () => child.kill()).pipe(child.stdin!);
-    child.stdin!.on('error', () => undefined); // the exit status says what went wrong
-    const [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null];
-    if (code !== 0) throw toolFailure(tool, args, code === null ? `killed by ${signal}` : `exit status ${code}`, stderr);
-  } finally {
-    closeSync(fd);
-  }
+  const outcome = await launch({ program: path!, args, env: { LC_ALL: 'C', LANG: 'C' }, input, output });
+  if (outcome.error !== undefined) throw toolFailure(tool, args, outcome.error, outcome.stderr);
+  if (outcome.code !== 0) throw toolFailure(tool, args, outcome.code === null ? `killed by ${outcome.signal}` : `exit status ${outcome.code}`, outcome.stderr);
+  return outcome.stdout;
 }
 
 /**
- * Runs a filter program (a decompressor, say) on a stream and returns its output as a stream;
- * `done` rejects with a ToolFailed when the program fails.
+ * Runs a filter program (a decompressor) on bytes of a file with its output going straight into
+ * another file, which the program writes itself: hundreds of megabytes of decompressed tar need not
+ * pass through this process.
  */
-export function pipeTool(tool: ToolName, args: readonly string[], input: NodeJS.ReadableStream): { stdout: NodeJS.ReadableStream; done: Promise<void> } {
-  const path = findTool(tool);
-  if (!path) checkTools([tool]);
-  const subprocess = execa(path!, args, { stdin: 'pipe', env: { LC_ALL: 'C' }, stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, reject: false });
-  input.pipe(subprocess.stdin!);
-  const done = subprocess.then((result) => {
-    if (result.failed) throw toolFailure(tool, args, `exit status ${result.exitCode ?? result.signal}`, String(result.stderr ?? ''), result);
-  });
-  return { stdout: subprocess.stdout, done };
+export async function filterToFile(tool: ToolName, args: readonly string[], input: FileRange, output: string): Promise<void> {
+  await launchFilter(tool, args, input, { file: output });
+}
+
+/** Runs a filter program on bytes of a file and returns what it wrote (meant for small outputs). */
+export async function filterToBuffer(tool: ToolName, args: readonly string[], input: FileRange): Promise<Buffer> {
+  const stdout = await launchFilter(tool, args, input, 'return');
+  return Buffer.from(stdout!.buffer, stdout!.byteOffset, stdout!.byteLength);
 }
 
 function indent(text: string): string {

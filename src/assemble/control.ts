@@ -4,7 +4,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ContentCache } from './cache.ts';
-import { openDeb } from './deb.ts';
+import { Readable } from 'node:stream';
+import { readControlTar } from './deb.ts';
 import { readTarFiles } from './tar.ts';
 import { eachLimited } from '../shared/limited.ts';
 
@@ -21,8 +22,7 @@ const MEMBERS = new Set(['control', 'postinst']);
  */
 export async function readControlMembers(cache: ContentCache, debPath: string, sha256: string, label: string): Promise<ControlMembers> {
   if (cache.has('control', sha256, '.json')) return JSON.parse(readFileSync(cache.pathFor('control', sha256, '.json'), 'utf8')) as ControlMembers;
-  const { stream, done } = openDeb(debPath, label).control();
-  const [files] = await Promise.all([readTarFiles(stream, (file) => MEMBERS.has(file)), done]);
+  const files = await readTarFiles(Readable.from([await readControlTar(debPath, label)]), (file) => MEMBERS.has(file));
   const members: ControlMembers = { control: files.get('control')?.toString('utf8') ?? '' };
   const postinst = files.get('postinst');
   if (postinst) members.postinst = postinst.toString('utf8');

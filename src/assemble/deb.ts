@@ -3,7 +3,8 @@ import { closeSync, createReadStream, createWriteStream, openSync, readSync, rmS
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BuildError } from '../errors.ts';
-import { filterToFile, pipeTool } from '../tools.ts';
+import type { FileRange } from '../launcher/launch.ts';
+import { filterToBuffer, filterToFile } from '../tools.ts';
 import type { ContentCache } from './cache.ts';
 
 /** Where a member of an ar archive lies in the file. */
@@ -45,23 +46,29 @@ function memberBytes(path: string, member: ArMember): ReadStream {
   return createReadStream(path, { start: member.offset, end: member.offset + member.size - 1 });
 }
 
+function memberRange(path: string, member: ArMember): FileRange {
+  return { path, offset: member.offset, length: member.size };
+}
+
 function decompressor(member: ArMember): (typeof DECOMPRESSORS)[keyof typeof DECOMPRESSORS] | undefined {
   return Object.entries(DECOMPRESSORS).find(([suffix]) => member.name.endsWith(suffix))?.[1];
 }
 
-/** A member's tar stream, read from the file and decompressed as it goes (gzip in-process, xz and zstd by tool). */
-function tarStream(path: string, member: ArMember): { stream: NodeJS.ReadableStream; done: Promise<void> } {
-  if (member.name.endsWith('.tar')) return { stream: memberBytes(path, member), done: Promise.resolve() };
-  if (member.name.endsWith('.gz')) return { stream: memberBytes(path, member).pipe(createGunzip()), done: Promise.resolve() };
-  const tool = decompressor(member);
-  if (!tool) throw new BuildError(`unsupported member ${member.name}`, 'slipway reads gzip, xz and zstd compressed .deb members');
-  const { stdout, done } = pipeTool(tool.tool, tool.args, memberBytes(path, member));
-  return { stream: stdout, done };
+/** A member read in-process: plain, or gzip; xz and zstd are left to their tools. */
+function inProcessStream(path: string, member: ArMember): NodeJS.ReadableStream {
+  if (member.name.endsWith('.tar')) return memberBytes(path, member);
+  if (member.name.endsWith('.gz')) return memberBytes(path, member).pipe(createGunzip());
+  throw new BuildError(`unsupported member ${member.name}`, 'slipway reads gzip, xz and zstd compressed .deb members');
 }
 
-export interface DebArchive {
-  control: () => { stream: NodeJS.ReadableStream; done: Promise<void> };
-  data: () => { stream: NodeJS.ReadableStream; done: Promise<void> };
+/** A .deb's control archive as a plain tar (small: a few kilobytes, at most a few hundred). */
+export async function readControlTar(path: string, label: string): Promise<Buffer> {
+  const member = findMember(path, 'control.tar', label);
+  const tool = decompressor(member);
+  if (tool) return filterToBuffer(tool.tool, tool.args, memberRange(path, member));
+  const chunks: Buffer[] = [];
+  for await (const chunk of inProcessStream(path, member)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -70,16 +77,12 @@ export interface DebArchive {
  */
 export async function cacheDataTar(cache: ContentCache, debPath: string, sha256: string, label: string): Promise<string> {
   if (cache.has('unpacked', sha256, '.tar')) return cache.pathFor('unpacked', sha256, '.tar');
-  const member = findDataMember(debPath, label);
+  const member = findMember(debPath, 'data.tar', label);
   const temp = cache.tempPathFor('unpacked');
   try {
     const tool = decompressor(member);
-    if (tool) {
-      await filterToFile(tool.tool, tool.args, memberBytes(debPath, member), temp);
-    } else {
-      const { stream, done } = tarStream(debPath, member);
-      await Promise.all([pipeline(stream, createWriteStream(temp)), done]);
-    }
+    if (tool) await filterToFile(tool.tool, tool.args, memberRange(debPath, member), temp);
+    else await pipeline(inProcessStream(debPath, member), createWriteStream(temp));
     return cache.commit(temp, 'unpacked', sha256, '.tar');
   } finally {
     rmSync(temp, { force: true });
@@ -90,12 +93,4 @@ function findMember(path: string, prefix: string, label: string): ArMember {
   const member = findArMember(path, prefix, label);
   if (!member) throw new BuildError(`${label} has no ${prefix}* member`, 'the cache entry is damaged; delete it and fetch again');
   return member;
-}
-
-function findDataMember(path: string, label: string): ArMember {
-  return findMember(path, 'data.tar', label);
-}
-
-export function openDeb(path: string, label: string): DebArchive {
-  return { control: () => tarStream(path, findMember(path, 'control.tar', label)), data: () => tarStream(path, findDataMember(path, label)) };
 }

@@ -90,12 +90,16 @@ export interface InitrdModules {
   provision: readonly string[];
 }
 
-/**
- * The initrd as two uncompressed newc archives, which the kernel unpacks one after the other: the
- * modules in one, everything else in the other. Apart, zstd compresses them in parallel, 2.2 s
- * sooner, and no larger: modules and programs share little (compressInitrd).
+/*
+ * The initrd is two uncompressed newc archives, which the kernel unpacks one after the other: the
+ * programs in one, the kernel's modules and their lists in the other. Apart, zstd compresses them
+ * in parallel, 2.2 s sooner, and no larger: modules and programs share little. The programs
+ * archive needs only the initrd's own packages, so a cold build compresses it while the root is
+ * still being unpacked.
  */
-export function buildInitrd(initrdTree: Tree, hostTree: Tree, kernel: KernelInfo, modules: InitrdModules, mtime: number): InitrdArchives {
+
+/** The programs archive: busybox and the other programs with their libraries, and init with its scripts. */
+export function initrdProgramsArchive(initrdTree: Tree, mtime: number): Buffer {
   const contents = new InitrdContents(initrdTree);
   for (const dir of ['dev', 'proc', 'sys', 'run', 'tmp', 'sysroot', 'etc', 'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64']) contents.dir(dir);
   for (const dir of ['bin', 'sbin', 'lib', 'lib64']) contents.symlink(dir, `usr/${dir}`);
@@ -103,46 +107,39 @@ export function buildInitrd(initrdTree: Tree, hostTree: Tree, kernel: KernelInfo
   for (const program of PROGRAMS) contents.program(program);
   contents.file('init', readFileSync(new URL('init', RUNTIME)), 0o755);
   for (const name of SOURCED_SCRIPTS) contents.file(`usr/lib/slipway/${name}`, readFileSync(new URL(name, RUNTIME)), 0o644);
+  return writeCpio([...contents.entries.values()], mtime);
+}
+
+/** The modules archive: the modules init loads, from the host tree, and the lists it loads them by. */
+export function initrdModulesArchive(hostTree: Tree, kernel: KernelInfo, modules: InitrdModules, mtime: number): Buffer {
+  const contents = new InitrdContents(hostTree);
   contents.file('etc/slipway/kernel-version', Buffer.from(`${kernel.version}\n`), 0o644);
   const paths = (names: readonly string[]) => names.map((name) => kernel.modules.get(name)!);
   contents.file('etc/slipway/modules', Buffer.from(paths(modules.boot).map((p) => `${p}\n`).join('')), 0o644);
   contents.file('etc/slipway/provision-modules', Buffer.from(paths(modules.provision).map((p) => `${p}\n`).join('')), 0o644);
-  const moduleFiles: CpioEntry[] = [];
   for (const path of paths([...modules.boot, ...modules.provision])) {
     const full = `usr/lib/modules/${kernel.version}/${path}`;
     contents.file(full, hostTree.read(full), 0o644);
-    moduleFiles.push(contents.entries.get(full)!);
-    contents.entries.delete(full);
   }
-  // The first archive makes the folders the second one's modules go into.
-  return { programs: writeCpio([...contents.entries.values()], mtime), modules: writeCpio(moduleFiles, mtime) };
-}
-
-export interface InitrdArchives {
-  programs: Buffer;
-  modules: Buffer;
+  return writeCpio([...contents.entries.values()], mtime);
 }
 
 /**
- * Each archive in zstd -19, side by side, concatenated: the kernel unpacks a sequence of compressed
- * archives. 4.2 MB where gzip -9 makes 5.6, which keeps a UKI with Debian's generic kernel under
- * 12 MiB; under TCG the kernel unpacks it in about 75 ms more than gzip (measured with the cloud
- * kernel, medians of 3 to 7 boots; xz was 3.4 MB but 600 ms slower). Compressing takes seconds,
- * so each result is cached by its archive's sha256: a rebuild with the same modules or the same
- * programs reuses it.
+ * Each archive in zstd -18, concatenated: the kernel unpacks a sequence of compressed archives.
+ * 4.2 MB where gzip -9 makes 5.6, which keeps a UKI with Debian's generic kernel under 12 MiB;
+ * under TCG the kernel unpacks it in about 75 ms more than gzip (measured with the cloud kernel,
+ * medians of 3 to 7 boots; xz was 3.4 MB but 600 ms slower). Compressing takes seconds, so each
+ * result is cached by its archive's sha256: a rebuild with the same modules or the same programs
+ * reuses it. With `lowPriority` the compressor takes only CPU time nothing else wants.
  */
-export async function compressInitrd(archives: InitrdArchives, cache: ContentCache): Promise<Buffer> {
-  return Buffer.concat(await Promise.all([archives.programs, archives.modules].map((cpio) => compressArchive(cpio, cache))));
-}
-
-async function compressArchive(cpio: Buffer, cache: ContentCache): Promise<Buffer> {
+export async function compressInitrdArchive(cpio: Buffer, cache: ContentCache, lowPriority = false): Promise<Buffer> {
   const sha256 = createHash('sha256').update(cpio).digest('hex');
   if (cache.has('initrds', sha256, '.cpio.zst')) return readFileSync(cache.pathFor('initrds', sha256, '.cpio.zst'));
   const plain = cache.tempPathFor('initrds');
   const compressed = `${plain}.zst`;
   writeFileSync(plain, cpio);
   try {
-    await runTool('zstd', ['-q', '-18', '-T1', '-o', compressed, plain]);
+    await runTool('zstd', ['-q', '-18', '-T1', '-o', compressed, plain], { lowPriority });
     return readFileSync(cache.commit(compressed, 'initrds', sha256, '.cpio.zst'));
   } finally {
     for (const path of [plain, compressed]) rmSync(path, { force: true });

@@ -21,7 +21,7 @@ import { configureUsers, parseSystemGroups, type Accounts } from '../assemble/co
 import { readAllControlMembers, type ControlMembers } from '../assemble/control.ts';
 import { DataTars } from '../assemble/data-tars.ts';
 import { fetchPackages } from '../assemble/download.ts';
-import { buildInitrd, compressInitrd } from '../assemble/initrd.ts';
+import { compressInitrdArchive, initrdModulesArchive, initrdProgramsArchive } from '../assemble/initrd.ts';
 import { findKernel, HeldModules, moduleClosure, trimModules, type KernelInfo } from '../assemble/kernel.ts';
 import { checkLockClosed, containerSetName, HOST_SET, INITRD_SET, type LockedPackage } from '../assemble/lock.ts';
 import { makeSquashfs } from '../assemble/rootfs.ts';
@@ -72,7 +72,10 @@ export interface BuildContext {
   accounts?: Accounts;
   kernel?: KernelInfo;
   modules?: string[];
-  initrd?: Buffer;
+  /** The initrd's programs archive, compressed at low priority from the initrd tree's unpacking on. */
+  initrdPrograms?: Promise<Buffer>;
+  /** The whole compressed initrd, made beside the root filesystem; the UKI awaits it. */
+  initrd?: Promise<Buffer>;
   osRelease?: string;
   verity?: VerityResult;
   layout?: DiskLayout;
@@ -131,8 +134,8 @@ const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathnam
  */
 export const CHECK_STEPS: Step<BuildContext>[] = [
   { title: 'Fetch packages', run: fetchAllPackages },
-  { title: 'Unpack the root tree and leave out what no host runs', run: unpackRootTree },
   { title: 'Unpack the initrd tree', run: unpackInitrdTree },
+  { title: 'Unpack the root tree and leave out what no host runs', run: unpackRootTree },
   { title: 'Collect the boot loader and UKI stub', run: collectBootFiles },
   { title: 'Install the slipway runtime', run: (ctx) => installRuntime(ctx.tree!, RUNTIME_ROOTFS) },
   { title: 'Configure users and groups', run: configureAccounts },
@@ -162,7 +165,7 @@ export const BUILD_STEPS: Step<BuildContext>[] = [
 async function fetchAllPackages(ctx: BuildContext, report: (detail: string) => void): Promise<void> {
   const { host, excluded, initrd, containers } = ctx.plan.packages;
   // In the order the steps after this one read them.
-  const all = [...host, ...excluded, ...initrd, ...Object.values(containers).flat()];
+  const all = [...initrd, ...host, ...excluded, ...Object.values(containers).flat()];
   const unique = [...new Map(all.map((p) => [p.sha256, p])).values()];
   const { paths } = await fetchPackages(unique, ctx.source, ctx.cache, { onProgress: (done, total) => report(`downloaded ${done}/${total}`) });
   for (const pkg of unique) ctx.debs.set(pkg.sha256, paths.get(pkg.name)!);
@@ -211,6 +214,10 @@ async function unpackInitrdTree(ctx: BuildContext, report: (detail: string) => v
   const packages = ctx.plan.packages.initrd;
   const key = treeKey({ initrd: packages.map((p) => p.sha256) });
   ctx.initrdTree = (await cachedTree(ctx.cache, key, join(ctx.work, 'initrd'), (tree) => unpackSet(ctx, tree, packages, () => true, report), ctx.checkOnly)).tree;
+  if (ctx.checkOnly) return;
+  // Compressed in the CPU time the root's unpacking leaves (its last seconds are one process's work).
+  ctx.initrdPrograms = compressInitrdArchive(initrdProgramsArchive(ctx.initrdTree, ctx.plan.sourceDateEpoch), ctx.cache, true);
+  ctx.initrdPrograms.catch(() => undefined);
 }
 
 /** Refuses a build whose kept files need what exclude: or remove: left out, with the chains that explain both sides. */
@@ -316,9 +323,11 @@ function selectKernelModules(ctx: BuildContext): void {
 async function makeInitrd(ctx: BuildContext): Promise<void> {
   const bootModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.initrdModules, []);
   const provisionModules = moduleClosure(ctx.kernel!, ctx.plan.kernel.provisionModules, []).filter((m) => !bootModules.includes(m));
-  const cpio = buildInitrd(ctx.initrdTree!, ctx.tree!, ctx.kernel!, { boot: bootModules, provision: provisionModules }, ctx.plan.sourceDateEpoch);
+  const modules = initrdModulesArchive(ctx.tree!, ctx.kernel!, { boot: bootModules, provision: provisionModules }, ctx.plan.sourceDateEpoch);
   rmSync(ctx.initrdTree!.root, { recursive: true, force: true });
-  ctx.initrd = await compressInitrd(cpio, ctx.cache);
+  ctx.initrd = Promise.all([ctx.initrdPrograms!, compressInitrdArchive(modules, ctx.cache)]).then((archives) => Buffer.concat(archives));
+  // Awaited by the UKI, or by the end of a build that fails before it.
+  ctx.initrd.catch(() => undefined);
 }
 
 async function makeRootFilesystem(ctx: BuildContext): Promise<void> {
@@ -359,7 +368,7 @@ async function makeBootImage(ctx: BuildContext): Promise<void> {
     {
       stub: join(ctx.work, 'boot', 'linuxx64.efi.stub'),
       kernel: ctx.kernel!.vmlinuz,
-      initrd: ctx.initrd!,
+      initrd: await ctx.initrd!,
       cmdline: kernelCommandLine(ctx.plan, ctx.verity!.rootHash),
       osRelease: ctx.osRelease!,
       epoch: ctx.plan.sourceDateEpoch,
@@ -432,15 +441,16 @@ async function installUpdateAgent(ctx: BuildContext): Promise<void> {
   tree.writeFile('usr/bin/slipway-update', '#!/bin/sh\nexec /usr/bin/node --expose-gc /usr/lib/slipway/update.cjs "$@"\n', { mode: 0o755, origin: 'slipway' });
 }
 
-function writeDiskImage(ctx: BuildContext): void {
+async function writeDiskImage(ctx: BuildContext): Promise<void> {
   const raw = join(ctx.work, 'disk.raw');
-  const digest = writeDisk(raw, ctx.layout!, {
+  const { digest } = await writeDisk(raw, ctx.layout!, {
     'esp': join(ctx.work, 'esp.img'),
     'root-a': artifactPath(ctx.plan, ctx.staging, 'root'),
     'verity-a': artifactPath(ctx.plan, ctx.staging, 'verity'),
     'data': join(ctx.work, 'var.img'),
   });
-  ctx.digests.set(raw, Promise.resolve(digest));
+  digest.catch(() => undefined);
+  ctx.digests.set(raw, digest);
 }
 
 async function writeMetadata(ctx: BuildContext): Promise<void> {

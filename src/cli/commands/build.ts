@@ -48,6 +48,7 @@ async function runBuildSteps(steps: readonly Step<BuildContext>[], context: Buil
     await runSteps<BuildContext>(steps, context, { quiet: global.json });
   } finally {
     await context.tars?.stop();
+    await Promise.allSettled([context.initrdPrograms, context.initrd]);
     rmSync(staging, { recursive: true, force: true });
     unregister();
   }
