@@ -66,10 +66,11 @@ export class HeldModules {
 
   /** For unpackDataTar: takes a module file of the package in `tar` aside. */
   divert(tar: string, origin: string): FileDiversion {
-    return (path, content) => {
-      if (!MODULE_FILE.test(path)) return false;
-      this.held.set(path, { tar, origin, depends: dependsField(content) });
-      return true;
+    return {
+      wants: (path) => MODULE_FILE.test(path),
+      take: (path, content) => {
+        this.held.set(path, { tar, origin, depends: dependsField(content) });
+      },
     };
   }
 

@@ -2,7 +2,8 @@
  * Unpacking .deb data archives into the tree, in the lockfile's order, without running any of the
  * packages' scripts and without root: owners and device nodes are recorded, not applied.
  */
-import { chmodSync, createReadStream, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, linkSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import type { EventEmitter } from 'node:events';
 import { join, posix } from 'node:path';
 import { extract, type Header } from 'tar-stream';
 import { BuildError } from '../errors.ts';
@@ -11,8 +12,14 @@ import { canonicalPath, MERGED_DIRS, type Entry, type Tree } from './tree.ts';
 /** Decides, per path, whether an entry goes into the tree. */
 export type PathFilter = (canonical: string) => boolean;
 
-/** Takes a regular file aside instead of into the tree, when it returns true. */
-export type FileDiversion = (canonical: string, content: Buffer) => boolean;
+/** Takes the regular files it wants aside instead of into the tree. */
+export interface FileDiversion {
+  wants: (canonical: string) => boolean;
+  take: (canonical: string, content: Buffer) => void;
+}
+
+/** Files larger than this are written as they stream in instead of gathered first (libnode is 80 MB). */
+const STREAM_ABOVE = 1024 * 1024;
 
 /** Creates merged /usr as debootstrap does, before any package is unpacked. */
 export function mergeUsr(tree: Tree): void {
@@ -53,6 +60,10 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
       body.resume();
       return;
     }
+    if (header.type === 'file' && (header.size ?? 0) > STREAM_ABOVE && !divert?.wants(named)) {
+      streamFile(tree, header, named, body, origin, next);
+      return;
+    }
     const chunks: Buffer[] = [];
     body.on('data', (chunk) => chunks.push(chunk as Buffer));
     body.on('end', () => {
@@ -72,6 +83,52 @@ export async function unpackDataTar(tree: Tree, tarPath: string, origin: string,
   });
   stream.pipe(tar);
   await finished;
+}
+
+/** Makes way for a regular file at `canonical` (its folder, nothing already there) and returns where it goes on disk. */
+function clearForFile(tree: Tree, canonical: string): string {
+  const host = join(tree.root, canonical);
+  tree.ensureParent(canonical);
+  rmSync(host, { force: true, recursive: tree.get(canonical)?.type === 'directory' });
+  return host;
+}
+
+/** Writes a large regular file chunk by chunk as the archive streams it, then records it. */
+function streamFile(tree: Tree, header: Header, named: string, body: EventEmitter, origin: string, next: (error?: Error) => void): void {
+  let fd: number | undefined;
+  let host: string;
+  const fail = (error: Error) => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    next(error);
+  };
+  try {
+    const canonical = tree.place(named);
+    host = clearForFile(tree, canonical);
+    fd = openSync(host, 'w', 0o600);
+    body.on('data', (chunk: Buffer) => {
+      try {
+        if (fd !== undefined) writeSync(fd, chunk);
+      } catch (error) {
+        fail(error as Error);
+      }
+    });
+    body.on('end', () => {
+      if (fd === undefined) return;
+      try {
+        closeSync(fd);
+        fd = undefined;
+        chmodSync(host, modeOf(header));
+        tree.record(canonical, { type: 'file', mode: modeOf(header), uid: header.uid ?? 0, gid: header.gid ?? 0, origin });
+        next();
+      } catch (error) {
+        fail(error as Error);
+      }
+    });
+    body.on('error', fail);
+  } catch (error) {
+    fail(error as Error);
+  }
 }
 
 /** Puts an entry the filter kept (at `named`, its canonical path) into the tree. */
@@ -94,10 +151,8 @@ function place(tree: Tree, header: Header, named: string, content: Buffer, origi
     }
     case 'file':
     case 'contiguous-file': {
-      if (divert?.(canonical, content)) return;
-      tree.ensureParent(canonical);
-      rmSync(host, { force: true, recursive: tree.get(canonical)?.type === 'directory' });
-      writeFileSync(host, content);
+      if (divert?.wants(canonical)) return divert.take(canonical, content);
+      writeFileSync(clearForFile(tree, canonical), content);
       chmodSync(host, entry.mode);
       tree.record(canonical, entry);
       return;

@@ -48,7 +48,7 @@ async function runBuildSteps(steps: readonly Step<BuildContext>[], context: Buil
     await runSteps<BuildContext>(steps, context, { quiet: global.json });
   } finally {
     await context.tars?.stop();
-    await Promise.allSettled([context.initrdPrograms, context.initrd]);
+    await context.initrdPrograms?.catch(() => undefined);
     rmSync(staging, { recursive: true, force: true });
     unregister();
   }
