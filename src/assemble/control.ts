@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { ContentCache } from './cache.ts';
 import { Readable } from 'node:stream';
 import { readControlTar } from './deb.ts';
-import { readTarFiles } from './tar.ts';
+import { readTarFiles } from '../shared/tar.ts';
 import { eachLimited } from '../shared/limited.ts';
 
 export interface ControlMembers {

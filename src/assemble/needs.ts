@@ -8,8 +8,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
 import { interpreter, isElf, neededLibraries } from './elf.ts';
 import { canonicalPath, type Tree } from './tree.ts';
-import { parseUnitFile } from '../hostconfig/unitfile.ts';
-import { CONTAINER_ROOTS_DIR } from './configure/containers.ts';
+import { parseUnitFile } from '../shared/unitfile.ts';
+import { CONTAINER_ROOTS_DIR } from '../recipe/container-units.ts';
 
 /** Why a path is not in the image: "exclude: libc6" or "remove: /usr/lib/**". */
 export type LeftOutPaths = Map<string, string>;

@@ -1,6 +1,6 @@
 /** What slipway reads of the OCI archives a recipe bakes in (`image: { archive }`). */
 import { Readable } from 'node:stream';
-import { readTarFiles } from './tar.ts';
+import { readTarFiles } from '../shared/tar.ts';
 
 /** The tag an OCI archive names its image with (index.json's org.opencontainers.image.ref.name), or undefined. */
 export async function ociArchiveTag(archive: Buffer): Promise<string | undefined> {

@@ -8,7 +8,7 @@ import { formatSize } from '../recipe/size.ts';
 import {
   EMPTY_LABEL, MiB, PARTITION_TYPES, alignUp, rootLabel, slotUuids, splitSlot, stableUuid, verityLabel, type PartitionRole,
 } from '../shared/layout.ts';
-import { writeGpt } from './gpt.ts';
+import { writeGpt } from '../shared/gpt.ts';
 import { ThreadedSha256 } from '../shared/hash.ts';
 
 export interface PlannedPartition {

@@ -9,7 +9,7 @@ import { RecipeError, errorMessage } from '../errors.ts';
 import { EMPTY_LABEL, PARTITION_TYPES } from '../shared/layout.ts';
 import { PACKAGES_FILE, parsePackagesFile, type PackageRecord } from '../shared/packages.ts';
 import { runTool } from '../tools.ts';
-import { gptProblem, readGpt, type GptTable } from './gpt.ts';
+import { gptProblem, readGpt, type GptTable } from '../shared/gpt.ts';
 
 export interface SlotInfo {
   slot: 'a' | 'b';

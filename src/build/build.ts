@@ -15,7 +15,8 @@ import { excludedPackagePaths, removePaths } from '../assemble/configure/remove.
 import { trimIcuData } from '../assemble/configure/icu.ts';
 import { RUNTIME_NEEDS } from '../assemble/leave-out.ts';
 import { describeUnmet, unmetNeeds, type LeftOutPaths } from '../assemble/needs.ts';
-import { CONTAINER_ROOTS_DIR, containerRootPath, imageArchivePath, installContainerUnits } from '../assemble/configure/containers.ts';
+import { installContainerUnits } from '../assemble/configure/containers.ts';
+import { CONTAINER_ROOTS_DIR, containerRootPath, imageArchivePath } from '../recipe/container-units.ts';
 import { ociArchiveTag } from '../assemble/oci.ts';
 import { configureUsers, parseSystemGroups, type Accounts } from '../assemble/configure/users.ts';
 import { readAllControlMembers, type ControlMembers } from '../assemble/control.ts';
@@ -33,59 +34,22 @@ import { makeDataFilesystem } from '../bootimage/datafs.ts';
 import { planLayout, writeDisk, type DiskLayout } from '../bootimage/disk.ts';
 import { makeEsp } from '../bootimage/esp.ts';
 import { makeUki } from '../bootimage/uki.ts';
-import type { Step } from '../cli/progress.ts';
+import type { BuildContext } from './context.ts';
+import type { Step } from './step.ts';
 import { BuildError, OutputError, RecipeError } from '../errors.ts';
 import { readRecipeFile, type LoadedRecipe } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { PACKAGES_FILE, formatPackagesFile } from '../shared/packages.ts';
-import { artifactPath, type ImagePlan } from './plan.ts';
+import { artifactPath, kernelCommandLine } from './plan.ts';
 import { configurePam } from '../assemble/configure/pam.ts';
 import { FACTS_PATH, factsFileText, parseGroup, parsePasswd, type ManifestFacts } from '../hostconfig/facts.ts';
 import { compileHostConfig } from '../hostconfig/compile.ts';
 import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
-import { installTargets, parseUnitFile, type InstallTarget } from '../hostconfig/unitfile.ts';
+import { installTargets, parseUnitFile, type InstallTarget } from '../shared/unitfile.ts';
 import { bundleProgram } from './bundle.ts';
 import { convertFormats, publishOutputs, startHashing, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
 import { processAlive } from '../shared/process.ts';
 import { releaseLauncher } from '../launcher/launch.ts';
-
-export interface BuildContext {
-  plan: ImagePlan;
-  loaded: LoadedRecipe;
-  source: ArchiveSource;
-  cache: ContentCache;
-  /** A dry run: only CHECK_STEPS run, and the cached trees are read in place instead of copied. */
-  checkOnly: boolean;
-  /** Inside the output folder, removed on success and on failure. */
-  staging: string;
-  work: string;
-  debs: Map<string, string>;
-  /** Each package's control members, by sha256. */
-  controls: Map<string, ControlMembers>;
-  /** Each package's data tar, decompressed in the background from the end of the fetch on. */
-  tars?: DataTars;
-  /** Per container with a baked-in image: the tag its archive names it with. */
-  imageTags: Map<string, string>;
-  tree?: Tree;
-  /** Files the root leaves out (exclude:, remove: and the built-in removals), with why. */
-  leftOut?: LeftOutPaths;
-  initrdTree?: Tree;
-  accounts?: Accounts;
-  kernel?: KernelInfo;
-  modules?: string[];
-  /** The initrd's programs archive, compressed at low priority from the initrd tree's unpacking on. */
-  initrdPrograms?: Promise<Buffer>;
-  initrd?: Buffer;
-  osRelease?: string;
-  verity?: VerityResult;
-  layout?: DiskLayout;
-  /** A host config to bake into the ESP (`slipway build --config`), and the plan compiled from it. */
-  hostConfig?: { bytes: Buffer; label: string; fileName: string; plan?: Buffer };
-  /** sha256 of artifacts, started as soon as each is written (outputs.ts). */
-  digests: Map<string, Promise<string>>;
-  /** What a host config is checked against; recorded in the manifest. */
-  imageFacts?: ManifestFacts;
-}
 
 /** The facts `slipway config validate --image` and the build check host configs against. */
 function imageFactsOf(tree: Tree, containers: string[]): ManifestFacts {
@@ -359,15 +323,6 @@ async function makeVerity(ctx: BuildContext): Promise<void> {
     stableUuid(name, version, 'verity'),
   );
   for (const artifact of ['root', 'verity']) startHashing(ctx, artifactPath(ctx.plan, ctx.staging, artifact));
-}
-
-export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
-  // panic=10: a host that panics reboots, so boot counting can fall back to the other slot.
-  // transparent_hugepage=never: with THP on (always or madvise), khugepaged raises min_free_kbytes
-  // to 44 MiB and the watermarks with it, which on a 1 GiB host kept 130 MiB from MemAvailable;
-  // with always, Go's heaps also took 28 MiB of huge pages for 15 MiB of use. A recipe's
-  // kernel.cmdline comes after, so `transparent_hugepage=madvise` there turns them back on.
-  return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...plan.kernel.cmdline].join(' ');
 }
 
 async function makeBootImage(ctx: BuildContext): Promise<void> {

@@ -3,9 +3,8 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wr
 import { join } from 'node:path';
 import { sha256File } from '../shared/hash.ts';
 import { runTool } from '../tools.ts';
-import type { BuildContext } from './build.ts';
-import { kernelCommandLine } from './build.ts';
-import { artifactPath } from './plan.ts';
+import type { BuildContext } from './context.ts';
+import { artifactPath, kernelCommandLine } from './plan.ts';
 
 const CHECKSUMS = 'SHA256SUMS';
 

@@ -104,3 +104,12 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
 export function artifactPath(plan: ImagePlan, dir: string, artifact: string): string {
   return join(dir, plan.artifacts[artifact]!);
 }
+
+export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
+  // panic=10: a host that panics reboots, so boot counting can fall back to the other slot.
+  // transparent_hugepage=never: with THP on (always or madvise), khugepaged raises min_free_kbytes
+  // to 44 MiB and the watermarks with it, which on a 1 GiB host kept 130 MiB from MemAvailable;
+  // with always, Go's heaps also took 28 MiB of huge pages for 15 MiB of use. A recipe's
+  // kernel.cmdline comes after, so `transparent_hugepage=madvise` there turns them back on.
+  return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...plan.kernel.cmdline].join(' ');
+}

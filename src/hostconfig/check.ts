@@ -5,7 +5,7 @@
  */
 import type { ImageFacts } from './facts.ts';
 import type { HostConfig } from './schema.ts';
-import { installTargets, parseUnitFile, UnitSyntaxError, type UnitFile } from './unitfile.ts';
+import { installTargets, parseUnitFile, UnitSyntaxError, type UnitFile } from '../shared/unitfile.ts';
 import { isUnitFileName } from '../shared/paths.ts';
 
 const WRITABLE = /^\/(etc|var)\/./;

@@ -9,7 +9,7 @@
  * boot does not have to start Node under emulation; the initrd's fallback runs this same code.
  */
 import { posix } from 'node:path';
-import { packTar, type TarEntry } from '../assemble/tar.ts';
+import { packTar, type TarEntry } from '../shared/tar.ts';
 import { sha256 } from '../shared/hash.ts';
 import { factsDigest, factsFromManifest, type ManifestFacts } from './facts.ts';
 import { parseHostConfig } from './load.ts';

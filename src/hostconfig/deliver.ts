@@ -5,7 +5,6 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { FwCfgEntry } from '../../qemu/args.ts';
 import { compileHostConfig } from './compile.ts';
 import { baseFacts, factsFromManifest } from './facts.ts';
 import { manifestFacts, manifestFor, PLAN_FILE_NAME, readConfigBytes, validateConfigFile } from './read.ts';
@@ -18,7 +17,13 @@ export const FW_CFG_PLAN = 'opt/slipway/plan';
  * entries for it; a compiled plan is written into `planDir`. An image without a manifest is checked
  * against Debian's base accounts, and an image from a slipway before compiled plans gets no plan.
  */
-export async function configFwCfg(configFile: string, image: string, planDir: string): Promise<FwCfgEntry[]> {
+/** A file QEMU passes by fw_cfg under `name` (opt/slipway/config, say). */
+export interface FwCfgFile {
+  name: string;
+  file: string;
+}
+
+export async function configFwCfg(configFile: string, image: string, planDir: string): Promise<FwCfgFile[]> {
   const config = { name: FW_CFG_CONFIG, file: resolve(configFile) };
   if (!existsSync(manifestFor(image))) {
     validateConfigFile(configFile, baseFacts());

@@ -6,7 +6,7 @@
  * named assumes Debian's base accounts only.
  */
 import { sha256 } from '../shared/hash.ts';
-import type { InstallTarget } from './unitfile.ts';
+import type { InstallTarget } from '../shared/unitfile.ts';
 
 export interface ImageFacts {
   users: Map<string, { uid: number; gid: number; home: string }>;

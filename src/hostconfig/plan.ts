@@ -3,10 +3,10 @@
  * in the /etc overlay's upper folder on /var), homes on /var, and the accounts the initrd merges into
  * /etc/passwd and friends at every boot (so an update's new system users are never shadowed).
  */
-import { containerUnit } from '../assemble/configure/containers.ts';
+import { containerUnit } from '../recipe/container-units.ts';
 import type { ImageFacts } from './facts.ts';
 import type { HostConfig, HostUser } from './schema.ts';
-import { installTargets, parseUnitFile } from './unitfile.ts';
+import { installTargets, parseUnitFile } from '../shared/unitfile.ts';
 
 export type Write =
   | { kind: 'file'; path: string; content: Buffer; mode: number; uid: number; gid: number }

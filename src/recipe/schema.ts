@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { besidePath, imagePath, passwdPath, sshPublicKey, unique, unitFileName } from '../shared/paths.ts';
 import { formatSize, parseSize } from './size.ts';
-import { isEmptyWindow, WINDOW_PATTERN } from '../updater/agent/window.ts';
+import { isEmptyWindow, WINDOW_PATTERN } from '../shared/reboot-window.ts';
 
 const name = z
   .string()

@@ -13,7 +13,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
-import { compareVersions } from '../assemble/archive/version.ts';
+import { compareVersions } from '../shared/debian-version.ts';
 import { UpdateError, errorMessage } from '../errors.ts';
 import { sha256File } from '../shared/hash.ts';
 import { ROLES, loadRoleKey, signerFor, type RoleKey } from './keys.ts';

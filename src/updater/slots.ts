@@ -4,7 +4,7 @@
  * block device or an image file alike.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { readGpt, writeGpt, type GptTable } from '../bootimage/gpt.ts';
+import { readGpt, writeGpt, type GptTable } from '../shared/gpt.ts';
 import { UpdateError } from '../errors.ts';
 import { EMPTY_LABEL, PARTITION_TYPES, slotUuids, stableUuid } from '../shared/layout.ts';
 import { blockDeviceSize } from './blockdev.ts';

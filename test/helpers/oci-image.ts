@@ -7,8 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { containerRootPath } from '../../src/assemble/configure/containers.ts';
-import { packTar } from '../../src/assemble/tar.ts';
+import { containerRootPath } from '../../src/recipe/container-units.ts';
+import { packTar } from '../../src/shared/tar.ts';
 import { sha256 } from '../../src/shared/hash.ts';
 import { tempDir } from './archive.ts';
 

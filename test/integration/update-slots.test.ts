@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planLayout } from '../../src/bootimage/disk.ts';
-import { writeGpt } from '../../src/bootimage/gpt.ts';
+import { writeGpt } from '../../src/shared/gpt.ts';
 import { MiB, slotUuids } from '../../src/shared/layout.ts';
 import { NetworkError, VerificationError } from '../../src/errors.ts';
 import { downloadInto } from '../../src/updater/download.ts';

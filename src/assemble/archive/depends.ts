@@ -1,4 +1,4 @@
-import type { Relation } from './version.ts';
+import type { Relation } from '../../shared/debian-version.ts';
 
 /** One alternative of a dependency: `name[:arch] [(relation version)]`. */
 export interface DependencyAtom {

@@ -1,6 +1,6 @@
 import { eachDeb822, type Paragraph } from './deb822.ts';
 import { parseAtom, parseDependencies, type Dependency, type DependencyAtom } from './depends.ts';
-import { compareVersions } from './version.ts';
+import { compareVersions } from '../../shared/debian-version.ts';
 
 export type MultiArch = 'no' | 'same' | 'foreign' | 'allowed';
 

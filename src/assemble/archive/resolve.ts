@@ -12,7 +12,7 @@
 import { ResolveError } from '../../errors.ts';
 import { formatAtom, formatDependency, type Dependency, type DependencyAtom } from './depends.ts';
 import type { BinaryPackage, PackageIndex } from './packages.ts';
-import { satisfiesRelation } from './version.ts';
+import { satisfiesRelation } from '../../shared/debian-version.ts';
 
 export interface ResolveRequest {
   atom: DependencyAtom;

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { IMAGE_REMOVALS } from '../leave-out.ts';
 import type { LeftOutPaths } from '../needs.ts';
-import { listTarNames } from '../tar.ts';
+import { listTarNames } from '../../shared/tar.ts';
 import { canonicalPath, type Tree } from '../tree.ts';
 
 /** `*` within a name, `**` across folders, `?` one character; a trailing `/**` also matches the folder itself. */

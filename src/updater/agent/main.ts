@@ -11,7 +11,7 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { SlipwayError, UpdateError, errorMessage } from '../../errors.ts';
-import { compareVersions } from '../../assemble/archive/version.ts';
+import { compareVersions } from '../../shared/debian-version.ts';
 import { readSlots, slotOfRootHash, type Slot } from '../slots.ts';
 import { PARTITION_TYPES, rootLabel } from '../../shared/layout.ts';
 import { installRelease } from './apply.ts';
@@ -19,7 +19,7 @@ import { markBad, mountEsp, removeUkis, ukiEntries } from './esp.ts';
 import { partitionDevice, runningHost, type RunningHost } from './host.ts';
 import { UpdateRepository, type Release } from './repository.ts';
 import { STATE_DIR, readState, result, writeState } from './state.ts';
-import { calendarMoment, isOpen, nextOpening, parseWindow, windowLength } from './window.ts';
+import { calendarMoment, isOpen, nextOpening, parseWindow, windowLength } from '../../shared/reboot-window.ts';
 
 const CONFIG = '/usr/lib/slipway/update/config.json';
 const TRUSTED_ROOT = '/usr/lib/slipway/update/root.json';

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata, type TargetFile } from '@tufjs/models';
 import { Updater } from 'tuf-js';
-import { compareVersions } from '../../assemble/archive/version.ts';
+import { compareVersions } from '../../shared/debian-version.ts';
 import { UpdateError, errorMessage } from '../../errors.ts';
 import type { SlipwayTargetInfo } from '../publish.ts';
 import { MetadataFetcher } from './fetcher.ts';

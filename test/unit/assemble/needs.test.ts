@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { excludedPackagePaths, globToRegExp, removePaths } from '../../../src/assemble/configure/remove.ts';
 import { describeUnmet, unmetNeeds } from '../../../src/assemble/needs.ts';
-import { packTar } from '../../../src/assemble/tar.ts';
+import { packTar } from '../../../src/shared/tar.ts';
 import { Tree } from '../../../src/assemble/tree.ts';
 
 const dirs: string[] = [];

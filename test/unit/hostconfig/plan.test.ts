@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containerUnit } from '../../../src/assemble/configure/containers.ts';
+import { containerUnit } from '../../../src/recipe/container-units.ts';
 import { baseFacts, type ImageFacts } from '../../../src/hostconfig/facts.ts';
 import { ACCOUNTS_DIR, planProvision, type Write } from '../../../src/hostconfig/plan.ts';
 import { HostConfigSchema, type HostConfigInput } from '../../../src/hostconfig/schema.ts';

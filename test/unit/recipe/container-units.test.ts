@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { containerRootPath, containerUnit, imageArchivePath } from '../../../../src/assemble/configure/containers.ts';
-import { ContainerSchema, type Container } from '../../../../src/recipe/schema.ts';
-import { formatIssues } from '../../../../src/recipe/load.ts';
+import { containerRootPath, containerUnit, imageArchivePath } from '../../../src/recipe/container-units.ts';
+import { ContainerSchema, type Container } from '../../../src/recipe/schema.ts';
+import { formatIssues } from '../../../src/recipe/load.ts';
 
 function container(input: Record<string, unknown>): Container {
   return ContainerSchema.parse(input);

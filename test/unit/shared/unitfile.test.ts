@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installTargets, parseUnitFile, UnitSyntaxError } from '../../../src/hostconfig/unitfile.ts';
+import { installTargets, parseUnitFile, UnitSyntaxError } from '../../../src/shared/unitfile.ts';
 
 function sections(text: string): Record<string, Array<[string, string]>> {
   return Object.fromEntries([...parseUnitFile(text).sections].map(([name, entries]) => [name, entries.map((e) => [e.key, e.value])]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, satisfiesRelation } from '../../../../src/assemble/archive/version.ts';
+import { compareVersions, satisfiesRelation } from '../../../src/shared/debian-version.ts';
 
 // Every expected ordering below was confirmed by hand with `dpkg --compare-versions` (dpkg 1.21).
 const ORDERED: [lower: string, higher: string][] = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calendarMoment, isOpen, nextOpening, parseWindow, windowLength } from '../../../src/updater/agent/window.ts';
+import { calendarMoment, isOpen, nextOpening, parseWindow, windowLength } from '../../../src/shared/reboot-window.ts';
 
 const at = (hh: number, mm: number) => new Date(2026, 10, 23, hh, mm, 30);
 

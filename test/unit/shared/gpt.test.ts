@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToGuid, crc32, gptProblem, guidToBytes, readGpt, writeGpt, type GptPartition } from '../../../src/bootimage/gpt.ts';
+import { bytesToGuid, crc32, gptProblem, guidToBytes, readGpt, writeGpt, type GptPartition } from '../../../src/shared/gpt.ts';
 
 const MiB = 1024 * 1024;
 const SECTOR = 512;
