@@ -7,9 +7,9 @@ import { closeSync, createReadStream, ftruncateSync, mkdirSync, openSync, readFi
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { writeCpio } from '../src/assemble/cpio.ts';
-import { readTarFiles } from '../src/assemble/tar.ts';
+import { readTarFiles } from '../src/shared/tar.ts';
 import { makeEsp } from '../src/bootimage/esp.ts';
-import { writeGpt } from '../src/bootimage/gpt.ts';
+import { writeGpt } from '../src/shared/gpt.ts';
 import { makeUki } from '../src/bootimage/uki.ts';
 import { MiB, PARTITION_TYPES, stableUuid } from '../src/shared/layout.ts';
 
