@@ -15,7 +15,7 @@ import { setupCommand } from './commands/setup.ts';
 import { EXIT_INTERRUPTED, reportError } from './report.ts';
 import { runCleanups } from '../cleanup.ts';
 
-const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, bootCommand, inspectCommand, configCommand, keygenCommand, publishCommand, schemaCommand, setupCommand];
+export const COMMANDS: readonly Command[] = [lockCommand, fetchCommand, buildCommand, bootCommand, inspectCommand, configCommand, keygenCommand, publishCommand, schemaCommand, setupCommand];
 
 const GLOBAL_OPTIONS = {
   debug: { type: 'boolean' },
@@ -29,9 +29,12 @@ function version(): string {
   return pkg.version;
 }
 
-function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => `${c.name} ${c.usage}`.length));
-  const lines = COMMANDS.map((c) => `  ${`${c.name} ${c.usage}`.padEnd(width)}  ${c.summary}`);
+/** The widest help may be: a command and a one-line summary each, like talosctl's and mkosi's. */
+export const HELP_COLUMNS = 100;
+
+export function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     'slipway — build immutable, atomically updated Linux container hosts',
     '',
@@ -39,6 +42,8 @@ function overview(): string {
     '',
     'commands:',
     ...lines,
+    '',
+    "'slipway COMMAND --help' shows a command's arguments and options.",
     '',
     'options for every command:',
     '  --json      print results as JSON (where a command prints data)',
@@ -48,8 +53,23 @@ function overview(): string {
   ].join('\n');
 }
 
-function commandHelp(command: Command): string {
-  return [`usage: slipway ${command.name} ${command.usage}`, '', command.summary, '', ...(command.details ?? []).map((d) => `  ${d}`), ''].join('\n');
+/** The usage line, wrapped where one line would be too wide. */
+function usageLines(command: Command): string[] {
+  const prefix = `usage: slipway ${command.name} `;
+  if (prefix.length + command.usage.length <= HELP_COLUMNS) return [(prefix + command.usage).trimEnd()];
+  // Words, with a bracketed option and its argument kept together.
+  const words = command.usage.match(/\[[^\]]*\](?:\.\.\.)?|\S+/g) ?? [];
+  const lines = [prefix.trimEnd()];
+  for (const word of words) {
+    const line = lines[lines.length - 1]!;
+    if (line.length + 1 + word.length > HELP_COLUMNS) lines.push(`${' '.repeat(prefix.length)}${word}`);
+    else lines[lines.length - 1] = `${line} ${word}`;
+  }
+  return lines;
+}
+
+export function commandHelp(command: Command): string {
+  return [...usageLines(command), '', command.summary, '', ...(command.details ?? []).map((d) => `  ${d}`), ''].join('\n');
 }
 
 function findCommand(name: string): Command {

@@ -59,13 +59,15 @@ export const bootCommand: Command = {
   details: [
     '--forward HOST:GUEST  forward localhost:HOST to the guest’s GUEST port (repeatable);',
     '                      for a recipe, each container port P is forwarded from P (P+8000 below 1024)',
-    '--config FILE         a host config, checked against the image and passed by fw_cfg (opt/slipway/config),',
-    '                      with the plan compiled from it (opt/slipway/plan) so the first boot need not start Node',
+    '--config FILE         a host config, checked against the image and passed by fw_cfg',
+    '                      (opt/slipway/config), with the plan compiled from it (opt/slipway/plan)',
+    '                      so the first boot need not start Node',
     '--accel kvm|tcg       default: KVM when a quick probe shows it works, else TCG',
     '--memory MIB          guest memory (default 1024)',
     '--cpus N              guest CPUs (default 2)',
     'with a RECIPE, build options apply too (--out, --version, --cache, --mirror)',
-    'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay takes the writes)',
+    'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay',
+    'takes the writes)',
   ],
   options: {
     ...BUILD_OPTIONS,

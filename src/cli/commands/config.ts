@@ -24,7 +24,7 @@ async function compile(file: string, image: string | undefined, planFile: string
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'check a host config (validate FILE), compile it for an image (compile FILE), or print its format (schema)',
+  summary: 'check a host config, compile it for an image, or print its format',
   usage: 'validate FILE [--image IMAGE] | compile FILE --image IMAGE --out PLAN | schema',
   details: [
     'validate FILE    check a YAML, JSON or Ignition host config; every problem is named by its path',

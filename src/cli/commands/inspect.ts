@@ -24,7 +24,8 @@ export const inspectCommand: Command = {
   summary: 'show an image’s partitions, slots, versions, root hashes and packages',
   usage: 'IMAGE [--sizes]',
   details: [
-    '--sizes  each package’s installed size and why it is there (the chain that pulled it in), largest first',
+    '--sizes  each package’s installed size and why it is there (the chain that pulled it in),',
+    '         largest first',
     '--json   everything as JSON',
   ],
   options: { sizes: { type: 'boolean' } },

@@ -3,10 +3,11 @@ import type { Command } from '../command.ts';
 
 export const keygenCommand: Command = {
   name: 'keygen',
-  summary: 'make update-signing keys: one ed25519 key per TUF role (root, targets, snapshot, timestamp)',
+  summary: 'make update-signing keys: one ed25519 key per TUF role',
   usage: 'DIR',
   details: [
-    'DIR gets ROLE.key (private, mode 0600) and ROLE.pub.json for each role; existing keys are never replaced.',
+    'DIR gets ROLE.key (private, mode 0600) and ROLE.pub.json for each role (root, targets,',
+    'snapshot, timestamp); existing keys are never replaced.',
     'Keep root.key offline: it is only needed to make a repository and to rotate keys.',
   ],
   options: {},
