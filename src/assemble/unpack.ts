@@ -47,6 +47,11 @@ function modeOf(header: Header): number {
   return (header.mode ?? 0o644) & 0o7777;
 }
 
+/** The record of a regular file from an archive entry: its mode and numeric owner, and its package. */
+function fileEntry(header: Header, origin: string): Entry {
+  return { type: 'file', mode: modeOf(header), uid: header.uid ?? 0, gid: header.gid ?? 0, origin };
+}
+
 /** Unpacks a plain data tar (see cacheDataTar) into the tree. */
 export async function unpackDataTar(tree: Tree, tarPath: string, origin: string, keep: PathFilter, divert?: FileDiversion): Promise<void> {
   const stream = createReadStream(tarPath);
@@ -118,8 +123,9 @@ function streamFile(tree: Tree, header: Header, named: string, body: EventEmitte
       try {
         closeSync(fd);
         fd = undefined;
-        chmodSync(host, modeOf(header));
-        tree.record(canonical, { type: 'file', mode: modeOf(header), uid: header.uid ?? 0, gid: header.gid ?? 0, origin });
+        const entry = fileEntry(header, origin);
+        chmodSync(host, entry.mode);
+        tree.record(canonical, entry);
         next();
       } catch (error) {
         fail(error as Error);
@@ -136,7 +142,7 @@ function place(tree: Tree, header: Header, named: string, content: Buffer, origi
   // Where dpkg would put it: through the folder symlinks the image already has (/var/run → /run).
   const canonical = tree.place(named);
   const host = join(tree.root, canonical);
-  const entry: Entry = { type: 'file', mode: modeOf(header), uid: header.uid ?? 0, gid: header.gid ?? 0, origin };
+  const entry = fileEntry(header, origin);
   // A merged-/usr top-level folder (`./bin/`) is the symlink mergeUsr made; what is in it lands in /usr.
   const topLevel = posix.normalize(header.name.replace(/^\.?\/+/, '')).replace(/\/+$/, '');
   if (header.type === 'directory' && MERGED_DIRS.includes(topLevel)) return;

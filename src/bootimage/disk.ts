@@ -73,14 +73,13 @@ class ImageHash {
 
   async at(offset: number, data: Buffer): Promise<void> {
     this.zerosUntil(offset);
-    if (data.equals(ZEROS.subarray(0, data.length))) this.hash.zeros(data.length);
-    else await this.hash.update(data);
+    await this.hash.update(data);
     this.position += data.length;
   }
 
   zerosUntil(offset: number): void {
     if (offset < this.position) throw new Error(`disk written out of order at ${offset}`);
-    this.hash.zeros(offset - this.position);
+    if (offset > this.position) this.hash.zeros(offset - this.position);
     this.position = offset;
   }
 
@@ -105,8 +104,13 @@ async function copyInto(fd: number, hash: ImageHash, source: string, offset: num
       if (read === 0) break;
       if (position + read > limit) throw new BuildError(`the ${role} content (${formatSize(position + read)}+) does not fit its ${formatSize(limit)} partition`, 'raise the size in the recipe (disk.*)');
       const chunk = buffer.subarray(0, read);
-      if (!chunk.equals(ZEROS.subarray(0, read))) writeSync(fd, chunk, 0, read, offset + position);
-      await hash.at(offset + position, chunk);
+      // A chunk of zeros stays a hole, and the hashing thread only counts it.
+      if (chunk.equals(ZEROS.subarray(0, read))) {
+        hash.zerosUntil(offset + position + read);
+      } else {
+        writeSync(fd, chunk, 0, read, offset + position);
+        await hash.at(offset + position, chunk);
+      }
       position += read;
     }
   } finally {

@@ -4,8 +4,6 @@
  */
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
-import type { ArchiveSource } from '../assemble/archive/open.ts';
-import type { ContentCache } from '../assemble/cache.ts';
 import { applyAlternatives, parseAlternatives } from '../assemble/configure/alternatives.ts';
 import {
   applyRecipeFiles, configureCaCertificates, installConfigTemplates, configureReadOnlyRoot, trimFilter, writeOsRelease, writeUserTmpfiles,
@@ -14,30 +12,30 @@ import { configureUnits } from '../assemble/configure/units.ts';
 import { excludedPackagePaths, removePaths } from '../assemble/configure/remove.ts';
 import { trimIcuData } from '../assemble/configure/icu.ts';
 import { RUNTIME_NEEDS } from '../assemble/leave-out.ts';
-import { describeUnmet, unmetNeeds, type LeftOutPaths } from '../assemble/needs.ts';
+import { describeUnmet, unmetNeeds } from '../assemble/needs.ts';
 import { installContainerUnits } from '../assemble/configure/containers.ts';
 import { CONTAINER_ROOTS_DIR, containerRootPath, imageArchivePath } from '../recipe/container-units.ts';
 import { ociArchiveTag } from '../assemble/oci.ts';
-import { configureUsers, parseSystemGroups, type Accounts } from '../assemble/configure/users.ts';
-import { readAllControlMembers, type ControlMembers } from '../assemble/control.ts';
+import { configureUsers, parseSystemGroups } from '../assemble/configure/users.ts';
+import { readAllControlMembers } from '../assemble/control.ts';
 import { DataTars } from '../assemble/data-tars.ts';
 import { fetchPackages } from '../assemble/download.ts';
 import { compressInitrdArchive, initrdModulesArchive, initrdProgramsArchive } from '../assemble/initrd.ts';
-import { findKernel, HeldModules, moduleClosure, trimModules, type KernelInfo } from '../assemble/kernel.ts';
+import { findKernel, HeldModules, moduleClosure, trimModules } from '../assemble/kernel.ts';
 import { checkLockClosed, containerSetName, HOST_SET, INITRD_SET, type LockedPackage } from '../assemble/lock.ts';
 import { makeSquashfs } from '../assemble/rootfs.ts';
 import { Tree } from '../assemble/tree.ts';
 import { cachedTree, treeKey } from '../assemble/tree-cache.ts';
 import { mergeUsr, unpackDataTar } from '../assemble/unpack.ts';
-import { formatVerity, veritySalt, type VerityResult } from '../assemble/verity.ts';
+import { formatVerity, veritySalt } from '../assemble/verity.ts';
 import { makeDataFilesystem } from '../bootimage/datafs.ts';
-import { planLayout, writeDisk, type DiskLayout } from '../bootimage/disk.ts';
+import { planLayout, writeDisk } from '../bootimage/disk.ts';
 import { makeEsp } from '../bootimage/esp.ts';
 import { makeUki } from '../bootimage/uki.ts';
 import type { BuildContext } from './context.ts';
 import type { Step } from './step.ts';
 import { BuildError, OutputError, RecipeError } from '../errors.ts';
-import { readRecipeFile, type LoadedRecipe } from '../recipe/load.ts';
+import { readRecipeFile } from '../recipe/load.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { PACKAGES_FILE, formatPackagesFile } from '../shared/packages.ts';
 import { artifactPath, kernelCommandLine } from './plan.ts';
