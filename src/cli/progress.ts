@@ -4,7 +4,7 @@
  * the error is reported once, by report.ts.
  */
 import { Listr, ListrLogger, PRESET_TIMER, ProcessOutput, type ListrTask } from 'listr2';
-import type { Step } from '../build/step.ts';
+import type { Step } from '../pipeline/step.ts';
 
 export interface ProgressOptions {
   quiet: boolean;

@@ -46,7 +46,7 @@ describe('the layers of the code', () => {
       'src/shared/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
       'src/shared/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
       'src/cli/progress.ts': 'export interface Step { title: string }\n',
-      'src/build/build.ts': "import type { Step } from '../cli/progress.ts';\nexport const steps: Step[] = [];\n",
+      'src/pipeline/build.ts': "import type { Step } from '../cli/progress.ts';\nexport const steps: Step[] = [];\n",
       'src/recipe/schema.ts': "import { x } from '../updater/agent/main.ts';\nexport const y = x;\n",
       'src/hostconfig/deliver.ts': "import type { Q } from '../../qemu/args.ts';\nexport type R = Q;\n",
       'qemu/args.ts': 'export type Q = string;\n',
@@ -55,7 +55,7 @@ describe('the layers of the code', () => {
     expect(found).toEqual(expect.arrayContaining([
       'updater-stands-alone: src/updater/agent/main.ts -> src/assemble/archive/version.ts',
       expect.stringMatching(/^no-cycles: src\/shared\/(a|b)\.ts -> src\/shared\/(a|b)\.ts/),
-      'cli-is-the-top: src/build/build.ts -> src/cli/progress.ts',
+      'cli-is-the-top: src/pipeline/build.ts -> src/cli/progress.ts',
       'recipe-over-shared: src/recipe/schema.ts -> src/updater/agent/main.ts',
       'hostconfig-stands-alone: src/hostconfig/deliver.ts -> qemu/args.ts',
     ]));

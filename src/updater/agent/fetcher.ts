@@ -2,7 +2,7 @@
  * How tuf-js fetches the repository's metadata on a host: over node:http, as the targets are.
  * tuf-js's own fetcher brings make-fetch-happen and its HTTP stack (iconv-lite's tables, caches,
  * proxies): 800 KB of the agent's 930 KB bundle, parsed at every start of slipway-update, which
- * under emulation took seconds. The bundle leaves that stack out (src/build/bundle.ts).
+ * under emulation took seconds. The bundle leaves that stack out (src/pipeline/bundle.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { BaseFetcher } from 'tuf-js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { lockInputsHash, type LockedPackage, type Lockfile } from '../../../../src/assemble/lock.ts';
-import { planImage } from '../../../../src/build/plan.ts';
+import { planImage } from '../../../../src/pipeline/plan.ts';
 import { parseFormats, planReport } from '../../../../src/cli/commands/build.ts';
 import { UsageError } from '../../../../src/errors.ts';
 import { RecipeSchema } from '../../../../src/recipe/schema.ts';

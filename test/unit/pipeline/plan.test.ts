@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
 import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
-import { artifactPath, planImage, sourceDateEpoch } from '../../../src/build/plan.ts';
+import { artifactPath, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
 import { RecipeError } from '../../../src/errors.ts';
 import { RecipeSchema } from '../../../src/recipe/schema.ts';
 
