@@ -8,7 +8,7 @@ import { openArchive } from '../src/assemble/archive/open.ts';
 import { ContentCache, defaultCacheDir } from '../src/assemble/cache.ts';
 import { fetchPackages } from '../src/assemble/download.ts';
 import { resolveLock, type Lockfile } from '../src/assemble/lock.ts';
-import { archiveSourceFor } from '../src/cli/context.ts';
+import { archiveSourceOf } from '../src/pipeline/sources.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
 import { FLOOR_MARKER, buildFloorDisk } from './floor.ts';
 import { measure } from './process-tree.ts';
@@ -37,7 +37,7 @@ function defaultHost() {
   const parsed = parseRecipe(readFileSync(RECIPE_PATH, 'utf8'), RECIPE_PATH);
   if (!parsed.ok) throw parsed.error;
   const loaded = { recipe: parsed.value, path: RECIPE_PATH, dir: join(RECIPE_PATH, '..') };
-  return { loaded, source: archiveSourceFor(loaded, {}) };
+  return { loaded, source: archiveSourceOf(loaded, undefined) };
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

@@ -46,7 +46,7 @@ export async function fetchPackages(
   packages: readonly LockedPackage[],
   source: ArchiveSource,
   cache: ContentCache,
-  options: { concurrency?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: { concurrency?: number; onProgress?: (done: number, total: number, bytesDownloaded: number) => void } = {},
 ): Promise<FetchedPackages> {
   cache.sweepPartials('debs');
   const paths = new Map<string, string>();
@@ -66,7 +66,7 @@ export async function fetchPackages(
       } else {
         stats.cached++;
       }
-      options.onProgress?.(paths.size, packages.length);
+      options.onProgress?.(paths.size, packages.length, stats.bytes);
     } finally {
       inFlight--;
     }

@@ -94,7 +94,7 @@ class ImageHash {
 }
 
 /** Copies a file to an offset, skipping all-zero chunks so the image stays sparse. */
-async function copyInto(fd: number, hash: ImageHash, source: string, offset: number, limit: number, role: string): Promise<void> {
+async function copyInto(fd: number, hash: ImageHash, source: string, offset: number, limit: number, role: string, copied: (bytes: number) => void): Promise<void> {
   const input = openSync(source, 'r');
   const buffer = Buffer.alloc(CHUNK);
   try {
@@ -112,6 +112,7 @@ async function copyInto(fd: number, hash: ImageHash, source: string, offset: num
         await hash.at(offset + position, chunk);
       }
       position += read;
+      copied(read);
     }
   } finally {
     closeSync(input);
@@ -119,7 +120,9 @@ async function copyInto(fd: number, hash: ImageHash, source: string, offset: num
 }
 
 /** Writes the raw image; its sha256 follows, from the hashing thread. */
-export async function writeDisk(output: string, layout: DiskLayout, contents: Partial<Record<PartitionRole, string>>): Promise<{ digest: Promise<string> }> {
+export async function writeDisk(
+  output: string, layout: DiskLayout, contents: Partial<Record<PartitionRole, string>>, onProgress: (bytesCopied: number) => void = () => undefined,
+): Promise<{ digest: Promise<string> }> {
   const gpt = writeGpt(
     layout.size,
     layout.diskGuid,
@@ -131,9 +134,11 @@ export async function writeDisk(output: string, layout: DiskLayout, contents: Pa
     ftruncateSync(fd, layout.size);
     writeSync(fd, gpt.head, 0, gpt.head.length, 0);
     await hash.at(0, gpt.head);
+    let total = 0;
+    const copied = (bytes: number) => onProgress((total += bytes));
     for (const p of [...layout.partitions].sort((a, b) => a.offset - b.offset)) {
       const source = contents[p.role];
-      if (source) await copyInto(fd, hash, source, p.offset, p.size, p.role);
+      if (source) await copyInto(fd, hash, source, p.offset, p.size, p.role, copied);
     }
     writeSync(fd, gpt.tail, 0, gpt.tail.length, gpt.tailOffset);
     await hash.at(gpt.tailOffset, gpt.tail);

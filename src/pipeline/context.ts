@@ -1,4 +1,8 @@
-/** What the build's steps share: the plan and its inputs, and what each step leaves for the next. */
+/**
+ * What the build's steps share. `BuildInputs` is what every step starts from; `BuildState` names
+ * what the steps make, each by the step that makes it. A step takes the part it reads
+ * (`Pick<BuildState, ...>`) and returns the part it makes, so StepList checks their order.
+ */
 import type { ArchiveSource } from '../assemble/archive/open.ts';
 import type { ContentCache } from '../assemble/cache.ts';
 import type { Accounts } from '../assemble/configure/users.ts';
@@ -11,42 +15,65 @@ import type { VerityResult } from '../assemble/verity.ts';
 import type { DiskLayout } from '../bootimage/disk.ts';
 import type { ManifestFacts } from '../hostconfig/facts.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
+import type { RecipeInputs } from './precheck.ts';
 import type { ImagePlan } from './plan.ts';
 
-export interface BuildContext {
+/** A host config to bake into the ESP (`slipway build --config`). */
+export interface HostConfigInput {
+  bytes: Buffer;
+  label: string;
+  fileName: string;
+}
+
+export interface BuildInputs {
   plan: ImagePlan;
   loaded: LoadedRecipe;
+  /** The files the recipe names, read and checked before anything was downloaded. */
+  inputs: RecipeInputs;
   source: ArchiveSource;
   cache: ContentCache;
-  /** A dry run: only CHECK_STEPS run, and the cached trees are read in place instead of copied. */
+  /** A dry run: only the check steps run, and the cached trees are read in place instead of copied. */
   checkOnly: boolean;
   /** Inside the output folder, removed on success and on failure. */
   staging: string;
   work: string;
+  hostConfig: HostConfigInput | undefined;
+  /** sha256 of artifacts, started as soon as each is written (outputs.ts). */
+  digests: Map<string, Promise<string>>;
+}
+
+export interface BuildState extends BuildInputs {
+  // Fetch packages
   debs: Map<string, string>;
   /** Each package's control members, by sha256. */
   controls: Map<string, ControlMembers>;
   /** Each package's data tar, decompressed in the background from the end of the fetch on. */
-  tars?: DataTars;
+  tars: DataTars;
+  // Unpack the initrd tree
+  initrdTree: Tree;
+  /** The initrd's programs archive, compressed at low priority from the initrd tree's unpacking on (not in a dry run). */
+  initrdPrograms: Promise<Buffer> | undefined;
+  // Unpack the root tree
+  tree: Tree;
+  /** Files the root leaves out (exclude:, remove: and the built-in removals), with why. */
+  leftOut: LeftOutPaths;
+  // Configure users and groups
+  accounts: Accounts;
+  // Configure the system
+  osRelease: string;
+  // Install the containers
   /** Per container with a baked-in image: the tag its archive names it with. */
   imageTags: Map<string, string>;
-  tree?: Tree;
-  /** Files the root leaves out (exclude:, remove: and the built-in removals), with why. */
-  leftOut?: LeftOutPaths;
-  initrdTree?: Tree;
-  accounts?: Accounts;
-  kernel?: KernelInfo;
-  modules?: string[];
-  /** The initrd's programs archive, compressed at low priority from the initrd tree's unpacking on. */
-  initrdPrograms?: Promise<Buffer>;
-  initrd?: Buffer;
-  osRelease?: string;
-  verity?: VerityResult;
-  layout?: DiskLayout;
-  /** A host config to bake into the ESP (`slipway build --config`), and the plan compiled from it. */
-  hostConfig?: { bytes: Buffer; label: string; fileName: string; plan?: Buffer };
-  /** sha256 of artifacts, started as soon as each is written (outputs.ts). */
-  digests: Map<string, Promise<string>>;
+  // Bundle first-boot provisioning
   /** What a host config is checked against; recorded in the manifest. */
-  imageFacts?: ManifestFacts;
+  imageFacts: ManifestFacts;
+  /** The plan compiled from `hostConfig`, when there is one. */
+  hostConfigPlan: Buffer | undefined;
+  // Select kernel modules
+  kernel: KernelInfo;
+  modules: string[];
+  // Build the initrd, format verity, make the ESP and data filesystems
+  initrd: Buffer;
+  verity: VerityResult;
+  layout: DiskLayout;
 }

@@ -3,7 +3,8 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, wr
 import { join } from 'node:path';
 import { sha256File } from '../shared/hash.ts';
 import { runTool } from '../tools.ts';
-import type { BuildContext } from './context.ts';
+import type { BuildState } from './context.ts';
+import { FORMATS } from './formats.ts';
 import { artifactPath, kernelCommandLine } from './plan.ts';
 
 const CHECKSUMS = 'SHA256SUMS';
@@ -12,34 +13,26 @@ const CHECKSUMS = 'SHA256SUMS';
  * Each artifact is hashed once, for the manifest and SHA256SUMS alike. A step that finishes an
  * artifact may start its hash at once, so that reading it overlaps the steps that follow.
  */
-export function sha256Of(ctx: BuildContext, path: string): Promise<string> {
+export function sha256Of(ctx: Pick<BuildState, 'digests'>, path: string): Promise<string> {
   return ctx.digests.get(path) ?? startHashing(ctx, path);
 }
 
 /** Starts hashing a finished artifact. */
-export function startHashing(ctx: BuildContext, path: string): Promise<string> {
+export function startHashing(ctx: Pick<BuildState, 'digests'>, path: string): Promise<string> {
   const digest = sha256File(path);
   digest.catch(() => undefined); // awaited, and reported, by whoever needs it
   ctx.digests.set(path, digest);
   return digest;
 }
 
-/** Converters from the raw disk to each format of FORMATS. */
-const CONVERTERS: Record<string, (raw: string, output: string) => Promise<void>> = {
-  raw: async (raw, output) => renameSync(raw, output),
-  qcow2: async (raw, output) => {
-    await runTool('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-o', 'compression_type=zlib', raw, output]);
-  },
-};
-
-export async function convertFormats(ctx: BuildContext): Promise<void> {
+export async function convertFormats(ctx: Pick<BuildState, 'plan' | 'work' | 'staging' | 'digests'>): Promise<void> {
   let raw = join(ctx.work, 'disk.raw');
   // raw first, as a rename that keeps the hash the disk writer made: the other formats are
   // converted from it.
   const formats = [...ctx.plan.formats].sort((a, b) => (a === 'raw' ? -1 : b === 'raw' ? 1 : 0));
   for (const format of formats) {
     const output = artifactPath(ctx.plan, ctx.staging, format);
-    await CONVERTERS[format]!(raw, output);
+    await FORMATS[format]!.convert(raw, output);
     const known = ctx.digests.get(raw);
     if (format === 'raw' && known) ctx.digests.set(output, known);
     else startHashing(ctx, output);
@@ -58,7 +51,7 @@ async function toolVersions(): Promise<Record<string, string>> {
   return { mksquashfs: first(squashfs.stdout), veritysetup: first(verity.stdout), objcopy: first(objcopy.stdout), 'qemu-img': first(qemuImg.stdout) };
 }
 
-export async function writeManifest(ctx: BuildContext): Promise<void> {
+export async function writeManifest(ctx: Pick<BuildState, 'plan' | 'staging' | 'digests' | 'layout' | 'verity' | 'kernel' | 'modules' | 'imageFacts'>): Promise<void> {
   const { plan, layout, verity, kernel } = ctx;
   const artifacts: Record<string, { file: string; size: number; sha256: string }> = {};
   for (const [name, file] of Object.entries(plan.artifacts)) {
@@ -72,11 +65,11 @@ export async function writeManifest(ctx: BuildContext): Promise<void> {
     version: plan.version,
     architecture: 'amd64',
     sourceDateEpoch: plan.sourceDateEpoch,
-    rootHash: verity!.rootHash,
-    verity: { salt: verity!.salt, uuid: verity!.uuid, hashAlgorithm: 'sha256', dataBlockSize: 4096, hashBlockSize: 4096 },
+    rootHash: verity.rootHash,
+    verity: { salt: verity.salt, uuid: verity.uuid, hashAlgorithm: 'sha256', dataBlockSize: 4096, hashBlockSize: 4096 },
     rootfs: plan.rootfs,
-    kernel: { package: plan.kernel.package, version: kernel!.version, cmdline: kernelCommandLine(plan, verity!.rootHash), modules: ctx.modules },
-    disk: { size: layout!.size, guid: layout!.diskGuid, partitions: layout!.partitions },
+    kernel: { package: plan.kernel.package, version: kernel.version, cmdline: kernelCommandLine(plan, verity.rootHash), modules: ctx.modules },
+    disk: { size: layout.size, guid: layout.diskGuid, partitions: layout.partitions },
     artifacts,
     // installedSize and neededBy only when the lockfile recorded them (JSON leaves out what is undefined).
     packages: plan.packages.host.map(({ name, version, architecture, sha256: hash, source, sourceVersion, installedSize, neededBy }) => ({ name, version, architecture, sha256: hash, source, sourceVersion, installedSize, neededBy })),
@@ -88,7 +81,7 @@ export async function writeManifest(ctx: BuildContext): Promise<void> {
 }
 
 /** An SPDX 2.3 document: the image and every Debian package in it, with purls and checksums. */
-export function writeSbom(ctx: BuildContext): void {
+export function writeSbom(ctx: Pick<BuildState, 'plan' | 'staging' | 'verity'>): void {
   const { plan } = ctx;
   const id = (name: string) => `SPDXRef-Package-${name.replace(/[^A-Za-z0-9.-]/g, '-')}`;
   const image = `SPDXRef-Image-${plan.name}`;
@@ -97,7 +90,7 @@ export function writeSbom(ctx: BuildContext): void {
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
     name: `${plan.basename}`,
-    documentNamespace: `urn:slipway:spdx:${plan.name}:${plan.version}:${ctx.verity!.rootHash}`,
+    documentNamespace: `urn:slipway:spdx:${plan.name}:${plan.version}:${ctx.verity.rootHash}`,
     creationInfo: { created: new Date(plan.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), creators: ['Tool: slipway'] },
     packages: [
       { SPDXID: image, name: plan.name, versionInfo: plan.version, downloadLocation: 'NOASSERTION', filesAnalyzed: false, primaryPackagePurpose: 'OPERATING-SYSTEM' },
@@ -125,7 +118,7 @@ export function writeSbom(ctx: BuildContext): void {
 }
 
 /** SHA256SUMS in the output folder lists every build in it; this build's lines replace its old ones. */
-export async function writeChecksums(ctx: BuildContext): Promise<void> {
+export async function writeChecksums(ctx: Pick<BuildState, 'plan' | 'staging' | 'digests'>): Promise<void> {
   const ours = new Map<string, string>();
   for (const file of Object.values(ctx.plan.artifacts).sort()) ours.set(file, await sha256Of(ctx, join(ctx.staging, file)));
   const previous = join(ctx.plan.outDir, CHECKSUMS);
@@ -142,7 +135,7 @@ export async function writeChecksums(ctx: BuildContext): Promise<void> {
 }
 
 /** Moves the finished artifacts into the output folder (renames within one filesystem), checksums last. */
-export function publishOutputs(ctx: BuildContext): void {
+export function publishOutputs(ctx: Pick<BuildState, 'plan' | 'work' | 'staging'>): void {
   rmSync(ctx.work, { recursive: true, force: true });
   const files = readdirSync(ctx.staging).filter((f) => f !== CHECKSUMS);
   for (const file of files) renameSync(join(ctx.staging, file), join(ctx.plan.outDir, file));

@@ -10,19 +10,9 @@ import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
 import { RecipeError } from '../errors.ts';
 import type { ToolName } from '../tools.ts';
+import { FORMATS } from './formats.ts';
 
 export const BUILD_TOOLS: ToolName[] = ['xz', 'depmod', 'mksquashfs', 'veritysetup', 'objcopy', 'mkfs.vfat', 'mmd', 'mcopy', 'mkfs.ext4', 'qemu-img'];
-
-export interface OutputFormat {
-  name: string;
-  extension: string;
-}
-
-/** Disk formats, by name; adding one is adding an entry here and its converter in outputs.ts. */
-export const FORMATS: Record<string, OutputFormat> = {
-  raw: { name: 'raw', extension: 'raw' },
-  qcow2: { name: 'qcow2', extension: 'qcow2' },
-};
 
 export interface ImagePlan {
   name: string;

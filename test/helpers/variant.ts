@@ -19,7 +19,7 @@ import { parse, stringify } from 'yaml';
 import { fetchRelease, loadIndex } from '../../src/assemble/archive/open.ts';
 import { ContentCache } from '../../src/assemble/cache.ts';
 import { lockInputsHash, resolveLock, writeLockfile } from '../../src/assemble/lock.ts';
-import { archiveSourceFor, loadRecipeOrThrow } from '../../src/cli/context.ts';
+import { archiveSourceOf, loadRecipeOrThrow } from '../../src/pipeline/sources.ts';
 import { SHARED_CACHE, tempDir } from './archive.ts';
 import { REPO_ROOT, slipway } from './cli.ts';
 import { processAlive } from '../../src/shared/process.ts';
@@ -115,7 +115,7 @@ function bringRecipeInputs(recipe: Record<string, any>, folder: string): void {
  */
 async function writeLock(folder: string, builds: string): Promise<string> {
   const loaded = loadRecipeOrThrow(join(folder, 'host.yaml'));
-  const source = archiveSourceFor(loaded, {});
+  const source = archiveSourceOf(loaded, undefined);
   const cache = new ContentCache(SHARED_CACHE);
   const release = await fetchRelease(source);
   const locks = join(builds, 'locks');

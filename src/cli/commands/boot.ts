@@ -6,10 +6,10 @@ import type { PortForward } from '../../../qemu/args.ts';
 import { registerCleanup } from '../../cleanup.ts';
 import { RecipeError, UsageError } from '../../errors.ts';
 import { checkTools } from '../../tools.ts';
-import { stringOption, type Command, type OptionValues } from '../command.ts';
-import { loadRecipeOrThrow } from '../context.ts';
+import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
+import { loadRecipeOrThrow } from '../../pipeline/sources.ts';
 import { configFwCfg } from '../../hostconfig/deliver.ts';
-import { BUILD_OPTIONS, buildRecipe } from './build.ts';
+import { BUILD_OPTIONS, buildRequestFrom, buildWithProgress } from './build.ts';
 
 /** `--forward 8080:80` → host 8080 to guest 80. */
 export function parseForward(text: string): PortForward {
@@ -42,13 +42,15 @@ function isRecipe(path: string): boolean {
   return /\.ya?ml$/.test(path);
 }
 
-async function imageFor(target: string, values: OptionValues, global: { debug: boolean; json: boolean }, out: (t: string) => void): Promise<string> {
+async function imageFor(target: string, values: OptionValues, global: GlobalFlags, out: (t: string) => void): Promise<string> {
   if (!isRecipe(target)) {
     if (!existsSync(target)) throw new RecipeError(`no image ${target}`, 'give a .raw or .qcow2 that slipway built, or a recipe to build first');
     return resolve(target);
   }
-  const plan = await buildRecipe(target, { ...values, format: stringOption(values, 'format') ?? 'qcow2' }, global, out);
-  if (!plan) throw new UsageError('boot does not take --dry-run', "use 'slipway build --dry-run'");
+  const asked = buildRequestFrom(target, values);
+  // A machine boots one disk, qcow2 unless asked otherwise; --config goes to fw_cfg, not into its ESP.
+  const formats = stringOption(values, 'format') === undefined ? ['qcow2'] : asked.formats;
+  const { plan } = await buildWithProgress({ ...asked, formats, configFile: undefined, dryRun: false }, global, out);
   return resolve(plan.outDir, plan.artifacts.qcow2 ?? plan.artifacts.raw!);
 }
 
@@ -90,8 +92,7 @@ export const bootCommand: Command = {
     const given = ((values.forward as string[] | undefined) ?? []).map(parseForward);
     const forwards = given.length > 0 || !isRecipe(target) ? given : defaultForwards(target);
     checkTools(['qemu-system-x86_64', 'qemu-img'], ['/usr/share/OVMF/OVMF_CODE_4M.fd']);
-    // --config goes to fw_cfg, not into the ESP of an image built on the way.
-    const image = await imageFor(target, { ...values, config: undefined }, global, out);
+    const image = await imageFor(target, values, global, out);
     // The plan compiled from --config lives as long as the machine.
     const planDir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
     const removePlanDir = () => rmSync(planDir, { recursive: true, force: true });

@@ -1,25 +1,16 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { openArchive } from '../../assemble/archive/open.ts';
-import { DEBIAN_KEYRING } from '../../assemble/archive/release.ts';
-import { lockPathFor, readLockfile, resolveLock, writeLockfile, type Lockfile } from '../../assemble/lock.ts';
-import { BUILD_STEPS, CHECK_STEPS, prepareStaging } from '../../pipeline/build.ts';
-import type { BuildContext } from '../../pipeline/context.ts';
-import { checkRecipeInputs } from '../../pipeline/precheck.ts';
-import { FORMATS, BUILD_TOOLS, planImage, type ImagePlan } from '../../pipeline/plan.ts';
-import { registerCleanup } from '../../cleanup.ts';
+import { resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
-import { checkTools } from '../../tools.ts';
-import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
-import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
-import { runSteps } from '../progress.ts';
-import type { Step } from '../../pipeline/step.ts';
-import { espConfigName, readConfigBytes } from '../../hostconfig/read.ts';
+import { FORMATS, isFormat } from '../../pipeline/formats.ts';
+import type { ImagePlan } from '../../pipeline/plan.ts';
+import { runBuild, type BuildOutcome, type BuildRequest } from '../../pipeline/run.ts';
 import { sizeListing } from '../../shared/packages.ts';
+import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
+import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, cacheDirFor } from '../context.ts';
+import { runSteps } from '../progress.ts';
 
 export function parseFormats(text: string | undefined): string[] {
   const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
-  const unknown = formats.filter((f) => !Object.hasOwn(FORMATS, f));
+  const unknown = formats.filter((f) => !isFormat(f));
   if (unknown.length > 0 || formats.length === 0) {
     throw new UsageError(`--format: unknown format ${unknown.join(', ') || '(none)'}`, `the formats are ${Object.keys(FORMATS).join(', ')}`);
   }
@@ -43,60 +34,30 @@ export function planReport(plan: ImagePlan): Record<string, unknown> {
   return { ...plan, packages, sizes: { host: { ...host, largest: rows } } };
 }
 
-/** Runs build steps; `staging` is removed afterwards, whether they finish or not (and on SIGINT). */
-async function runBuildSteps(steps: readonly Step<BuildContext>[], context: BuildContext, staging: string, global: GlobalFlags): Promise<void> {
-  const unregister = registerCleanup(() => rmSync(staging, { recursive: true, force: true }));
-  try {
-    await runSteps<BuildContext>(steps, context, { quiet: global.json });
-  } finally {
-    await context.tars?.stop();
-    await context.initrdPrograms?.catch(() => undefined);
-    rmSync(staging, { recursive: true, force: true });
-    unregister();
-  }
-}
-
-/** Builds a recipe (locking it first when it has no lockfile); with --dry-run prints the plan instead and returns nothing. */
-export async function buildRecipe(file: string, values: OptionValues, global: GlobalFlags, out: (text: string) => void): Promise<ImagePlan | undefined> {
-  const loaded = loadRecipeOrThrow(file);
-  const formats = parseFormats(stringOption(values, 'format'));
+/** The build the options ask for; boot asks for one too, with its own defaults. */
+export function buildRequestFrom(recipe: string, values: OptionValues): BuildRequest {
   const version = stringOption(values, 'version');
   if (version !== undefined && !/^[0-9][A-Za-z0-9.+~-]*$/.test(version)) throw new UsageError(`--version: "${version}" is not a version`, 'use digits, letters, dots, plus, tilde and dashes, starting with a digit');
-  const source = archiveSourceFor(loaded, values);
-  const cache = cacheFor(values);
-  const lockPath = lockPathFor(loaded.path);
-  let lock: Lockfile;
-  if (existsSync(lockPath)) {
-    lock = readLockfile(lockPath, loaded.recipe, file);
-  } else {
-    checkTools(['gpgv'], source.keyring === DEBIAN_KEYRING ? [DEBIAN_KEYRING] : []);
-    lock = resolveLock(loaded.recipe, await openArchive(source, cache));
-    if (!values['dry-run']) writeLockfile(lockPath, lock);
-  }
-  const configFile = stringOption(values, 'config');
-  const hostConfig = configFile === undefined ? undefined : { bytes: readConfigBytes(configFile), label: configFile, fileName: espConfigName(configFile) };
-  const plan = planImage(loaded.recipe, lock, { outDir: resolve(stringOption(values, 'out') ?? 'out'), version, formats });
-  checkRecipeInputs(loaded);
-  checkTools(BUILD_TOOLS);
-  const context = (staging: string, work: string, checkOnly: boolean): BuildContext => ({
-    plan, loaded, source, cache, checkOnly, staging, work, debs: new Map(), controls: new Map(), imageTags: new Map(), digests: new Map(), hostConfig,
+  return {
+    recipe,
+    outDir: resolve(stringOption(values, 'out') ?? 'out'),
+    version,
+    formats: parseFormats(stringOption(values, 'format')),
+    configFile: stringOption(values, 'config'),
+    dryRun: values['dry-run'] === true,
+    mirror: stringOption(values, 'mirror'),
+    cacheDir: cacheDirFor(values),
+  };
+}
+
+/** Runs a build with the command line's progress and messages; says how long it took. */
+export async function buildWithProgress(request: BuildRequest, global: GlobalFlags, out: (text: string) => void): Promise<BuildOutcome> {
+  const outcome = await runBuild(request, {
+    runSteps: (steps, context) => runSteps(steps, context, { quiet: global.json }),
+    notify: (message) => process.stderr.write(`slipway: ${message}\n`),
   });
-  if (values['dry-run']) {
-    // Every check the build makes, on the packages and in a folder of its own beside the cached
-    // trees (which it reads in place): --out is not touched.
-    cache.sweepPartials('scratch');
-    const scratch = cache.tempPathFor('scratch');
-    mkdirSync(join(scratch, 'work', 'boot'), { recursive: true });
-    await runBuildSteps(CHECK_STEPS, context(scratch, join(scratch, 'work'), true), scratch, global);
-    out(`${JSON.stringify(planReport(plan), null, 2)}\n`);
-    return undefined;
-  }
-  const { staging, work, removed } = prepareStaging(plan.outDir, plan.basename);
-  for (const name of removed) process.stderr.write(`slipway: removed ${name}, left in ${plan.outDir} by a build that was killed\n`);
-  const started = performance.now();
-  await runBuildSteps(BUILD_STEPS, context(staging, work, false), staging, global);
-  if (!global.json) out(`built ${plan.basename} in ${((performance.now() - started) / 1000).toFixed(1)} s:\n`);
-  return plan;
+  if (outcome.built && !global.json) out(`built ${outcome.plan.basename} in ${outcome.seconds.toFixed(1)} s:\n`);
+  return outcome;
 }
 
 export const buildCommand: Command = {
@@ -116,8 +77,11 @@ export const buildCommand: Command = {
   options: BUILD_OPTIONS,
   positionals: { min: 1, max: 1 },
   async run({ positionals, values, global, out }) {
-    const plan = await buildRecipe(positionals[0]!, values, global, out);
-    if (!plan) return;
+    const { plan, built } = await buildWithProgress(buildRequestFrom(positionals[0]!, values), global, out);
+    if (!built) {
+      out(`${JSON.stringify(planReport(plan), null, 2)}\n`);
+      return;
+    }
     if (global.json) {
       out(`${JSON.stringify({ outDir: plan.outDir, artifacts: plan.artifacts }, null, 2)}\n`);
     } else {

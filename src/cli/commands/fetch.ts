@@ -1,8 +1,10 @@
+import { countWithRate } from '../../shared/rate.ts';
 import { readAllControlMembers } from '../../assemble/control.ts';
 import { fetchPackages } from '../../assemble/download.ts';
 import { checkLockClosed, lockPathFor, readLockfile } from '../../assemble/lock.ts';
 import type { Command } from '../command.ts';
-import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
+import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor } from '../context.ts';
+import { loadRecipeOrThrow } from '../../pipeline/sources.ts';
 import { runSteps } from '../progress.ts';
 
 export const fetchCommand: Command = {
@@ -24,8 +26,9 @@ export const fetchCommand: Command = {
         {
           title: `Download ${unique.size} packages`,
           run: async (ctx, report) => {
+            const started = performance.now();
             ctx.result = await fetchPackages([...unique.values()], source, cache, {
-              onProgress: (done, total) => report(`${done}/${total}`),
+              onProgress: (done, total, bytes) => report(countWithRate(done, total, bytes, started)),
             });
           },
         },

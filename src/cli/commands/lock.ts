@@ -4,7 +4,8 @@ import { openArchive, type Archive } from '../../assemble/archive/open.ts';
 import { lockPathFor, resolveLock, writeLockfile, type Lockfile } from '../../assemble/lock.ts';
 import { checkTools } from '../../tools.ts';
 import type { Command } from '../command.ts';
-import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor, loadRecipeOrThrow } from '../context.ts';
+import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor } from '../context.ts';
+import { loadRecipeOrThrow } from '../../pipeline/sources.ts';
 import { runSteps } from '../progress.ts';
 
 interface LockContext {

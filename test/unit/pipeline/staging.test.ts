@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { prepareStaging } from '../../../src/pipeline/build.ts';
+import { prepareStaging } from '../../../src/pipeline/staging.ts';
 
 describe('prepareStaging', () => {
   let out: string;

@@ -1,0 +1,23 @@
+/** Disk formats, by name: adding one is adding an entry here. */
+import { renameSync } from 'node:fs';
+import { runTool } from '../tools.ts';
+
+export interface OutputFormat {
+  extension: string;
+  /** Makes `output` from the raw disk; raw itself is a rename, and leaves no raw behind. */
+  convert: (raw: string, output: string) => Promise<void>;
+}
+
+export const FORMATS: Readonly<Record<string, OutputFormat>> = {
+  raw: { extension: 'raw', convert: async (raw, output) => renameSync(raw, output) },
+  qcow2: {
+    extension: 'qcow2',
+    convert: async (raw, output) => {
+      await runTool('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-o', 'compression_type=zlib', raw, output]);
+    },
+  },
+};
+
+export function isFormat(name: string): boolean {
+  return Object.hasOwn(FORMATS, name);
+}
