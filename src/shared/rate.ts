@@ -6,6 +6,6 @@ export function transferRate(bytes: number, startedAt: number, now = performance
 }
 
 /** "12/140, 34.5 MiB at 12.3 MiB/s": a count, with the rate once any bytes went by. */
-export function countWithRate(done: number, total: number, bytes: number, startedAt: number): string {
-  return `${done}/${total}${bytes > 0 ? `, ${transferRate(bytes, startedAt)}` : ''}`;
+export function countWithRate(done: number, total: number, bytes: number, startedAt: number, now = performance.now()): string {
+  return `${done}/${total}${bytes > 0 ? `, ${transferRate(bytes, startedAt, now)}` : ''}`;
 }

@@ -163,3 +163,29 @@ describe('slipway build --dry-run', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('slipway build reads every input the recipe names before it downloads anything', () => {
+  it.each([
+    ['files[].source', (r: Record<string, any>) => {
+      r.files = [...(r.files ?? []), { path: '/etc/motd', source: 'motd.txt' }];
+    }, /^slipway: files: source: cannot read motd\.txt: ENOENT/],
+    ['a container image archive', (r: Record<string, any>) => {
+      r.containers = [{ name: 'app', image: { archive: 'app.oci.tar' } }];
+    }, /^slipway: containers \(app\): image archive: cannot read app\.oci\.tar: ENOENT/],
+    ['update.trustedRoot', (r: Record<string, any>) => {
+      r.update = { url: 'http://127.0.0.1:9/repo', trustedRoot: 'repo/metadata/1.root.json' };
+    }, /^slipway: update\.trustedRoot: cannot read repo\/metadata\/1\.root\.json as JSON/],
+  ])('%s, with no lockfile and a mirror that does not answer', async (_, change, message) => {
+    const recipe = hostVariant(change);
+    const cache = tempDir('cache');
+    const out = join(tempDir('out'), 'out');
+    // Port 9 (discard) has no listener: anything that tried the network would fail with a network error.
+    const result = await slipway(['build', recipe, '--out', out, '--cache', cache, '--mirror', 'http://127.0.0.1:9/debian']);
+    expect(result.exitCode, result.stderr).toBe(3);
+    const { lines } = errorLines(result);
+    expect(lines[0]).toMatch(message);
+    expect(result.stderr.split('\n').filter((line) => message.test(line))).toHaveLength(1);
+    expect(readdirSync(cache)).toEqual([]);
+    expect(existsSync(out)).toBe(false);
+  });
+});
