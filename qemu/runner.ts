@@ -1,8 +1,8 @@
 /**
  * Runs a QEMU command line and watches the machine: the serial console is followed as it is
- * written, scanned for what means the boot went wrong (as CoreOS's kola does), and waited on for
- * markers; commands run in the guest over the debug shell's virtio console; the machine is
- * powered off through ACPI or has its plug pulled.
+ * written, scanned for what means the boot went wrong (console.ts says what does), and waited on
+ * for markers; commands run in the guest over the debug shell's virtio console (guest-shell.ts);
+ * the machine is powered off through ACPI or has its plug pulled.
  *
  * A guest's reboot is a power cycle: QEMU runs with -no-reboot, and when it exits because the
  * guest asked for a reset, it is started again on the same disk and firmware variables, its
@@ -10,30 +10,17 @@
  * from a warm reset, against seconds from power-on; the guest cannot tell the two apart.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { execa, type ResultPromise } from 'execa';
 import { qemuArgs, type BootRequest, type FwCfgEntry, type PortForward } from './args.ts';
+import { cleanConsole, consoleTail, EXCERPT_LINES, fatalProblem, judgeConsole, type Verdict } from './console.ts';
+import { GuestShell } from './guest-shell.ts';
 import { chooseAccel } from './kvm.ts';
 import { QmpConnection } from './qmp.ts';
-import { connectWhenListening } from './unix-socket.ts';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
-
-/** Console lines that mean the boot has failed, whatever the test waits for. */
-const FATAL = [
-  { problem: 'kernel panic', pattern: /Kernel panic - not syncing[^\n]*/ },
-  { problem: 'kernel oops', pattern: /\bOops: [^\n]*|\bBUG: [^\n]*/ },
-  { problem: 'emergency shell', pattern: /You are in emergency mode[^\n]*|Give root password for maintenance[^\n]*|Entering emergency mode[^\n]*/ },
-  { problem: 'initrd failure', pattern: /slipway-initrd: error: [^\n]*/ },
-  { problem: 'health check failed', pattern: /slipway-health: FAILED[^\n]*/ },
-];
-
-const FAILED_UNIT = /\[\s*FAILED\s*\] Failed to start ([^\n]*)/g;
-const ANSI = /\x1b\[[0-9;=?]*[A-Za-z]/g;
 
 export class BootFailure extends Error {
   constructor(
@@ -66,13 +53,6 @@ export interface MachineOptions {
   terminal?: boolean;
 }
 
-export interface Verdict {
-  ok: boolean;
-  problems: string[];
-  failedUnits: string[];
-  excerpt: string;
-}
-
 export class VirtualMachine {
   readonly dir: string;
   readonly consoleLog: string;
@@ -80,8 +60,7 @@ export class VirtualMachine {
   private qmpConnection?: QmpConnection;
   private exited = false;
   private stopping = false;
-  private shellSocket?: Socket;
-  private shellBuffer = '';
+  private shell?: GuestShell;
   /** Guest reboots so far (each one a new QEMU process). */
   reboots = 0;
 
@@ -135,8 +114,8 @@ export class VirtualMachine {
     };
     if (this.options.shell) request.shellSocket = join(this.dir, 'shell.sock');
     this.exited = false;
-    this.shellSocket?.destroy();
-    this.shellSocket = undefined;
+    this.shell?.destroy();
+    this.shell = undefined;
     rmSync(request.qmpSocket!, { force: true });
     const qemu = execa('qemu-system-x86_64', qemuArgs(request), terminal ? { reject: false, stdio: 'inherit' } : { reject: false, stdin: 'ignore' });
     this.qemu = qemu;
@@ -163,7 +142,7 @@ export class VirtualMachine {
 
   get console(): string {
     try {
-      return readFileSync(this.consoleLog, 'utf8').replace(ANSI, '').replace(/\r/g, '');
+      return cleanConsole(readFileSync(this.consoleLog, 'utf8'));
     } catch {
       return '';
     }
@@ -173,19 +152,13 @@ export class VirtualMachine {
     return !this.exited;
   }
 
-  excerpt(lines = 40): string {
-    return this.console.split('\n').slice(-lines).join('\n');
+  excerpt(lines = EXCERPT_LINES): string {
+    return consoleTail(this.console, lines);
   }
 
   /** Problems seen on the console so far. */
   verdict(): Verdict {
-    const text = this.console;
-    const problems = FATAL.flatMap(({ problem, pattern }) => {
-      const match = pattern.exec(text);
-      return match ? [`${problem}: ${match[0].trim()}`] : [];
-    });
-    const failedUnits = [...text.matchAll(FAILED_UNIT)].map((m) => m[1]!.trim());
-    return { ok: problems.length === 0 && failedUnits.length === 0, problems, failedUnits, excerpt: this.excerpt() };
+    return judgeConsole(this.console);
   }
 
   /**
@@ -199,49 +172,31 @@ export class VirtualMachine {
       const text = this.console.slice(from);
       const match = pattern.exec(text);
       if (match) return match;
-      for (const { problem, pattern: fatal } of FATAL) {
-        if (expected.includes(problem)) continue;
-        const seen = fatal.exec(text);
-        if (seen) throw new BootFailure(`${problem}: ${seen[0].trim()}`, this.excerpt());
-      }
+      const problem = fatalProblem(text, expected);
+      if (problem) throw new BootFailure(problem, this.excerpt());
       if (this.exited) throw new BootFailure(`QEMU exited before the console showed ${pattern}`, this.excerpt());
       if (Date.now() > deadline) throw new BootFailure(`timed out after ${timeoutMs / 1000} s waiting for ${pattern}`, this.excerpt());
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 
-  private async connectShell(timeoutMs: number): Promise<Socket> {
-    if (this.shellSocket && !this.shellSocket.destroyed) return this.shellSocket;
-    const path = join(this.dir, 'shell.sock');
+  private async connectShell(timeoutMs: number): Promise<GuestShell> {
+    if (this.shell && !this.shell.destroyed) return this.shell;
     const deadline = Date.now() + timeoutMs;
-    const socket = await connectWhenListening(path, () => Date.now() < deadline, 200).catch((error: unknown) => {
+    this.shell = await GuestShell.connect(join(this.dir, 'shell.sock'), () => Date.now() < deadline).catch((error: unknown) => {
       throw new BootFailure(`cannot reach the debug shell: ${String(error)}`, this.excerpt());
     });
-    // A character split across two chunks is decoded whole.
-    const decoder = new StringDecoder('utf8');
-    socket.on('data', (chunk: Buffer) => {
-      this.shellBuffer += decoder.write(chunk);
-    });
-    this.shellSocket = socket;
-    return socket;
+    return this.shell;
   }
 
   /** Runs a shell command in the guest and returns its output and exit status. */
   async run(command: string, timeoutMs = 60_000): Promise<{ stdout: string; exitCode: number }> {
-    const socket = await this.connectShell(timeoutMs);
-    const nonce = Math.random().toString(36).slice(2);
-    const end = new RegExp(`__SLIPWAY_END_${nonce}_(\\d+)__`);
-    const start = `__SLIPWAY_START_${nonce}__`;
-    this.shellBuffer = '';
-    socket.write(`stty -echo 2>/dev/null; echo ${start}; ${command}\nprintf '\\n__SLIPWAY_END_%s_%d__\\n' ${nonce} $?\n`);
+    const shell = await this.connectShell(timeoutMs);
+    const exchange = shell.send(command);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const text = this.shellBuffer.replace(/\r/g, '');
-      const match = end.exec(text);
-      if (match) {
-        const output = text.slice(text.lastIndexOf(start) + start.length, match.index).replace(/^\n/, '').replace(/\n+$/, '');
-        return { stdout: output, exitCode: Number(match[1]) };
-      }
+      const reply = shell.reply(exchange);
+      if (reply) return reply;
       if (this.exited) throw new BootFailure(`QEMU exited while running: ${command}`, this.excerpt());
       if (Date.now() > deadline) throw new BootFailure(`timed out running in the guest: ${command}`, this.excerpt());
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -251,7 +206,7 @@ export class VirtualMachine {
   /** Presses the power button (ACPI) and waits for QEMU to exit. */
   async powerOff(timeoutMs = 120_000): Promise<void> {
     if (this.exited) return;
-    this.shellSocket?.destroy();
+    this.shell?.destroy();
     this.qmpConnection?.send('system_powerdown');
     const deadline = Date.now() + timeoutMs;
     while (!this.exited) {
@@ -268,7 +223,7 @@ export class VirtualMachine {
   /** Pulls the plug: QEMU dies at once, as a host would on a power cut. */
   async kill(): Promise<void> {
     this.stopping = true;
-    this.shellSocket?.destroy();
+    this.shell?.destroy();
     if (!this.exited) {
       this.qemu?.kill('SIGKILL');
       await this.exit();
@@ -278,7 +233,7 @@ export class VirtualMachine {
   /** For a process that is about to exit: kills QEMU and removes the machine's files at once. */
   disposeNow(): void {
     this.stopping = true;
-    this.shellSocket?.destroy();
+    this.shell?.destroy();
     this.qemu?.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
