@@ -5,7 +5,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecipeError, errorMessage } from '../errors.ts';
+import { ImageError, errorMessage } from '../errors.ts';
 import { EMPTY_LABEL, PARTITION_TYPES } from '../shared/layout.ts';
 import { PACKAGES_FILE, parsePackagesFile, type PackageRecord } from '../shared/packages.ts';
 import { runTool } from '../tools.ts';
@@ -38,7 +38,7 @@ function readAt(path: string, offset: number, length: number): Buffer {
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    throw new RecipeError(`cannot read ${path}: ${errorMessage(error)}`, IMAGE_HINT);
+    throw new ImageError(`cannot read ${path}: ${errorMessage(error)}`, IMAGE_HINT);
   }
   try {
     const buffer = Buffer.alloc(length);
@@ -106,7 +106,7 @@ function imageSize(image: string): number {
   try {
     stats = statSync(image);
   } catch (error) {
-    throw new RecipeError(`cannot read ${image}: ${errorMessage(error)}`, IMAGE_HINT);
+    throw new ImageError(`cannot read ${image}: ${errorMessage(error)}`, IMAGE_HINT);
   }
   if (stats.isFile()) return stats.size;
   if (stats.isBlockDevice()) {
@@ -116,10 +116,10 @@ function imageSize(image: string): number {
     try {
       return Number(readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8')) * 512;
     } catch (error) {
-      throw new RecipeError(`cannot read the size of ${image}: ${errorMessage(error)}`, 'run it where /sys is mounted');
+      throw new ImageError(`cannot read the size of ${image}: ${errorMessage(error)}`, 'run it where /sys is mounted');
     }
   }
-  throw new RecipeError(`${image} is ${stats.isDirectory() ? 'a folder' : 'not a regular file or a block device'}`, IMAGE_HINT);
+  throw new ImageError(`${image} is ${stats.isDirectory() ? 'a folder' : 'not a regular file or a block device'}`, IMAGE_HINT);
 }
 
 export async function inspectImage(image: string): Promise<ImageInfo> {
@@ -130,12 +130,12 @@ export async function inspectImage(image: string): Promise<ImageInfo> {
     const hint = problem.damaged
       ? 'the image is damaged: build or copy it again'
       : 'inspect reads .raw disks; for .qcow2 run: qemu-img convert -O raw IMAGE.qcow2 IMAGE.raw';
-    throw new RecipeError(`${image} has no valid GPT: ${problem.what}`, hint);
+    throw new ImageError(`${image} has no valid GPT: ${problem.what}`, hint);
   }
   const table = readGpt(head)!;
   for (const p of table.partitions) {
     if (p.offset + p.size > size) {
-      throw new RecipeError(
+      throw new ImageError(
         `${image} is damaged: partition ${p.number} (${roleOf(p.type)}) ends at byte ${p.offset + p.size}, past the end of the image (${size} bytes)`,
         'the image was cut short (a copy or download that did not finish): build or copy it again',
       );

@@ -4,17 +4,12 @@ import type { ArchiveSource } from '../assemble/archive/open.ts';
 import { ContentCache, defaultCacheDir } from '../assemble/cache.ts';
 import { archiveSourceOf } from '../pipeline/sources.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
-import { stringOption, type OptionValues } from './command.ts';
+import { stringOption, type OptionSpecs, type OptionValues } from './command.ts';
 
 export const ARCHIVE_OPTIONS = {
-  mirror: { type: 'string' },
-  cache: { type: 'string' },
-} as const;
-
-export const ARCHIVE_OPTION_DETAILS = [
-  '--mirror URL   Debian archive root (default: SLIPWAY_MIRROR, the recipe, then /etc/apt sources)',
-  '--cache DIR    download cache (default: $XDG_CACHE_HOME/slipway or ~/.cache/slipway)',
-];
+  mirror: { type: 'string', value: 'URL', help: ['Debian archive root', '(default: SLIPWAY_MIRROR, the recipe, then /etc/apt sources)'] },
+  cache: { type: 'string', value: 'DIR', help: 'download cache (default: $XDG_CACHE_HOME/slipway or ~/.cache/slipway)' },
+} as const satisfies OptionSpecs;
 
 export function archiveSourceFor(loaded: LoadedRecipe, values: OptionValues): ArchiveSource {
   return archiveSourceOf(loaded, stringOption(values, 'mirror'));

@@ -6,30 +6,28 @@
  *
  *   node provision.cjs CONFIG-FILE LABEL PLAN-FILE
  *
- * Prints `slipway-provision: error: ...` lines and exits 1 when the config does not validate; the
- * plan file is then not written.
+ * Prints `slipway-provision: error: ...` lines, then a `hint:` line, and exits with the config
+ * error's code (12) when the config does not validate; the plan file is then not written.
  */
 import { readFileSync } from 'node:fs';
-import { SlipwayError } from '../errors.ts';
+import { describeError } from '../error-report.ts';
+import { UsageError } from '../errors.ts';
 import { replaceFileDurably } from '../shared/durable.ts';
 import { compileHostConfig } from './compile.ts';
 import { FACTS_PATH, type ManifestFacts } from './facts.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [file, label, planFile] = argv;
-  if (!file || !label || !planFile) {
-    process.stderr.write('usage: provision.cjs CONFIG-FILE LABEL PLAN-FILE\n');
-    return 2;
-  }
   try {
+    if (!file || !label || !planFile) throw new UsageError('expected CONFIG-FILE LABEL PLAN-FILE', 'usage: node provision.cjs CONFIG-FILE LABEL PLAN-FILE');
     const facts = JSON.parse(readFileSync(FACTS_PATH, 'utf8')) as ManifestFacts;
     const { plan } = await compileHostConfig(readFileSync(file), label, facts);
     replaceFileDurably(planFile, plan);
     return 0;
   } catch (error) {
-    const lines = error instanceof SlipwayError ? [...error.message.split('\n'), `hint: ${error.hint}`] : [String(error)];
-    for (const line of lines) process.stderr.write(`slipway-provision: ${line.startsWith('hint: ') ? line : `error: ${line}`}\n`);
-    return 1;
+    const { text, exitCode } = describeError('slipway-provision', error, { everyLine: true });
+    process.stderr.write(text);
+    return exitCode;
   }
 }
 

@@ -1,7 +1,7 @@
 /** Reading a host config file on the build host, the image facts to check it against, and compiling it for an image. */
 import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { ConfigError, errorMessage } from '../errors.ts';
+import { ConfigError, ImageError, errorMessage } from '../errors.ts';
 import { compileHostConfig, type CompiledConfig } from './compile.ts';
 import { baseFacts, factsFromManifest, type ImageFacts, type ManifestFacts } from './facts.ts';
 import { CONFIG_HINT, parseHostConfig } from './load.ts';
@@ -28,10 +28,10 @@ export function manifestFor(image: string): string {
 /** The facts a build recorded in the manifest of `image`. */
 export function manifestFacts(image: string): ManifestFacts {
   const manifest = manifestFor(image);
-  if (!existsSync(manifest)) throw new ConfigError(`no manifest for ${image} (looked for ${manifest})`, 'name an image slipway built, with its manifest beside it');
-  const value = readJsonFile(manifest, (reason) => new ConfigError(`cannot read ${manifest}: ${reason}`, 'name an image slipway built, with its manifest as the build wrote it'));
+  if (!existsSync(manifest)) throw new ImageError(`no manifest for ${image} (looked for ${manifest})`, 'name an image slipway built, with its manifest beside it');
+  const value = readJsonFile(manifest, (reason) => new ImageError(`cannot read ${manifest}: ${reason}`, 'name an image slipway built, with its manifest as the build wrote it'));
   const facts = (value as { image?: ManifestFacts } | null)?.image;
-  if (!facts) throw new ConfigError(`${manifest} does not list the image's accounts and units`, 'rebuild the image with this slipway');
+  if (!facts) throw new ImageError(`${manifest} does not list the image's accounts and units`, 'rebuild the image with this slipway');
   return facts;
 }
 
@@ -47,7 +47,7 @@ export function validateConfigFile(file: string, facts: ImageFacts): HostConfig 
 /** Checks a config file against a built image and compiles it into the plan the image's first boot applies. */
 export function compileConfigFile(file: string, image: string): Promise<CompiledConfig> {
   const facts = manifestFacts(image);
-  if (!facts.install) throw new ConfigError(`${manifestFor(image)} comes from a slipway that did not compile host configs`, 'rebuild the image with this slipway');
+  if (!facts.install) throw new ImageError(`${manifestFor(image)} comes from a slipway that did not compile host configs`, 'rebuild the image with this slipway');
   return compileHostConfig(readConfigBytes(file), file, facts);
 }
 

@@ -19,6 +19,7 @@ interface Manifest {
 
 let out: string;
 let manifest: Manifest;
+let buildLog: string;
 const BASE = 'host_1.0.0';
 
 function partitionOf(role: string) {
@@ -40,10 +41,19 @@ beforeAll(async () => {
   out = join(dir, 'out');
   const result = await slipway(['build', join(dir, 'host.yaml'), '--out', out, '--cache', SHARED_CACHE]);
   if (result.exitCode !== 0) throw new Error(`build failed:\n${result.stderr}`);
+  buildLog = result.stderr;
   manifest = JSON.parse(readFileSync(join(out, `${BASE}.manifest.json`), 'utf8')) as Manifest;
 });
 
 describe('slipway build of the default host', () => {
+  it('logs one line per step off a terminal, each with its time', () => {
+    const lines = buildLog.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(20);
+    expect(lines.length).toBeLessThanOrEqual(40);
+    for (const line of lines) expect(line).toMatch(/^✔ \S.* \[\d+\.\d s\]$/);
+    expect(lines.find((line) => line.startsWith('✔ Write the disk'))).toMatch(/\(copied [\d.]+ MiB at [\d.]+ MiB\/s\)/);
+  });
+
   it('writes every output, and SHA256SUMS lists them with their real hashes', async () => {
     const files = readdirSync(out).sort();
     for (const suffix of ['.raw', '.qcow2', '.root.squashfs', '.root.verity', '.efi', '.manifest.json', '.spdx.json']) {
@@ -175,7 +185,7 @@ describe('slipway build of the default host', () => {
     ];
     for (const [path, message] of cases) {
       const result = await slipway(['inspect', path]);
-      expect(result.exitCode, result.stderr).toBe(3);
+      expect(result.exitCode, result.stderr).toBe(14);
       expect(result.stderr.split('\n')[0]).toBe(`slipway: ${message}`);
     }
   });

@@ -4,12 +4,12 @@ import { join, resolve } from 'node:path';
 import { VirtualMachine } from '../../../qemu/runner.ts';
 import type { PortForward } from '../../../qemu/args.ts';
 import { registerCleanup } from '../../cleanup.ts';
-import { RecipeError, UsageError } from '../../errors.ts';
+import { ImageError, UsageError } from '../../errors.ts';
 import { checkTools } from '../../tools.ts';
 import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
 import { loadRecipeOrThrow } from '../../pipeline/sources.ts';
 import { configFwCfg } from '../../hostconfig/deliver.ts';
-import { BUILD_OPTIONS, buildRequestFrom, buildWithProgress } from './build.ts';
+import { IMAGE_OPTIONS, buildRequestFrom, buildWithProgress } from './build.ts';
 
 /** `--forward 8080:80` → host 8080 to guest 80. */
 export function parseForward(text: string): PortForward {
@@ -44,7 +44,7 @@ function isRecipe(path: string): boolean {
 
 async function imageFor(target: string, values: OptionValues, global: GlobalFlags, out: (t: string) => void): Promise<string> {
   if (!isRecipe(target)) {
-    if (!existsSync(target)) throw new RecipeError(`no image ${target}`, 'give a .raw or .qcow2 that slipway built, or a recipe to build first');
+    if (!existsSync(target)) throw new ImageError(`no image ${target}`, 'give a .raw or .qcow2 that slipway built, or a recipe to build first');
     return resolve(target);
   }
   const asked = buildRequestFrom(target, values);
@@ -59,25 +59,27 @@ export const bootCommand: Command = {
   summary: 'boot an image (or build a recipe, then boot it) under QEMU with the console here',
   usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg]',
   details: [
-    '--forward HOST:GUEST  forward localhost:HOST to the guest’s GUEST port (repeatable);',
-    '                      for a recipe, each container port P is forwarded from P (P+8000 below 1024)',
-    '--config FILE         a host config, checked against the image and passed by fw_cfg',
-    '                      (opt/slipway/config), with the plan compiled from it (opt/slipway/plan)',
-    '                      so the first boot need not start Node',
-    '--accel kvm|tcg       default: KVM when a quick probe shows it works, else TCG',
-    '--memory MIB          guest memory (default 1024)',
-    '--cpus N              guest CPUs (default 2)',
-    'with a RECIPE, build options apply too (--out, --version, --cache, --mirror)',
+    'A RECIPE is built first, into --out; the machine boots the qcow2, or the raw disk without one.',
     'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay',
-    'takes the writes)',
+    'takes the writes).',
   ],
   options: {
-    ...BUILD_OPTIONS,
-    forward: { type: 'string', multiple: true },
-    config: { type: 'string' },
-    accel: { type: 'string' },
-    memory: { type: 'string' },
-    cpus: { type: 'string' },
+    forward: {
+      type: 'string',
+      multiple: true,
+      value: 'HOST:GUEST',
+      help: ['forward localhost:HOST to the guest’s GUEST port (repeatable);', 'for a recipe, each container port P is forwarded from P (P+8000 below 1024)'],
+    },
+    config: {
+      type: 'string',
+      value: 'FILE',
+      help: ['a host config, checked against the image and passed by fw_cfg', '(opt/slipway/config), with the plan compiled from it (opt/slipway/plan)', 'so the first boot need not start Node'],
+    },
+    accel: { type: 'string', value: 'kvm|tcg', help: 'default: KVM when a quick probe shows it works, else TCG' },
+    memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
+    cpus: { type: 'string', value: 'N', help: 'guest CPUs (default 2)' },
+    format: { type: 'string', value: 'LIST', help: 'for a RECIPE, the disk formats to build: raw, qcow2 (default: qcow2)' },
+    ...IMAGE_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
   async run({ positionals, values, global, out }) {

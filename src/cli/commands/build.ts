@@ -4,8 +4,8 @@ import { FORMATS, isFormat } from '../../pipeline/formats.ts';
 import type { ImagePlan } from '../../pipeline/plan.ts';
 import { runBuild, type BuildOutcome, type BuildRequest } from '../../pipeline/run.ts';
 import { sizeListing } from '../../shared/packages.ts';
-import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
-import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, cacheDirFor } from '../context.ts';
+import { stringOption, type Command, type GlobalFlags, type OptionSpecs, type OptionValues } from '../command.ts';
+import { ARCHIVE_OPTIONS, cacheDirFor } from '../context.ts';
 import { runSteps } from '../progress.ts';
 
 export function parseFormats(text: string | undefined): string[] {
@@ -20,7 +20,22 @@ export function parseFormats(text: string | undefined): string[] {
 /** How many of the host's largest packages `--dry-run` lists under `sizes`. */
 const DRY_RUN_LARGEST = 15;
 
-export const BUILD_OPTIONS = { ...ARCHIVE_OPTIONS, 'out': { type: 'string' }, 'version': { type: 'string' }, 'format': { type: 'string' }, 'dry-run': { type: 'boolean' }, 'config': { type: 'string' } } as const;
+/** What a build needs to be told, for build and for boot's build of a recipe. */
+export const IMAGE_OPTIONS = {
+  out: { type: 'string', value: 'DIR', help: 'where the outputs go (default: out)' },
+  version: { type: 'string', value: 'V', help: 'the image version (default: the recipe’s)' },
+  ...ARCHIVE_OPTIONS,
+} as const satisfies OptionSpecs;
+
+const BUILD_OPTIONS = {
+  ...IMAGE_OPTIONS,
+  'format': { type: 'string', value: 'LIST', help: 'disk formats: raw, qcow2 (default: both)' },
+  'config': { type: 'string', value: 'FILE', help: 'bake a host config into the ESP (a single-purpose image; checked first)' },
+  'dry-run': {
+    type: 'boolean',
+    help: ['make every check the build makes (fetching the packages into the cache), then print', 'the plan, with the host’s installed size and largest packages; --out is not touched'],
+  },
+} as const satisfies OptionSpecs;
 
 /** What `--dry-run` prints: the plan, its packages by name and version, and the host's size with its largest packages. */
 export function planReport(plan: ImagePlan): Record<string, unknown> {
@@ -64,16 +79,6 @@ export const buildCommand: Command = {
   name: 'build',
   summary: 'build a bootable, verified A/B disk image from a recipe',
   usage: 'RECIPE [--out DIR] [--version V] [--format raw,qcow2] [--config FILE] [--dry-run]',
-  details: [
-    '--out DIR      where the outputs go (default: out)',
-    '--version V    the image version (default: the recipe’s)',
-    '--format LIST  disk formats: raw, qcow2 (default: both)',
-    '--config FILE  bake a host config into the ESP (a single-purpose image; checked first)',
-    '--dry-run      make every check the build makes (fetching the packages into the cache), then print',
-    '               the plan, with the host’s installed size and largest packages;',
-    '               --out is not touched',
-    ...ARCHIVE_OPTION_DETAILS,
-  ],
   options: BUILD_OPTIONS,
   positionals: { min: 1, max: 1 },
   async run({ positionals, values, global, out }) {

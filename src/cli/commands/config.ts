@@ -27,15 +27,20 @@ export const configCommand: Command = {
   summary: 'check a host config, compile it for an image, or print its format',
   usage: 'validate FILE [--image IMAGE] | compile FILE --image IMAGE --out PLAN | schema',
   details: [
-    'validate FILE    check a YAML, JSON or Ignition host config; every problem is named by its path',
-    '--image IMAGE    check it against this built image (.raw, .qcow2 or .manifest.json): its users,',
-    '                 groups, units and time zones; without it, against Debian\'s base accounts',
-    'compile FILE     check it against --image and write the plan its first boot applies to --out;',
-    '                 put it beside the config as plan.tar (on the ESP\'s /slipway or a config drive)',
-    '                 and the first boot applies it without starting Node',
-    'schema           print the host config format as JSON Schema',
+    'validate FILE  check a YAML, JSON or Ignition host config; every problem is named by its path',
+    'compile FILE   check it against --image and write the plan its first boot applies to --out;',
+    '               put it beside the config as plan.tar (on the ESP\'s /slipway or a config drive)',
+    '               and the first boot applies it without starting Node',
+    'schema         print the host config format as JSON Schema',
   ],
-  options: { image: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    image: {
+      type: 'string',
+      value: 'IMAGE',
+      help: ['check against this built image (.raw, .qcow2 or .manifest.json): its users, groups,', 'units and time zones; without it, validate checks against Debian\'s base accounts'],
+    },
+    out: { type: 'string', value: 'PLAN', help: 'where compile writes the plan' },
+  },
   positionals: { min: 1, max: 2 },
   async run({ positionals, values, global, out }) {
     const [action, file] = positionals;

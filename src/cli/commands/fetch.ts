@@ -3,7 +3,7 @@ import { readAllControlMembers } from '../../assemble/control.ts';
 import { fetchPackages } from '../../assemble/download.ts';
 import { checkLockClosed, lockPathFor, readLockfile } from '../../assemble/lock.ts';
 import type { Command } from '../command.ts';
-import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor } from '../context.ts';
+import { ARCHIVE_OPTIONS, archiveSourceFor, cacheFor } from '../context.ts';
 import { loadRecipeOrThrow } from '../../pipeline/sources.ts';
 import { runSteps } from '../progress.ts';
 
@@ -11,7 +11,6 @@ export const fetchCommand: Command = {
   name: 'fetch',
   summary: 'download every locked package into the cache, verified by sha256',
   usage: 'RECIPE',
-  details: ARCHIVE_OPTION_DETAILS,
   options: ARCHIVE_OPTIONS,
   positionals: { min: 1, max: 1 },
   async run({ positionals, values, global, out }) {

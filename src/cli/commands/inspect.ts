@@ -23,12 +23,7 @@ export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'show an image’s partitions, slots, versions, root hashes and packages',
   usage: 'IMAGE [--sizes]',
-  details: [
-    '--sizes  each package’s installed size and why it is there (the chain that pulled it in),',
-    '         largest first',
-    '--json   everything as JSON',
-  ],
-  options: { sizes: { type: 'boolean' } },
+  options: { sizes: { type: 'boolean', help: ['each package’s installed size and why it is there (the chain that pulled it in),', 'largest first'] } },
   positionals: { min: 1, max: 1 },
   async run({ positionals, values, global, out }) {
     const info = await inspectImage(positionals[0]!);

@@ -4,7 +4,7 @@ import { openArchive, type Archive } from '../../assemble/archive/open.ts';
 import { lockPathFor, resolveLock, writeLockfile, type Lockfile } from '../../assemble/lock.ts';
 import { checkTools } from '../../tools.ts';
 import type { Command } from '../command.ts';
-import { ARCHIVE_OPTIONS, ARCHIVE_OPTION_DETAILS, archiveSourceFor, cacheFor } from '../context.ts';
+import { ARCHIVE_OPTIONS, archiveSourceFor, cacheFor } from '../context.ts';
 import { loadRecipeOrThrow } from '../../pipeline/sources.ts';
 import { runSteps } from '../progress.ts';
 
@@ -17,7 +17,6 @@ export const lockCommand: Command = {
   name: 'lock',
   summary: 'resolve and pin the recipe’s packages (RECIPE.lock.json beside it)',
   usage: 'RECIPE',
-  details: ARCHIVE_OPTION_DETAILS,
   options: ARCHIVE_OPTIONS,
   positionals: { min: 1, max: 1 },
   async run({ positionals, values, global, out }) {

@@ -9,8 +9,7 @@ export const setupCommand: Command = {
   name: 'setup',
   summary: 'install the Debian packages slipway and its tests need (apt-get, as root)',
   usage: '[--check]',
-  details: ['--check   only list what is missing; exit non-zero if anything is'],
-  options: { check: { type: 'boolean' } },
+  options: { check: { type: 'boolean', help: 'only list what is missing; exit non-zero if anything is' } },
   positionals: { min: 0, max: 0 },
   async run({ values, out }) {
     const missing = missingPackages(ALL_TOOLS, ALL_FILES);

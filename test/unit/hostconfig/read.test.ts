@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/errors.ts';
+import { ConfigError, ImageError, SlipwayError } from '../../../src/errors.ts';
 import type { ManifestFacts } from '../../../src/hostconfig/facts.ts';
 import { espConfigName, factsForImage, manifestFor, readConfigBytes, validateConfigFile } from '../../../src/hostconfig/read.ts';
 import { tempDir } from '../../helpers/archive.ts';
@@ -22,15 +22,17 @@ function builtImage(manifest: unknown): string {
   return join(dir, 'host_1.0.raw');
 }
 
-function configError(run: () => unknown): ConfigError {
+function thrown<T extends SlipwayError>(ErrorClass: new (...args: never[]) => T, run: () => unknown): T {
   try {
     run();
   } catch (error) {
-    if (error instanceof ConfigError) return error;
+    if (error instanceof ErrorClass) return error;
     throw error;
   }
-  throw new Error('expected a ConfigError');
+  throw new Error(`expected a ${ErrorClass.name}`);
 }
+const configError = (run: () => unknown) => thrown(ConfigError, run);
+const imageError = (run: () => unknown) => thrown(ImageError, run);
 
 describe('espConfigName', () => {
   it.each([
@@ -83,8 +85,8 @@ describe('factsForImage', () => {
 
   it('refuses an image without a manifest, saying where it looked', () => {
     const image = join(tempDir('read'), 'gone_1.0.raw');
-    const error = configError(() => factsForImage(image));
-    expect(error.exitCode).toBe(12);
+    const error = imageError(() => factsForImage(image));
+    expect(error.exitCode).toBe(14);
     expect(error.message).toBe(`no manifest for ${image} (looked for ${manifestFor(image)})`);
     expect(error.hint).toMatch(/image slipway built/);
   });
@@ -93,14 +95,14 @@ describe('factsForImage', () => {
     const image = builtImage({ image: IMAGE });
     const manifest = manifestFor(image);
     writeFileSync(manifest, readFileSync(manifest, 'utf8').slice(0, 40));
-    const error = configError(() => factsForImage(image));
-    expect(error.exitCode).toBe(12);
+    const error = imageError(() => factsForImage(image));
+    expect(error.exitCode).toBe(14);
     expect(error.message).toMatch(new RegExp(`^cannot read ${manifest.replace(/[.]/g, '\\.')}: it is not valid JSON \\(`));
   });
 
   it('refuses a manifest without the image\'s facts, asking for a rebuild', () => {
     const image = builtImage({ name: 'host', version: '1.0' });
-    const error = configError(() => factsForImage(image));
+    const error = imageError(() => factsForImage(image));
     expect(error.message).toBe(`${manifestFor(image)} does not list the image's accounts and units`);
     expect(error.hint).toMatch(/rebuild/);
   });
