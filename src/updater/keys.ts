@@ -6,9 +6,9 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { canonicalize } from '@tufjs/canonical-json';
 import { Key, Signature } from '@tufjs/models';
 import { OutputError, UpdateError, errorMessage } from '../errors.ts';
-import { canonicalJson } from './canonical.ts';
 
 export const ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,7 +26,7 @@ function publicHex(publicKey: KeyObject): string {
 
 export function tufKey(publicKey: KeyObject): Key {
   const body = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: publicHex(publicKey) } };
-  const keyID = createHash('sha256').update(canonicalJson(body)).digest('hex');
+  const keyID = createHash('sha256').update(canonicalize(body)).digest('hex');
   return new Key({ keyID, keyType: body.keytype, scheme: body.scheme, keyVal: body.keyval });
 }
 

@@ -9,7 +9,7 @@ import { Metadata, type TargetFile } from '@tufjs/models';
 import { Updater } from 'tuf-js';
 import { compareVersions } from '../../shared/debian-version.ts';
 import { UpdateError, errorMessage } from '../../errors.ts';
-import type { SlipwayTargetInfo } from '../publish.ts';
+import type { SlipwayTargetInfo } from '../publish/targets.ts';
 import { MetadataFetcher } from './fetcher.ts';
 
 export interface Release {
