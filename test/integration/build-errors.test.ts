@@ -32,6 +32,9 @@ async function expectBuildFailure(recipe: string, out: string, exitCode: number,
   expect(result.exitCode, result.stderr).toBe(exitCode);
   expect(lines[0]).toMatch(message);
   expect(hint).toMatch(/^hint: \S/);
+  // Printed once: the failed step's line names the step, not the error again.
+  expect(result.stderr.split('\n').filter((line) => message.test(line))).toHaveLength(1);
+  expect(result.stderr.split('\n').filter((line) => line.startsWith('hint: '))).toHaveLength(1);
   expect(result.stderr).not.toMatch(/\n\s+at /);
   expect(leftovers(out)).toEqual([]);
   return result.stderr;
