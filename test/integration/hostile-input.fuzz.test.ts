@@ -112,10 +112,15 @@ function expectBothOutcomes(property: string): void {
   expect(total - (codes.get(0) ?? 0), property).toBeGreaterThan(total * 0.05);
 }
 
-function expectHandled(result: { exitCode: number; stderr: string }, input: string): void {
+/** Refused or done, never a crash; a refusal says what and what to do, as text or (with --json) as one JSON line. */
+function expectHandled(result: { exitCode: number; stderr: string }, input: string, { json = false } = {}): void {
   expect(result.exitCode, `${result.stderr}\n--- input ---\n${input.slice(0, 2000)}`).not.toBe(INTERNAL_ERROR);
   expect(result.stderr, input.slice(0, 2000)).not.toMatch(/\n\s+at |internal error/);
-  if (result.exitCode !== 0) expect(result.stderr).toMatch(/^slipway: [^\n]+\n(?:[^]*\n)?hint: /m);
+  if (result.exitCode !== 0 && json) {
+    const { error } = JSON.parse(result.stderr) as { error: { code: string; message: string; hint: string } };
+    expect(error.code, result.stderr).toMatch(/^[a-z-]+$/);
+    expect(error.message.length * error.hint.length, result.stderr).toBeGreaterThan(0);
+  } else if (result.exitCode !== 0) expect(result.stderr).toMatch(/^slipway: [^\n]+\n(?:[^]*\n)?hint: /m);
   expect(snapshot(), input.slice(0, 2000)).toEqual(before);
 }
 
@@ -393,7 +398,7 @@ describe('hostile input (fast-check, seed and runs in the file header)', () => {
           const validated = await run(['config', 'validate', file, '--image', join(configDir, 'host_1.0.0.manifest.json')]);
           expectHandled(validated, text);
           const compiled = await run(['config', 'compile', file, '--image', join(configDir, 'host_1.0.0.manifest.json'), '--out', out, '--json']);
-          expectHandled(compiled, text);
+          expectHandled(compiled, text, { json: true });
           count(`config validate (${format})`, validated.exitCode);
           if (out === '../config/plan') count(`config compile (${format})`, compiled.exitCode);
           if (out === '../config/plan') expect(compiled.exitCode === 0, compiled.stderr).toBe(validated.exitCode === 0);
