@@ -10,7 +10,7 @@ import { writeCpio } from '../src/assemble/cpio.ts';
 import { readTarFiles } from '../src/shared/tar.ts';
 import { makeEsp } from '../src/bootimage/esp.ts';
 import { writeGpt } from '../src/shared/gpt.ts';
-import { makeUki } from '../src/bootimage/uki.ts';
+import { makeUki, ukiSbat } from '../src/bootimage/uki.ts';
 import { MiB, PARTITION_TYPES, stableUuid } from '../src/shared/layout.ts';
 
 export const FLOOR_MARKER = 'SLIPWAY-FLOOR-REACHED';
@@ -46,7 +46,7 @@ export async function buildFloorDisk(dir: string, tars: { kernel: string; busybo
   writeFileSync(stub, pick(bootFiles, /stub$/));
   writeFileSync(loader, pick(bootFiles, /systemd-bootx64\.efi$/));
   const uki = join(dir, 'floor.efi');
-  await makeUki({ stub, kernel: pick(kernelFiles, /vmlinuz/), initrd, cmdline: 'console=ttyS0', osRelease: 'ID=floor\nVERSION_ID=1\n', epoch }, dir, uki);
+  await makeUki({ stub, kernel: pick(kernelFiles, /vmlinuz/), initrd, cmdline: 'console=ttyS0', osRelease: 'ID=floor\nVERSION_ID=1\n', epoch, sbat: ukiSbat('floor', '1') }, dir, uki);
   const loaderConf = join(dir, 'loader.conf');
   writeFileSync(loaderConf, 'timeout 0\n');
   const esp = join(dir, 'esp.img');

@@ -16,7 +16,8 @@ export interface FwCfgEntry {
 }
 
 export type Firmware =
-  | { kind: 'uefi'; code: string; vars: string }
+  /** With secureBoot, firmware built for it: its variables are kept from the guest by SMM. */
+  | { kind: 'uefi'; code: string; vars: string; secureBoot?: boolean }
   | { kind: 'kernel'; kernel: string; initrd?: string; append: string };
 
 export interface BootRequest {
@@ -50,13 +51,16 @@ function path(file: string): string {
 }
 
 export function qemuArgs(request: BootRequest): string[] {
-  const args = ['-machine', `q35,accel=${request.accel}`, '-m', String(request.memoryMiB), '-smp', String(request.cpus)];
+  const firmware = request.firmware;
+  const smm = firmware.kind === 'uefi' && firmware.secureBoot === true;
+  const args = ['-machine', `q35,accel=${request.accel}${smm ? ',smm=on' : ''}`, '-m', String(request.memoryMiB), '-smp', String(request.cpus)];
   args.push('-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none');
   if (request.accel === 'kvm') args.push('-cpu', 'host');
   if (request.noReboot) args.push('-no-reboot');
 
-  const firmware = request.firmware;
   if (firmware.kind === 'uefi') {
+    // Only code running in SMM may write the variable store, so the guest cannot change the keys.
+    if (smm) args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
     args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${path(firmware.code)}`);
     args.push('-drive', `if=pflash,format=raw,unit=1,file=${path(firmware.vars)}`);
   } else {

@@ -21,6 +21,8 @@ import { QmpConnection } from './qmp.ts';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+/** OVMF built for Secure Boot (SMM required); with OVMF_VARS' empty store it starts in setup mode. */
+export const OVMF_CODE_SECURE_BOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
 
 export class BootFailure extends Error {
   constructor(
@@ -51,6 +53,8 @@ export interface MachineOptions {
   diskSize?: number;
   /** Console on this process's terminal instead of a log file (slipway boot). */
   terminal?: boolean;
+  /** Firmware that enforces Secure Boot once keys are enrolled, starting in setup mode. */
+  secureBoot?: boolean;
 }
 
 export class VirtualMachine {
@@ -100,7 +104,7 @@ export class VirtualMachine {
     }
     const terminal = this.options.terminal === true;
     const request: BootRequest = {
-      firmware: { kind: 'uefi', code: OVMF_CODE, vars },
+      firmware: this.options.secureBoot ? { kind: 'uefi', code: OVMF_CODE_SECURE_BOOT, vars, secureBoot: true } : { kind: 'uefi', code: OVMF_CODE, vars },
       disk: { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe' },
       accel,
       memoryMiB: this.options.memoryMiB ?? 1024,

@@ -41,6 +41,12 @@ export const TOOLS = {
   'ssh-keygen': 'openssh-client',
   'ssh-keyscan': 'openssh-client',
   'busybox': 'busybox-static',
+  'openssl': 'openssl',
+  'cert-to-efi-sig-list': 'efitools',
+  'sign-efi-sig-list': 'efitools',
+  'sbsign': 'sbsigntool',
+  'sbverify': 'sbsigntool',
+  'faketime': 'faketime',
 } as const satisfies Record<string, string>;
 
 export type ToolName = keyof typeof TOOLS;
@@ -49,6 +55,7 @@ export type ToolName = keyof typeof TOOLS;
 export const DATA_FILES = {
   '/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
   '/usr/share/OVMF/OVMF_CODE_4M.fd': 'ovmf',
+  '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd': 'ovmf',
 } as const satisfies Record<string, string>;
 
 // Ordinary users often lack the sbin folders in PATH, where mkfs.* and friends live.

@@ -15,26 +15,59 @@ export interface UkiParts {
   osRelease: string;
   /** SOURCE_DATE_EPOCH, for the PE timestamp. */
   epoch: number;
+  /** The UKI's own SBAT entries, after the stub's (which stay in force for the stub's code). */
+  sbat: string;
 }
 
 const PAGE = 4096;
 
-/** ImageBase and the end of the stub's last section, from its PE headers. */
-export function peLayout(stub: Buffer): { imageBase: bigint; end: number } {
+interface PeSection {
+  name: string;
+  virtualAddress: number;
+  virtualSize: number;
+  /** The section's bytes in the file (as long as its virtual size, at most). */
+  data: Buffer;
+}
+
+/** ImageBase, SizeOfImage and the sections, from a PE32+ file's headers. */
+function peHeaders(stub: Buffer): { imageBase: bigint; sizeOfImage: number; sections: PeSection[] } {
   if (stub.toString('latin1', 0, 2) !== 'MZ') throw new BuildError('the EFI stub is not a PE file', 'reinstall systemd-boot-efi');
   const pe = stub.readUInt32LE(0x3c);
   if (stub.toString('latin1', pe, pe + 4) !== 'PE\0\0') throw new BuildError('the EFI stub has no PE header', 'reinstall systemd-boot-efi');
   const sectionCount = stub.readUInt16LE(pe + 6);
   const optionalSize = stub.readUInt16LE(pe + 20);
   const optional = pe + 24;
-  const imageBase = stub.readBigUInt64LE(optional + 24); // PE32+
-  let end = stub.readUInt32LE(optional + 56); // SizeOfImage
-  const sections = optional + optionalSize;
-  for (let i = 0; i < sectionCount; i++) {
-    const at = sections + i * 40;
-    end = Math.max(end, stub.readUInt32LE(at + 12) + stub.readUInt32LE(at + 8));
-  }
-  return { imageBase, end };
+  const table = optional + optionalSize;
+  const sections = Array.from({ length: sectionCount }, (_, i) => {
+    const at = table + i * 40;
+    const virtualSize = stub.readUInt32LE(at + 8);
+    const rawSize = stub.readUInt32LE(at + 16);
+    const pointer = stub.readUInt32LE(at + 20);
+    return {
+      name: stub.toString('latin1', at, at + 8).replace(/\0+$/, ''),
+      virtualAddress: stub.readUInt32LE(at + 12),
+      virtualSize,
+      data: stub.subarray(pointer, pointer + Math.min(virtualSize, rawSize)),
+    };
+  });
+  return { imageBase: stub.readBigUInt64LE(optional + 24), sizeOfImage: stub.readUInt32LE(optional + 56), sections };
+}
+
+/** ImageBase and the end of the stub's last section, from its PE headers. */
+export function peLayout(stub: Buffer): { imageBase: bigint; end: number } {
+  const { imageBase, sizeOfImage, sections } = peHeaders(stub);
+  return { imageBase, end: Math.max(sizeOfImage, ...sections.map((s) => s.virtualAddress + s.virtualSize)) };
+}
+
+/** A section's bytes by name (`.sbat`), or undefined. */
+export function peSection(image: Buffer, name: string): Buffer | undefined {
+  return peHeaders(image).sections.find((section) => section.name === name)?.data;
+}
+
+/** The SBAT entries of a UKI slipway made: the UKI format's, then the image's own. */
+export function ukiSbat(name: string, version: string): string {
+  const spec = 'https://uapi-group.org/specifications/specs/unified_kernel_image/';
+  return `uki,1,UKI,uki,1,${spec}\nuki.slipway,1,slipway,${name},${version},${spec}\n`;
 }
 
 function alignPage(value: number): number {
@@ -66,14 +99,19 @@ export function stampPe(image: Buffer, epoch: number): void {
 }
 
 export async function makeUki(parts: UkiParts, workDir: string, output: string): Promise<void> {
-  const { imageBase, end } = peLayout(readFileSync(parts.stub));
+  const stub = readFileSync(parts.stub);
+  const { imageBase, end } = peLayout(stub);
+  // The stub's .sbat has no room to grow in place: it is replaced by one after the stub that holds
+  // the stub's entries and the UKI's, as ukify does.
+  const stubSbat = peSection(stub, '.sbat')?.toString('utf8').replace(/\0+$/, '') ?? '';
   const sections: Array<[string, Buffer]> = [
+    ['.sbat', Buffer.from(`${stubSbat}${stubSbat.endsWith('\n') || stubSbat === '' ? '' : '\n'}${parts.sbat}`)],
     ['.osrel', Buffer.from(parts.osRelease)],
     ['.cmdline', Buffer.from(`${parts.cmdline}\0`)],
     ['.linux', parts.kernel],
     ['.initrd', parts.initrd],
   ];
-  const args: string[] = [];
+  const args: string[] = stubSbat ? ['--remove-section', '.sbat'] : [];
   let offset = alignPage(end);
   for (const [name, data] of sections) {
     const file = join(workDir, `uki${name}`);

@@ -13,6 +13,7 @@ import type { LeftOutPaths } from '../assemble/needs.ts';
 import type { Tree } from '../assemble/tree.ts';
 import type { VerityResult } from '../assemble/verity.ts';
 import type { DiskLayout } from '../bootimage/disk.ts';
+import type { SecureBootKeys } from '../bootimage/secure-boot.ts';
 import type { ManifestFacts } from '../hostconfig/facts.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import type { RecipeInputs } from './precheck.ts';
@@ -38,6 +39,8 @@ export interface BuildInputs {
   staging: string;
   work: string;
   hostConfig: HostConfigInput | undefined;
+  /** The keys that sign systemd-boot and the UKI, and whose lists the ESP carries for enrollment. */
+  secureBoot: SecureBootKeys | undefined;
   /** sha256 of artifacts, started as soon as each is written (outputs.ts). */
   digests: Map<string, Promise<string>>;
 }

@@ -12,7 +12,8 @@ import { formatVerity, veritySalt } from '../assemble/verity.ts';
 import { makeDataFilesystem } from '../bootimage/datafs.ts';
 import { planLayout, writeDisk } from '../bootimage/disk.ts';
 import { makeEsp } from '../bootimage/esp.ts';
-import { makeUki } from '../bootimage/uki.ts';
+import { signEfiProgram, type SecureBootKeys } from '../bootimage/secure-boot.ts';
+import { makeUki, ukiSbat } from '../bootimage/uki.ts';
 import { BuildError } from '../errors.ts';
 import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
 import { stableUuid, ukiFileName } from '../shared/layout.ts';
@@ -60,39 +61,63 @@ export async function makeVerity(ctx: Pick<BuildState, 'plan' | 'staging' | 'dig
   return { verity };
 }
 
-export async function makeBootImage(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'kernel' | 'initrd' | 'verity' | 'osRelease'>): Promise<void> {
+export async function makeBootImage(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'kernel' | 'initrd' | 'verity' | 'osRelease' | 'secureBoot'>): Promise<void> {
+  const { plan, secureBoot } = ctx;
+  const uki = artifactPath(plan, ctx.staging, 'uki');
+  const unsigned = secureBoot ? join(ctx.work, 'unsigned.efi') : uki;
   await makeUki(
     {
       stub: join(ctx.work, 'boot', 'linuxx64.efi.stub'),
       kernel: ctx.kernel.vmlinuz,
       initrd: ctx.initrd,
-      cmdline: kernelCommandLine(ctx.plan, ctx.verity.rootHash),
+      cmdline: kernelCommandLine(plan, ctx.verity.rootHash),
       osRelease: ctx.osRelease,
-      epoch: ctx.plan.sourceDateEpoch,
+      epoch: plan.sourceDateEpoch,
+      sbat: ukiSbat(plan.name, plan.version),
     },
     ctx.work,
-    artifactPath(ctx.plan, ctx.staging, 'uki'),
+    unsigned,
   );
+  if (secureBoot) {
+    await signEfiProgram(secureBoot, unsigned, uki, plan.sourceDateEpoch);
+    rmSync(unsigned);
+  }
+}
+
+/** systemd-boot, signed when the image is; and with keys, the lists it enrolls on a machine in setup mode. */
+async function bootLoaderFiles(boot: string, secureBoot: SecureBootKeys | undefined, epoch: number): Promise<Array<{ path: string; source: string }>> {
+  const loaderConf = join(boot, 'loader.conf');
+  let loader = join(boot, 'systemd-bootx64.efi');
+  const enroll: Array<{ path: string; source: string }> = [];
+  if (secureBoot) {
+    const signed = join(boot, 'systemd-bootx64.signed.efi');
+    await signEfiProgram(secureBoot, loader, signed, epoch);
+    loader = signed;
+    // systemd-boot enrolls by itself only from a folder named auto, and only in setup mode.
+    for (const [role, source] of Object.entries(secureBoot.auth)) enroll.push({ path: `loader/keys/auto/${role}.auth`, source });
+  }
+  writeFileSync(loaderConf, `timeout 0\nconsole-mode keep\neditor no\n${secureBoot ? 'secure-boot-enroll force\n' : ''}`);
+  return [
+    { path: 'EFI/BOOT/BOOTX64.EFI', source: loader },
+    { path: 'EFI/systemd/systemd-bootx64.efi', source: loader },
+    { path: 'loader/loader.conf', source: loaderConf },
+    ...enroll,
+  ];
 }
 
 export async function makeFilesystems(
-  ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'verity' | 'hostConfig' | 'hostConfigPlan'>,
+  ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'verity' | 'hostConfig' | 'hostConfigPlan' | 'secureBoot'>,
 ): Promise<Pick<BuildState, 'layout'>> {
   const { plan } = ctx;
   const layout = planLayout({ name: plan.name, version: plan.version, rootHash: ctx.verity.rootHash, ...plan.disk });
-  const boot = join(ctx.work, 'boot');
-  const loaderConf = join(boot, 'loader.conf');
-  writeFileSync(loaderConf, 'timeout 0\nconsole-mode keep\neditor no\n');
   const uki = artifactPath(plan, ctx.staging, 'uki');
   await makeEsp(
     join(ctx.work, 'esp.img'),
     plan.disk.espSize,
     stableUuid(plan.name, 'esp-volume').replace(/-/g, '').slice(0, 8),
     [
-      { path: 'EFI/BOOT/BOOTX64.EFI', source: join(boot, 'systemd-bootx64.efi') },
-      { path: 'EFI/systemd/systemd-bootx64.efi', source: join(boot, 'systemd-bootx64.efi') },
+      ...(await bootLoaderFiles(join(ctx.work, 'boot'), ctx.secureBoot, plan.sourceDateEpoch)),
       { path: `EFI/Linux/${ukiFileName(plan.name, plan.version)}`, source: uki },
-      { path: 'loader/loader.conf', source: loaderConf },
       ...bakedConfig(ctx),
     ],
     plan.sourceDateEpoch,

@@ -1,5 +1,5 @@
 /** What a build leaves behind: disk formats, manifest, SBOM, checksums, moved into place at the end. */
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256File } from '../shared/hash.ts';
 import { runTool } from '../tools.ts';
@@ -134,10 +134,15 @@ export async function writeChecksums(ctx: Pick<BuildState, 'plan' | 'staging' | 
   writeFileSync(join(ctx.staging, CHECKSUMS), text);
 }
 
-/** Moves the finished artifacts into the output folder (renames within one filesystem), checksums last. */
+/**
+ * Moves the finished artifacts into the output folder (renames within one filesystem), checksums
+ * last. Each is readable by anyone, whatever the tool that made it chose (veritysetup makes its
+ * hash tree 0600, objcopy the UKI executable): a web server running as another user serves them.
+ */
 export function publishOutputs(ctx: Pick<BuildState, 'plan' | 'work' | 'staging'>): void {
   rmSync(ctx.work, { recursive: true, force: true });
   const files = readdirSync(ctx.staging).filter((f) => f !== CHECKSUMS);
+  for (const file of [...files, CHECKSUMS]) chmodSync(join(ctx.staging, file), 0o644);
   for (const file of files) renameSync(join(ctx.staging, file), join(ctx.plan.outDir, file));
   renameSync(join(ctx.staging, CHECKSUMS), join(ctx.plan.outDir, CHECKSUMS));
   rmSync(ctx.staging, { recursive: true, force: true });

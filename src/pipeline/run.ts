@@ -4,11 +4,12 @@
  * is removed whether they finish or not (and on SIGINT).
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openArchive, type ArchiveSource } from '../assemble/archive/open.ts';
 import { DEBIAN_KEYRING } from '../assemble/archive/release.ts';
 import { ContentCache } from '../assemble/cache.ts';
 import { lockPathFor, readLockfile, resolveLock, writeLockfile, type Lockfile } from '../assemble/lock.ts';
+import { readSecureBootKeys, SIGNING_TOOLS, type SecureBootKeys } from '../bootimage/secure-boot.ts';
 import { registerCleanup } from '../cleanup.ts';
 import { espConfigName, readConfigBytes } from '../hostconfig/read.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
@@ -35,6 +36,8 @@ export interface BuildRequest {
   dryRun: boolean;
   /** The --mirror flag, which wins over the recipe's. */
   mirror?: string;
+  /** The --secure-boot-keys flag, which wins over the recipe's secureBoot.keys. */
+  secureBootKeys?: string;
   cacheDir: string;
 }
 
@@ -60,10 +63,11 @@ export async function runBuild(request: BuildRequest, hooks: BuildHooks): Promis
   // Everything that can be found wrong without the network, before any download.
   const inputs = readRecipeInputs(loaded);
   const hostConfig = readHostConfig(request.configFile);
-  checkTools(BUILD_TOOLS);
+  const secureBoot = secureBootKeysFor(loaded, request.secureBootKeys);
+  checkTools(secureBoot ? [...BUILD_TOOLS, ...SIGNING_TOOLS] : BUILD_TOOLS);
   const lock = await lockFor(loaded, request, source, cache);
   const plan = planImage(loaded.recipe, lock, { outDir: request.outDir, version: request.version, formats: request.formats });
-  const given = { plan, loaded, inputs, source, cache, hostConfig, digests: new Map() };
+  const given = { plan, loaded, inputs, source, cache, hostConfig, secureBoot, digests: new Map() };
   if (request.dryRun) {
     // Every check the build makes, on the packages and in a folder of its own beside the cached
     // trees (which it reads in place): the output folder is not touched.
@@ -85,6 +89,13 @@ function seconds(since: number): number {
 
 function readHostConfig(file: string | undefined): HostConfigInput | undefined {
   return file === undefined ? undefined : { bytes: readConfigBytes(file), label: file, fileName: espConfigName(file) };
+}
+
+/** The keys the command line names, else the recipe's (beside it). */
+function secureBootKeysFor(loaded: LoadedRecipe, flag: string | undefined): SecureBootKeys | undefined {
+  if (flag !== undefined) return readSecureBootKeys(resolve(flag), '--secure-boot-keys');
+  const keys = loaded.recipe.secureBoot?.keys;
+  return keys === undefined ? undefined : readSecureBootKeys(resolve(loaded.dir, keys), 'secureBoot.keys');
 }
 
 /** The recipe's lockfile; without one, the recipe is resolved against the archive (and locked, unless this is a dry run). */

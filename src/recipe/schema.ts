@@ -190,6 +190,12 @@ export const RecipeSchema = z.strictObject({
   containers: z.array(ContainerSchema).superRefine(unique((container) => container.name)).default([]),
   disk: DiskSchema.prefault({}),
   update: UpdateSchema.optional(),
+  secureBoot: z
+    .strictObject({
+      keys: z.string().min(1).describe("the folder 'slipway keygen --secure-boot' made, beside the recipe: its db key signs systemd-boot and the UKI"),
+    })
+    .optional()
+    .describe('sign the image for Secure Boot with your own keys; machines in setup mode enroll them at first boot'),
   health: z
     .strictObject({
       timeoutSeconds: z.number().int().min(5).max(3600).default(120).describe('how long containers may take to be running before the boot counts as failed'),

@@ -2,7 +2,7 @@
  * `slipway build` of the default host, checked by the tools that define the formats, rebuilt by an
  * unprivileged user elsewhere (same bytes), and booted under UEFI, once intact and once corrupted.
  */
-import { chmodSync, closeSync, copyFileSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,8 @@ describe('slipway build of the default host', () => {
       expect(files).toContain(`${BASE}${suffix}`);
     }
     expect(files.filter((f) => f.startsWith('.'))).toEqual([]); // no staging left behind
+    // Readable by a web server running as another user, and nothing executable.
+    for (const file of files) expect(`${file} ${(statSync(join(out, file)).mode & 0o777).toString(8)}`).toBe(`${file} 644`);
     const { stdout } = await execa('sha256sum', ['--check', 'SHA256SUMS'], { cwd: out });
     expect(stdout.split('\n').filter((l) => l.endsWith(': OK'))).toHaveLength(7);
     const sbom = JSON.parse(readFileSync(join(out, `${BASE}.spdx.json`), 'utf8')) as { spdxVersion: string; packages: Array<{ name: string }> };

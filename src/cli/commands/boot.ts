@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { VirtualMachine } from '../../../qemu/runner.ts';
+import { OVMF_CODE, OVMF_CODE_SECURE_BOOT, VirtualMachine } from '../../../qemu/runner.ts';
 import type { PortForward } from '../../../qemu/args.ts';
 import { registerCleanup } from '../../cleanup.ts';
 import { ImageError, UsageError } from '../../errors.ts';
@@ -57,7 +57,7 @@ async function imageFor(target: string, values: OptionValues, global: GlobalFlag
 export const bootCommand: Command = {
   name: 'boot',
   summary: 'boot an image (or build a recipe, then boot it) under QEMU with the console here',
-  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg]',
+  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot]',
   details: [
     'A RECIPE is built first, into --out; the machine boots the qcow2, or the raw disk without one.',
     'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay',
@@ -68,7 +68,7 @@ export const bootCommand: Command = {
       type: 'string',
       multiple: true,
       value: 'HOST:GUEST',
-      help: ['forward localhost:HOST to the guest’s GUEST port (repeatable);', 'for a recipe, each container port P is forwarded from P (P+8000 below 1024)'],
+      help: ['forward localhost:HOST to the guest’s GUEST port (repeatable);', 'for a recipe, each container port P is forwarded from P', '(P+8000 below 1024)'],
     },
     config: {
       type: 'string',
@@ -76,6 +76,10 @@ export const bootCommand: Command = {
       help: ['a host config, checked against the image and passed by fw_cfg', '(opt/slipway/config), with the plan compiled from it (opt/slipway/plan)', 'so the first boot need not start Node'],
     },
     accel: { type: 'string', value: 'kvm|tcg', help: 'default: KVM when a quick probe shows it works, else TCG' },
+    'secure-boot': {
+      type: 'boolean',
+      help: ['firmware that enforces Secure Boot (OVMF with SMM), in setup mode on a new', 'machine: an image signed with your keys enrolls them at its first boot'],
+    },
     memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
     cpus: { type: 'string', value: 'N', help: 'guest CPUs (default 2)' },
     format: { type: 'string', value: 'LIST', help: 'for a RECIPE, the disk formats to build: raw, qcow2 (default: qcow2)' },
@@ -93,7 +97,8 @@ export const bootCommand: Command = {
     const config = stringOption(values, 'config');
     const given = ((values.forward as string[] | undefined) ?? []).map(parseForward);
     const forwards = given.length > 0 || !isRecipe(target) ? given : defaultForwards(target);
-    checkTools(['qemu-system-x86_64', 'qemu-img'], ['/usr/share/OVMF/OVMF_CODE_4M.fd']);
+    const secureBoot = values['secure-boot'] === true;
+    checkTools(['qemu-system-x86_64', 'qemu-img'], [secureBoot ? OVMF_CODE_SECURE_BOOT : OVMF_CODE]);
     const image = await imageFor(target, values, global, out);
     // The plan compiled from --config lives as long as the machine.
     const planDir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
@@ -108,6 +113,7 @@ export const bootCommand: Command = {
         forwards,
         fwCfg: config === undefined ? [] : await configFwCfg(config, image, planDir),
         terminal: true,
+        secureBoot,
       });
       const unregister = registerCleanup(() => machine.disposeNow());
       process.stderr.write(`slipway: booting ${image}\n`);

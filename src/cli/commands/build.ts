@@ -24,6 +24,7 @@ const DRY_RUN_LARGEST = 15;
 export const IMAGE_OPTIONS = {
   out: { type: 'string', value: 'DIR', help: 'where the outputs go (default: out)' },
   version: { type: 'string', value: 'V', help: 'the image version (default: the recipe’s)' },
+  'secure-boot-keys': { type: 'string', value: 'DIR', help: ['sign for Secure Boot with the db key that slipway keygen made in DIR', '(default: the recipe’s secureBoot.keys)'] },
   ...ARCHIVE_OPTIONS,
 } as const satisfies OptionSpecs;
 
@@ -33,7 +34,7 @@ const BUILD_OPTIONS = {
   'config': { type: 'string', value: 'FILE', help: 'bake a host config into the ESP (a single-purpose image; checked first)' },
   'dry-run': {
     type: 'boolean',
-    help: ['make every check the build makes (fetching the packages into the cache), then print', 'the plan, with the host’s installed size and largest packages; --out is not touched'],
+    help: ['make every check the build makes (fetching the packages into the cache),', 'then print the plan, with the host’s installed size and largest packages;', '--out is not touched'],
   },
 } as const satisfies OptionSpecs;
 
@@ -61,6 +62,7 @@ export function buildRequestFrom(recipe: string, values: OptionValues): BuildReq
     configFile: stringOption(values, 'config'),
     dryRun: values['dry-run'] === true,
     mirror: stringOption(values, 'mirror'),
+    secureBootKeys: stringOption(values, 'secure-boot-keys'),
     cacheDir: cacheDirFor(values),
   };
 }
@@ -78,7 +80,7 @@ export async function buildWithProgress(request: BuildRequest, global: GlobalFla
 export const buildCommand: Command = {
   name: 'build',
   summary: 'build a bootable, verified A/B disk image from a recipe',
-  usage: 'RECIPE [--out DIR] [--version V] [--format raw,qcow2] [--config FILE] [--dry-run]',
+  usage: 'RECIPE [--out DIR] [--version V] [--format raw,qcow2] [--config FILE] [--secure-boot-keys DIR] [--dry-run]',
   options: BUILD_OPTIONS,
   positionals: { min: 1, max: 1 },
   async run({ positionals, values, global, out }) {

@@ -40,6 +40,14 @@ describe('qemuArgs', () => {
     expect(qemuArgs(UEFI)).not.toContain('-kernel');
   });
 
+  it('turns on SMM and the secure variable store for Secure Boot firmware, and only for it', () => {
+    const secure = qemuArgs({ ...UEFI, accel: 'tcg', firmware: { kind: 'uefi', code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', vars: '/tmp/vm/vars.fd', secureBoot: true } });
+    expect(values(secure, '-machine')).toEqual(['q35,accel=tcg,smm=on']);
+    expect(values(secure, '-global')).toEqual(['driver=cfi.pflash01,property=secure,value=on']);
+    expect(values(secure, '-drive')[0]).toBe('if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd');
+    expect(qemuArgs(UEFI)).not.toContain('-global');
+  });
+
   it("honours the guest's flushes on a durable disk, for power-cut tests", () => {
     const drives = values(qemuArgs({ ...UEFI, disk: { ...UEFI.disk!, cache: 'writeback' } }), '-drive');
     expect(drives[2]).toBe('if=virtio,format=qcow2,file=/tmp/vm/overlay.qcow2,cache=writeback,discard=unmap');
