@@ -36,6 +36,8 @@ export interface BootRequest {
   /** Where the serial console goes: a file QEMU appends to, or (undefined) the terminal. */
   consoleLog?: string;
   forwards: readonly PortForward[];
+  /** No network card at all (and so no network boot for the firmware to try). */
+  noNetwork?: boolean;
   fwCfg: readonly FwCfgEntry[];
   /** A unix socket for QMP (power button, status). */
   qmpSocket?: string;
@@ -70,8 +72,10 @@ export function qemuArgs(request: BootRequest): string[] {
   if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${path(request.disk.file)},cache=${request.disk.cache ?? 'unsafe'},discard=unmap`);
   for (const drive of request.extraDrives ?? []) args.push('-drive', `if=virtio,format=raw,readonly=on,file=${path(drive)}`);
 
-  const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
-  args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
+  if (!request.noNetwork) {
+    const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
+    args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
+  }
   args.push('-device', 'virtio-rng-pci');
 
   // On the terminal, Ctrl-C stops QEMU (signal=on); Ctrl-A x does too.

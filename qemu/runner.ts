@@ -40,6 +40,8 @@ export interface MachineOptions {
   memoryMiB?: number;
   cpus?: number;
   forwards?: PortForward[];
+  /** Leave out the network card: a firmware with nothing else to boot stops at once instead of trying PXE and HTTP. */
+  noNetwork?: boolean;
   fwCfg?: FwCfgEntry[];
   /** Read-only raw disks after the image, such as a config drive. */
   extraDrives?: string[];
@@ -111,6 +113,7 @@ export class VirtualMachine {
       cpus: this.options.cpus ?? 2,
       consoleLog: terminal ? undefined : this.consoleLog,
       forwards: this.options.forwards ?? [],
+      noNetwork: this.options.noNetwork,
       fwCfg: this.options.fwCfg ?? [],
       extraDrives: this.options.extraDrives ?? [],
       qmpSocket: join(this.dir, 'qmp.sock'),

@@ -40,6 +40,13 @@ describe('qemuArgs', () => {
     expect(qemuArgs(UEFI)).not.toContain('-kernel');
   });
 
+  it('leaves out the network card when asked', () => {
+    expect(qemuArgs(UEFI)).toContain('-netdev');
+    const args = qemuArgs({ ...UEFI, noNetwork: true });
+    expect(args).not.toContain('-netdev');
+    expect(args.join(' ')).not.toContain('virtio-net');
+  });
+
   it('turns on SMM and the secure variable store for Secure Boot firmware, and only for it', () => {
     const secure = qemuArgs({ ...UEFI, accel: 'tcg', firmware: { kind: 'uefi', code: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', vars: '/tmp/vm/vars.fd', secureBoot: true } });
     expect(values(secure, '-machine')).toEqual(['q35,accel=tcg,smm=on']);
