@@ -70,7 +70,8 @@ export async function makeSecureBootKeys(dir: string, now = new Date()): Promise
     const owner = randomUUID();
     writeFileSync(join(scratch, OWNER_FILE), `${owner}\n`);
     for (const role of SECURE_BOOT_ROLES) {
-      await runTool('openssl', ['req', '-new', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', String(VALID_DAYS), '-subj', `/CN=${SUBJECTS[role]}/`, '-keyout', at.key(role), '-out', at.cert(role)]);
+      // The owner GUID in the name tells one user's keys from another's where only names are shown.
+      await runTool('openssl', ['req', '-new', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', String(VALID_DAYS), '-subj', `/CN=${SUBJECTS[role]} ${owner.slice(0, 8)}/`, '-keyout', at.key(role), '-out', at.cert(role)]);
       chmodSync(at.key(role), 0o600);
       await runTool('cert-to-efi-sig-list', ['-g', owner, at.cert(role), at.esl(role)]);
     }

@@ -35,6 +35,7 @@ import { CONTAINER_ROOTS_DIR, containerRootPath, imageArchivePath } from '../rec
 import { PACKAGES_FILE, formatPackagesFile } from '../shared/packages.ts';
 import { countWithRate } from '../shared/rate.ts';
 import { bundleProgram } from './bundle.ts';
+import { UKI_SIGNER_CERT } from '../updater/agent/uki-trust.ts';
 import type { BuildState } from './context.ts';
 import { imageFactsOf } from './image-facts.ts';
 
@@ -226,14 +227,18 @@ export async function installProvisioning(
   return { imageFacts, hostConfigPlan };
 }
 
-/** With update.url in the recipe: the agent, its repository and the root of trust it starts from. */
-export async function installUpdateAgent(ctx: Pick<BuildState, 'loaded' | 'inputs' | 'tree'>): Promise<void> {
+/**
+ * With update.url in the recipe: the agent, its repository and the root of trust it starts from;
+ * in a signed image also the db certificate, which every update's UKI must be signed with.
+ */
+export async function installUpdateAgent(ctx: Pick<BuildState, 'loaded' | 'inputs' | 'tree' | 'secureBoot'>): Promise<void> {
   const { update } = ctx.loaded.recipe;
   const root = ctx.inputs.trustedRoot;
   if (!update || !root) return;
   const { tree } = ctx;
   tree.writeFile('usr/lib/slipway/update/root.json', root);
   tree.writeFile('usr/lib/slipway/update/config.json', `${JSON.stringify({ url: update.url, channel: update.channel, rebootWindow: update.rebootWindow })}\n`);
+  if (ctx.secureBoot) tree.writeFile(UKI_SIGNER_CERT.slice(1), readFileSync(ctx.secureBoot.dbCert));
   tree.writeFile('usr/lib/slipway/update.cjs', await bundleProgram('update'), { origin: 'slipway' });
   tree.writeFile('usr/bin/slipway-update', '#!/bin/sh\nexec /usr/bin/node --expose-gc /usr/lib/slipway/update.cjs "$@"\n', { mode: 0o755, origin: 'slipway' });
 }

@@ -46,8 +46,11 @@ export async function openLab(): Promise<UpdateLab> {
   return { repo, keys, trustedRoot: join(repo, 'metadata', '1.root.json'), server, builds: new Map() };
 }
 
-/** The default host at `version`, following the lab's repository, its page naming the version; `change` breaks or alters it. */
-export async function buildVersion(lab: UpdateLab, version: string, change: RecipeChange = () => {}): Promise<string> {
+/**
+ * The default host at `version`, following the lab's repository, its page naming the version;
+ * `change` breaks or alters it, `secureBootKeys` signs it.
+ */
+export async function buildVersion(lab: UpdateLab, version: string, change: RecipeChange = () => {}, secureBootKeys?: string): Promise<string> {
   const { dir } = await buildVariant((recipe) => {
     recipe.version = version;
     recipe.update = { url: `http://10.0.2.2:${lab.server.port}`, trustedRoot: lab.trustedRoot };
@@ -56,7 +59,7 @@ export async function buildVersion(lab: UpdateLab, version: string, change: Reci
     recipe.health = { timeoutSeconds: 60 };
     recipe.files[0].content = `<!doctype html>\n<title>slipway</title>\n<h1>Hello from version ${version}</h1>\n`;
     change(recipe);
-  });
+  }, 'raw', secureBootKeys ? ['--secure-boot-keys', secureBootKeys] : []);
   lab.builds.set(version, join(dir, 'out'));
   return join(dir, 'out');
 }

@@ -1,12 +1,15 @@
 /**
  * Installing a release into the inactive slot. The order is what makes it safe:
+ * the new UKI is fetched into /run (memory) first and, on a host that signs its UKIs, its signature
+ * checked (a UKI the firmware would refuse is refused before anything is written); then
  * the old entry of that slot leaves the ESP and the slot loses its name (nothing can boot it),
  * the root and verity images are streamed in and checked (sha256 and length as signed, then the
  * dm-verity root hash from the written blocks), the slot is named by its root hash, and only then
  * does the new UKI appear on the ESP (written, then renamed). A failure anywhere leaves the running
  * slot and its entry as they were.
  */
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { VerificationError } from '../../errors.ts';
 import { PARTITION_TYPES, rootLabel } from '../../shared/layout.ts';
 import { dropCachedBlocks } from '../blockdev.ts';
@@ -17,6 +20,7 @@ import { mountEsp, removeUkis, stageUki } from './esp.ts';
 import { measureRoom, roomProblem } from './room.ts';
 import { partitionDevice, type RunningHost } from './host.ts';
 import type { Release, UpdateRepository } from './repository.ts';
+import { checkUkiSignature } from './uki-trust.ts';
 
 export interface ApplyProgress {
   (step: string): void;
@@ -29,6 +33,44 @@ async function streamInto(repository: UpdateRepository, target: Release['root'],
     await downloadInto(repository.targetUrl(target), fd, 0, { length: target.length, sha256: target.hashes.sha256! });
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Where the UKI waits for its check: /run is memory, so nothing is written to any disk yet. */
+const SCRATCH = '/run/slipway/update';
+
+/** Downloads the UKI (length and sha256 as signed) into a file in /run, and checks who signed it. */
+async function fetchUki(repository: UpdateRepository, release: Release): Promise<string> {
+  mkdirSync(SCRATCH, { recursive: true });
+  const file = join(SCRATCH, 'uki.efi');
+  try {
+    const fd = openSync(file, 'w');
+    try {
+      await downloadInto(repository.targetUrl(release.uki), fd, 0, { length: release.uki.length, sha256: release.uki.hashes.sha256! });
+    } finally {
+      closeSync(fd);
+    }
+    checkUkiSignature(readFileSync(file), release.version);
+    return file;
+  } catch (error) {
+    rmSync(file, { force: true });
+    throw error;
+  }
+}
+
+/** Copies the checked UKI to where the ESP will make it an entry, synced; removed again if that fails. */
+function writeUki(path: string, source: string): void {
+  try {
+    copyFileSync(source, path);
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    rmSync(path, { force: true });
+    throw error;
   }
 }
 
@@ -51,7 +93,26 @@ export async function installRelease(host: RunningHost, release: Release, reposi
   const esp = mountEsp(partitionDevice(host.disk, disk.table.partitions.find((p) => p.type === PARTITION_TYPES.esp)!.number));
   const tooBig = roomProblem(release, target.name, measureRoom(target, esp));
   if (tooBig) throw tooBig;
+  const ukiFile = await fetchUki(repository, release);
+  try {
+    return await writeSlot({ host, disk, target, esp, release, repository, ukiFile }, say, beforeBootable);
+  } finally {
+    rmSync(ukiFile, { force: true });
+  }
+}
 
+/** What one install works on: the host's disk and the slot it writes, the release and its checked UKI. */
+interface SlotWrite {
+  host: RunningHost;
+  disk: ReturnType<typeof readSlots>;
+  target: Slot;
+  esp: string;
+  release: Release;
+  repository: UpdateRepository;
+  ukiFile: string;
+}
+
+async function writeSlot({ host, disk, target, esp, release, repository, ukiFile }: SlotWrite, say: ApplyProgress, beforeBootable: (slot: Slot) => void): Promise<Installed> {
   if (target.label) removeUkis(esp, target.label);
   clearSlot(host.disk, disk, target, `${release.version}-${Date.now()}`);
   say(`slot ${target.name} cleared (was ${target.label ?? 'empty'})`);
@@ -73,15 +134,7 @@ export async function installRelease(host: RunningHost, release: Release, reposi
   nameSlot(host.disk, readSlots(host.disk), target, release.rootHash, label);
 
   const uki = stageUki(esp, label);
-  const fd = openSync(uki.path, 'w');
-  try {
-    await downloadInto(repository.targetUrl(release.uki), fd, 0, { length: release.uki.length, sha256: release.uki.hashes.sha256! });
-  } catch (error) {
-    closeSync(fd);
-    rmSync(uki.path, { force: true });
-    throw error;
-  }
-  closeSync(fd);
+  writeUki(uki.path, ukiFile);
   beforeBootable(target);
   uki.commit();
   say(`${label} installed in slot ${target.name}; it boots next, with 3 tries`);
