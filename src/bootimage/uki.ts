@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuildError } from '../errors.ts';
+import { PeFormatError, peSection, readPeHeaders, type PeHeaders } from '../shared/pe.ts';
 import { runTool } from '../tools.ts';
 
 export interface UkiParts {
@@ -21,47 +22,20 @@ export interface UkiParts {
 
 const PAGE = 4096;
 
-interface PeSection {
-  name: string;
-  virtualAddress: number;
-  virtualSize: number;
-  /** The section's bytes in the file (as long as its virtual size, at most). */
-  data: Buffer;
-}
-
-/** ImageBase, SizeOfImage and the sections, from a PE32+ file's headers. */
-function peHeaders(stub: Buffer): { imageBase: bigint; sizeOfImage: number; sections: PeSection[] } {
-  if (stub.toString('latin1', 0, 2) !== 'MZ') throw new BuildError('the EFI stub is not a PE file', 'reinstall systemd-boot-efi');
-  const pe = stub.readUInt32LE(0x3c);
-  if (stub.toString('latin1', pe, pe + 4) !== 'PE\0\0') throw new BuildError('the EFI stub has no PE header', 'reinstall systemd-boot-efi');
-  const sectionCount = stub.readUInt16LE(pe + 6);
-  const optionalSize = stub.readUInt16LE(pe + 20);
-  const optional = pe + 24;
-  const table = optional + optionalSize;
-  const sections = Array.from({ length: sectionCount }, (_, i) => {
-    const at = table + i * 40;
-    const virtualSize = stub.readUInt32LE(at + 8);
-    const rawSize = stub.readUInt32LE(at + 16);
-    const pointer = stub.readUInt32LE(at + 20);
-    return {
-      name: stub.toString('latin1', at, at + 8).replace(/\0+$/, ''),
-      virtualAddress: stub.readUInt32LE(at + 12),
-      virtualSize,
-      data: stub.subarray(pointer, pointer + Math.min(virtualSize, rawSize)),
-    };
-  });
-  return { imageBase: stub.readBigUInt64LE(optional + 24), sizeOfImage: stub.readUInt32LE(optional + 56), sections };
+/** The stub's headers; a stub that is not a PE32+ file is a broken systemd-boot-efi. */
+function stubHeaders(stub: Buffer): PeHeaders {
+  try {
+    return readPeHeaders(stub);
+  } catch (error) {
+    if (error instanceof PeFormatError) throw new BuildError(`the EFI stub ${error.message}`, 'reinstall systemd-boot-efi');
+    throw error;
+  }
 }
 
 /** ImageBase and the end of the stub's last section, from its PE headers. */
 export function peLayout(stub: Buffer): { imageBase: bigint; end: number } {
-  const { imageBase, sizeOfImage, sections } = peHeaders(stub);
+  const { imageBase, sizeOfImage, sections } = stubHeaders(stub);
   return { imageBase, end: Math.max(sizeOfImage, ...sections.map((s) => s.virtualAddress + s.virtualSize)) };
-}
-
-/** A section's bytes by name (`.sbat`), or undefined. */
-export function peSection(image: Buffer, name: string): Buffer | undefined {
-  return peHeaders(image).sections.find((section) => section.name === name)?.data;
 }
 
 /** The SBAT entries of a UKI slipway made: the UKI format's, then the image's own. */
@@ -92,9 +66,8 @@ export function peChecksum(image: Buffer, checksumOffset: number): number {
  * SOURCE_DATE_EPOCH there instead, and a checksum to match.
  */
 export function stampPe(image: Buffer, epoch: number): void {
-  const pe = image.readUInt32LE(0x3c);
-  image.writeUInt32LE(epoch >>> 0, pe + 8);
-  const checksumOffset = pe + 24 + 64;
+  const { timestampOffset, checksumOffset } = stubHeaders(image);
+  image.writeUInt32LE(epoch >>> 0, timestampOffset);
   image.writeUInt32LE(peChecksum(image, checksumOffset), checksumOffset);
 }
 

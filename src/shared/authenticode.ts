@@ -6,6 +6,7 @@
  * firmware would refuse, before it writes anything.
  */
 import { createHash, verify, X509Certificate } from 'node:crypto';
+import { PeFormatError, readPeHeaders } from './pe.ts';
 
 interface Node {
   tag: number;
@@ -57,44 +58,24 @@ const CONTEXT_0 = 0xa0;
 /** 1.2.840.113549.1.9.4, the messageDigest attribute. */
 const MESSAGE_DIGEST_OID = Buffer.from('06092a864886f70d010904', 'hex');
 
-interface PeLayout {
-  checksum: number;
-  certificateEntry: number;
-  certificateTable: { offset: number; size: number };
-  sizeOfHeaders: number;
-  sections: Array<{ offset: number; size: number }>;
-}
-
-function peLayout(image: Buffer): PeLayout {
-  if (image.length < 0x40 || image.toString('latin1', 0, 2) !== 'MZ') throw new MalformedSignature('not a PE file');
-  const pe = image.readUInt32LE(0x3c);
-  if (pe + 24 > image.length || image.toString('latin1', pe, pe + 4) !== 'PE\0\0') throw new MalformedSignature('no PE header');
-  const sectionCount = image.readUInt16LE(pe + 6);
-  const optionalSize = image.readUInt16LE(pe + 20);
-  const optional = pe + 24;
-  if (image.readUInt16LE(optional) !== 0x20b) throw new MalformedSignature('not a PE32+ image');
-  const certificateEntry = optional + 112 + 4 * 8; // the fifth data directory
-  if (certificateEntry + 8 > image.length) throw new MalformedSignature('no certificate table entry');
-  const table = optional + optionalSize;
-  const sections = Array.from({ length: sectionCount }, (_, i) => ({ size: image.readUInt32LE(table + i * 40 + 16), offset: image.readUInt32LE(table + i * 40 + 20) }))
-    .filter((section) => section.size > 0)
+/** The headers the digest hashes around, and the certificate table (the fifth data directory). */
+function peLayout(image: Buffer) {
+  const headers = readPeHeaders(image);
+  const entry = headers.certificateEntryOffset;
+  const sections = headers.sections
+    .filter((section) => section.rawSize > 0)
+    .map((section) => ({ offset: section.rawOffset, size: section.rawSize }))
     .sort((a, b) => a.offset - b.offset);
-  return {
-    checksum: optional + 64,
-    certificateEntry,
-    certificateTable: { offset: image.readUInt32LE(certificateEntry), size: image.readUInt32LE(certificateEntry + 4) },
-    sizeOfHeaders: image.readUInt32LE(optional + 60),
-    sections,
-  };
+  return { ...headers, sections, certificateTable: { offset: image.readUInt32LE(entry), size: image.readUInt32LE(entry + 4) } };
 }
 
 /** The sha256 Authenticode digest of a PE32+ image, as EDK2's firmware computes it. */
 export function authenticodeDigest(image: Buffer): Buffer {
   const layout = peLayout(image);
   const hash = createHash('sha256');
-  hash.update(image.subarray(0, layout.checksum));
-  hash.update(image.subarray(layout.checksum + 4, layout.certificateEntry));
-  hash.update(image.subarray(layout.certificateEntry + 8, layout.sizeOfHeaders));
+  hash.update(image.subarray(0, layout.checksumOffset));
+  hash.update(image.subarray(layout.checksumOffset + 4, layout.certificateEntryOffset));
+  hash.update(image.subarray(layout.certificateEntryOffset + 8, layout.sizeOfHeaders));
   let hashed = layout.sizeOfHeaders;
   for (const section of layout.sections) {
     if (section.offset + section.size > image.length) throw new MalformedSignature('a section runs past the end of the file');
@@ -175,6 +156,7 @@ export function verifyAuthenticode(image: Buffer, trusted: readonly X509Certific
     }
     return { ok: false, reason: `it is signed by ${signers.map((s) => s.subject.replace(/\n/g, ', ')).join('; ')}, which this host does not trust` };
   } catch (error) {
+    if (error instanceof PeFormatError) return { ok: false, reason: `it ${error.message}` };
     // Fails closed: a certificate or key node can't parse either (Node's X509Certificate throws).
     return { ok: false, reason: `its signature cannot be read: ${error instanceof Error ? error.message : String(error)}` };
   }

@@ -9,7 +9,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { peSection } from '../../src/bootimage/uki.ts';
+import { peSection } from '../../src/shared/pe.ts';
 import { VirtualMachine } from '../../qemu/runner.ts';
 import { tempDir } from '../helpers/archive.ts';
 import { slipway } from '../helpers/cli.ts';

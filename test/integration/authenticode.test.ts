@@ -83,7 +83,7 @@ describe('verifyAuthenticode', () => {
     const broken = Buffer.from(good);
     broken.fill(0xff, table + 8, table + 64);
     expect(verifyAuthenticode(broken, [db])).toMatchObject({ ok: false, reason: expect.stringMatching(/^its signature cannot be read: /) });
-    expect(verifyAuthenticode(Buffer.from('not a program at all, just text'), [db])).toEqual({ ok: false, reason: 'its signature cannot be read: not a PE file' });
+    expect(verifyAuthenticode(Buffer.from('not a program at all, just text'), [db])).toEqual({ ok: false, reason: 'it is not a PE file' });
   });
 
   it('is what the update agent refuses a UKI by, on a host that signs its UKIs, and only there', async () => {

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { peSection } from '../../src/bootimage/uki.ts';
+import { peSection } from '../../src/shared/pe.ts';
 import { SHARED_CACHE, tempDir } from '../helpers/archive.ts';
 import { errorLines, slipway } from '../helpers/cli.ts';
 import { secureBootKeys, signedHost } from '../helpers/secure-boot.ts';
