@@ -88,10 +88,11 @@ describe('verifyAuthenticode', () => {
 
   it('is what the update agent refuses a UKI by, on a host that signs its UKIs, and only there', async () => {
     const certificate = join(dir, 'db.crt');
-    expect(() => checkUkiSignature(readFileSync(PROGRAM), '3.0.0', join(dir, 'no-such.crt'))).not.toThrow();
-    const [byDb, byOther] = [await signed('db'), await signed('other')];
-    expect(() => checkUkiSignature(byDb, '3.0.0', certificate)).not.toThrow();
-    expect(() => checkUkiSignature(byOther, '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is signed by CN=other, which this host does not trust');
-    expect(() => checkUkiSignature(readFileSync(PROGRAM), '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is not signed');
+    expect(() => checkUkiSignature(PROGRAM, '3.0.0', join(dir, 'no-such.crt'))).not.toThrow();
+    await signed('db');
+    await signed('other');
+    expect(() => checkUkiSignature(join(dir, 'by-db.efi'), '3.0.0', certificate)).not.toThrow();
+    expect(() => checkUkiSignature(join(dir, 'by-other.efi'), '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is signed by CN=other, which this host does not trust');
+    expect(() => checkUkiSignature(PROGRAM, '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is not signed');
   });
 });

@@ -8,7 +8,7 @@
  * does the new UKI appear on the ESP (written, then renamed). A failure anywhere leaves the running
  * slot and its entry as they were.
  */
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { VerificationError } from '../../errors.ts';
 import { PARTITION_TYPES, rootLabel } from '../../shared/layout.ts';
@@ -50,7 +50,7 @@ async function fetchUki(repository: UpdateRepository, release: Release): Promise
     } finally {
       closeSync(fd);
     }
-    checkUkiSignature(readFileSync(file), release.version);
+    checkUkiSignature(file, release.version);
     return file;
   } catch (error) {
     rmSync(file, { force: true });
