@@ -45,6 +45,8 @@ export interface BootRequest {
   shellSocket?: string;
   /** Exit when the guest resets (the runner starts QEMU again, or stops there). */
   noReboot?: boolean;
+  /** The control socket of a software TPM (swtpm) that QEMU shows the guest as a TIS TPM 2.0. */
+  tpmSocket?: string;
 }
 
 /** QEMU splits option values at commas: a comma in a file name is written twice. */
@@ -77,6 +79,9 @@ export function qemuArgs(request: BootRequest): string[] {
     args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
   }
   args.push('-device', 'virtio-rng-pci');
+  if (request.tpmSocket) {
+    args.push('-chardev', `socket,id=tpm,path=${path(request.tpmSocket)}`, '-tpmdev', 'emulator,id=tpm0,chardev=tpm', '-device', 'tpm-tis,tpmdev=tpm0');
+  }
 
   // On the terminal, Ctrl-C stops QEMU (signal=on); Ctrl-A x does too.
   const console = request.consoleLog ? `file,id=console,path=${path(request.consoleLog)},append=on` : 'stdio,id=console,signal=on,mux=on';

@@ -11,13 +11,14 @@
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { qemuArgs, type BootRequest, type FwCfgEntry, type PortForward } from './args.ts';
 import { cleanConsole, consoleTail, EXCERPT_LINES, fatalProblem, judgeConsole, type Verdict } from './console.ts';
 import { GuestShell } from './guest-shell.ts';
 import { chooseAccel } from './kvm.ts';
 import { QmpConnection } from './qmp.ts';
+import { SoftwareTpm } from './tpm.ts';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -57,7 +58,13 @@ export interface MachineOptions {
   terminal?: boolean;
   /** Firmware that enforces Secure Boot once keys are enrolled, starting in setup mode. */
   secureBoot?: boolean;
+  /** A software TPM 2.0, its state kept in the machine's folder (or in `tpmState`) across power cycles. */
+  tpm?: boolean;
+  tpmState?: string;
 }
+
+/** What may change from one power-on of a machine to the next, as an operator would change it. */
+export type PowerOnChanges = Pick<MachineOptions, 'secureBoot' | 'tpm' | 'tpmState'>;
 
 export class VirtualMachine {
   readonly dir: string;
@@ -67,11 +74,12 @@ export class VirtualMachine {
   private exited = false;
   private stopping = false;
   private shell?: GuestShell;
+  private tpm?: SoftwareTpm;
   /** Guest reboots so far (each one a new QEMU process). */
   reboots = 0;
 
   private constructor(
-    readonly options: MachineOptions,
+    public options: MachineOptions,
     readonly overlay: string,
   ) {
     this.dir = join(overlay, '..');
@@ -83,14 +91,18 @@ export class VirtualMachine {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-vm-'));
     const overlay = join(dir, 'disk.qcow2');
     const format = options.format ?? (options.image.endsWith('.qcow2') ? 'qcow2' : 'raw');
-    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', options.image, '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', resolve(options.image), '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
     const machine = new VirtualMachine(options, overlay);
     await machine.boot();
     return machine;
   }
 
-  /** Starts (or starts again, on the same disk, after kill()) QEMU, with a new console log. */
-  async boot(): Promise<void> {
+  /**
+   * Starts (or starts again, on the same disk, after kill()) QEMU, with a new console log;
+   * `changes` turn Secure Boot off or on, or give the machine another TPM, from this power-on.
+   */
+  async boot(changes: PowerOnChanges = {}): Promise<void> {
+    this.options = { ...this.options, ...changes };
     writeFileSync(this.consoleLog, '');
     this.stopping = false;
     await this.launch();
@@ -120,6 +132,11 @@ export class VirtualMachine {
       noReboot: true,
     };
     if (this.options.shell) request.shellSocket = join(this.dir, 'shell.sock');
+    this.tpm?.stop();
+    if (this.options.tpm) {
+      request.tpmSocket = join(this.dir, 'tpm.sock');
+      this.tpm = await SoftwareTpm.start(this.options.tpmState ?? join(this.dir, 'tpm'), request.tpmSocket);
+    }
     this.exited = false;
     this.shell?.destroy();
     this.shell = undefined;
@@ -137,6 +154,7 @@ export class VirtualMachine {
 
   /** QEMU has exited: start it again if the guest asked for a reset, else the machine is off. */
   private async afterExit(qmp: QmpConnection | undefined): Promise<void> {
+    this.tpm?.stop();
     if (qmp) await Promise.race([qmp.closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
     qmp?.close();
     if (qmp?.reason === 'guest-reset' && !this.stopping && !this.options.noReboot) {
@@ -242,6 +260,7 @@ export class VirtualMachine {
     this.stopping = true;
     this.shell?.destroy();
     this.qemu?.kill('SIGKILL');
+    this.tpm?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 

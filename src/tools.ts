@@ -47,6 +47,8 @@ export const TOOLS = {
   'sbsign': 'sbsigntool',
   'sbverify': 'sbsigntool',
   'faketime': 'faketime',
+  'swtpm': 'swtpm',
+  'systemd-measure': 'systemd',
 } as const satisfies Record<string, string>;
 
 export type ToolName = keyof typeof TOOLS;
@@ -56,10 +58,14 @@ export const DATA_FILES = {
   '/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
   '/usr/share/OVMF/OVMF_CODE_4M.fd': 'ovmf',
   '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd': 'ovmf',
+  // systemd-measure loads the TPM libraries itself, and reaches a software TPM through its TCTI.
+  '/usr/lib/x86_64-linux-gnu/libtss2-esys.so.0': 'libtss2-esys-3.0.2-0',
+  '/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0': 'libtss2-tcti-swtpm0',
 } as const satisfies Record<string, string>;
 
-// Ordinary users often lack the sbin folders in PATH, where mkfs.* and friends live.
-const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+// Ordinary users often lack the sbin folders in PATH, where mkfs.* and friends live; systemd keeps
+// systemd-measure in its own folder.
+const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/lib/systemd'];
 
 export function findTool(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), ...EXTRA_DIRS].filter(Boolean);

@@ -18,12 +18,31 @@ import type { Tree } from './tree.ts';
 
 export const INITRD_PACKAGES = ['busybox-static', 'dmsetup', 'fdisk', 'e2fsprogs', 'util-linux'];
 
+/**
+ * The TPM software stack systemd loads when it needs it (dlopen, so no package depends on it): the
+ * initrd's systemd tools use it to seal and unseal /var's key, and the root's systemd-pcrphase to
+ * measure the boot's later phases into PCR 11.
+ */
+export const TPM_LIBRARY_PACKAGES = ['libtss2-esys-3.0.2-0', 'libtss2-rc0', 'libtss2-mu0', 'libtss2-tcti-device0'];
+
+/** What a sealed /var adds: systemd's LUKS and TPM tools, and cryptsetup to format. */
+export const SEALED_VAR_PACKAGES = ['systemd', 'cryptsetup-bin', ...TPM_LIBRARY_PACKAGES];
+
 // blkid: busybox's is left out of Debian's build; it finds a config drive by its label.
 const PROGRAMS = ['usr/bin/busybox', 'usr/sbin/dmsetup', 'usr/sbin/sfdisk', 'usr/sbin/e2fsck', 'usr/sbin/resize2fs', 'usr/sbin/blkid'];
-const LIBRARY_DIRS = ['usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/lib'];
+const LIBRARY_DIRS = ['usr/lib/x86_64-linux-gnu', 'usr/lib64', 'usr/lib', 'usr/lib/x86_64-linux-gnu/systemd'];
+
+/** With a sealed /var: the programs, and the libraries they open by name at run time. */
+const SEALED_VAR_PROGRAMS = ['usr/lib/systemd/systemd-cryptsetup', 'usr/bin/systemd-cryptenroll', 'usr/lib/systemd/systemd-pcrphase', 'usr/sbin/cryptsetup', 'usr/sbin/mke2fs'];
+const SEALED_VAR_LIBRARIES = [
+  'libtss2-esys.so.0', 'libtss2-rc.so.0', 'libtss2-mu.so.0', 'libtss2-tcti-device.so.0', 'libcryptsetup.so.12',
+  // systemd-cryptsetup unlocks a systemd-tpm2 token through libcryptsetup's token plugin.
+  'cryptsetup/libcryptsetup-token-systemd-tpm2.so',
+];
 const RUNTIME = new URL('../../runtime/initrd/', import.meta.url);
 /** The scripts init sources, installed as /usr/lib/slipway/NAME. */
 const SOURCED_SCRIPTS = ['verity.sh', 'provision.sh'];
+const SEALED_VAR_SCRIPT = 'sealed-var.sh';
 
 class InitrdContents {
   readonly entries = new Map<string, CpioEntry>();
@@ -78,6 +97,11 @@ class InitrdContents {
     }
   }
 
+  /** A library opened by name at run time, wherever the packages keep it. */
+  library(soname: string): string {
+    return this.findLibrary(soname, 'init');
+  }
+
   private findLibrary(soname: string, neededBy: string): string {
     for (const dir of LIBRARY_DIRS) if (this.tree.has(`${dir}/${soname}`)) return `${dir}/${soname}`;
     throw new BuildError(`/${neededBy} needs ${soname}, which the initrd packages do not provide`, 'add the package that ships it to the initrd set');
@@ -98,8 +122,11 @@ export interface InitrdModules {
  * still being unpacked.
  */
 
-/** The programs archive: busybox and the other programs with their libraries, and init with its scripts. */
-export function initrdProgramsArchive(initrdTree: Tree, mtime: number): Buffer {
+/**
+ * The programs archive: busybox and the other programs with their libraries, and init with its
+ * scripts; with `sealedVar`, what init needs to seal and unlock /var, and the file that says so.
+ */
+export function initrdProgramsArchive(initrdTree: Tree, mtime: number, sealedVar = false): Buffer {
   const contents = new InitrdContents(initrdTree);
   for (const dir of ['dev', 'proc', 'sys', 'run', 'tmp', 'sysroot', 'etc', 'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64']) contents.dir(dir);
   for (const dir of ['bin', 'sbin', 'lib', 'lib64']) contents.symlink(dir, `usr/${dir}`);
@@ -107,6 +134,12 @@ export function initrdProgramsArchive(initrdTree: Tree, mtime: number): Buffer {
   for (const program of PROGRAMS) contents.program(program);
   contents.file('init', readFileSync(new URL('init', RUNTIME)), 0o755);
   for (const name of SOURCED_SCRIPTS) contents.file(`usr/lib/slipway/${name}`, readFileSync(new URL(name, RUNTIME)), 0o644);
+  if (sealedVar) {
+    for (const program of SEALED_VAR_PROGRAMS) contents.program(program);
+    for (const library of SEALED_VAR_LIBRARIES) contents.program(contents.library(library));
+    contents.file(`usr/lib/slipway/${SEALED_VAR_SCRIPT}`, readFileSync(new URL(SEALED_VAR_SCRIPT, RUNTIME)), 0o644);
+    contents.file('etc/slipway/var-encryption', Buffer.from('tpm2\n'), 0o644);
+  }
   return writeCpio([...contents.entries.values()], mtime);
 }
 

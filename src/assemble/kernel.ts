@@ -30,6 +30,13 @@ export const HOST_MODULES = [
 /** The modules the initrd loads before it can see and verify the root and mount /var. */
 export const INITRD_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'dm_mod', 'dm_verity', 'squashfs', 'overlay', ...VAR_MODULES];
 
+/**
+ * What the initrd adds when /var is sealed: dm-crypt with AES-XTS (AES itself is built in, and the
+ * AES-NI module would not load on a CPU without it), the kernel crypto API cryptsetup checks the
+ * cipher through, and efivarfs, where it reads the Secure Boot state and the boot entry.
+ */
+export const SEALED_VAR_MODULES = ['dm_crypt', 'xts', 'ecb', 'af_alg', 'algif_skcipher', 'efivarfs'];
+
 /** The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config drive. */
 export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs'];
 

@@ -12,7 +12,7 @@ import { closureProblems } from './archive/closure.ts';
 import type { ControlMembers } from './control.ts';
 import { parseRequest } from './archive/depends.ts';
 import type { Archive } from './archive/open.ts';
-import { INITRD_PACKAGES } from './initrd.ts';
+import { INITRD_PACKAGES, SEALED_VAR_PACKAGES, TPM_LIBRARY_PACKAGES } from './initrd.ts';
 import { excludedPackages, IMAGE_PROVIDES } from './leave-out.ts';
 import type { BinaryPackage } from './archive/packages.ts';
 import { baseRequests, resolvePackages, type ResolveRequest } from './archive/resolve.ts';
@@ -74,15 +74,16 @@ interface PackageSet {
 
 /** The package sets a recipe needs resolved: the host (base + kernel + packages) and built containers. */
 export function packageSets(recipe: Recipe): PackageSet[] {
+  const sealed = recipe.disk.encryption === 'tpm2';
   const sets: PackageSet[] = [
     {
       name: HOST_SET,
       base: recipe.distribution.base,
-      requests: [recipe.kernel.package, ...BOOT_PACKAGES, ...recipe.packages],
+      requests: [recipe.kernel.package, ...BOOT_PACKAGES, ...(sealed ? TPM_LIBRARY_PACKAGES : []), ...recipe.packages],
       exclude: excludedPackages(recipe.exclude),
       providedByImage: IMAGE_PROVIDES.map((p) => p.name),
     },
-    { name: INITRD_SET, base: 'none', requests: INITRD_PACKAGES },
+    { name: INITRD_SET, base: 'none', requests: sealed ? [...INITRD_PACKAGES, ...SEALED_VAR_PACKAGES] : INITRD_PACKAGES },
   ];
   for (const container of recipe.containers) {
     if ('packages' in container.image) {

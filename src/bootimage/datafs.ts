@@ -1,5 +1,8 @@
-/** The data partition (/var): an empty ext4 made by mkfs.ext4 on a file, reproducibly. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * The data partition (/var): an empty ext4 made by mkfs.ext4 on a file, reproducibly; or, for a
+ * /var sealed at first boot, nothing but a mark saying the partition is new.
+ */
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTool } from '../tools.ts';
 
@@ -13,5 +16,21 @@ export async function makeDataFilesystem(output: string, size: number, uuid: str
     );
   } finally {
     rmSync(empty, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What the initrd formats with LUKS2 at first boot, and nothing else: the mark, and zeros. A data
+ * partition that holds neither LUKS2 nor this mark is never formatted.
+ */
+export const UNSEALED_MARK = 'SLIPWAY-VAR-NOT-YET-SEALED\n';
+
+export function makeUnsealedDataPartition(output: string, size: number): void {
+  const fd = openSync(output, 'w');
+  try {
+    writeSync(fd, UNSEALED_MARK);
+    ftruncateSync(fd, size);
+  } finally {
+    closeSync(fd);
   }
 }

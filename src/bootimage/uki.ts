@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BuildError } from '../errors.ts';
 import { PeFormatError, peSection, readPeHeaders, type PeHeaders } from '../shared/pe.ts';
 import { runTool } from '../tools.ts';
+import { signPcrPolicy } from './pcr-policy.ts';
 
 export interface UkiParts {
   stub: string;
@@ -18,6 +19,8 @@ export interface UkiParts {
   epoch: number;
   /** The UKI's own SBAT entries, after the stub's (which stay in force for the stub's code). */
   sbat: string;
+  /** The PCR policy key: the UKI then carries its public half (.pcrpkey) and its signature of PCR 11 (.pcrsig). */
+  pcrKey?: { privateKey: string; publicKey: string };
 }
 
 const PAGE = 4096;
@@ -81,15 +84,22 @@ export async function makeUki(parts: UkiParts, workDir: string, output: string):
     ['.sbat', Buffer.from(`${stubSbat}${stubSbat.endsWith('\n') || stubSbat === '' ? '' : '\n'}${parts.sbat}`)],
     ['.osrel', Buffer.from(parts.osRelease)],
     ['.cmdline', Buffer.from(`${parts.cmdline}\0`)],
+    ...(parts.pcrKey ? [['.pcrpkey', readFileSync(parts.pcrKey.publicKey)] as [string, Buffer]] : []),
     ['.linux', parts.kernel],
     ['.initrd', parts.initrd],
   ];
+  const file = (name: string) => join(workDir, `uki${name}`);
+  for (const [name, data] of sections) writeFileSync(file(name), data);
+  if (parts.pcrKey) {
+    // Signed over the very bytes the sections hold, which are what systemd-stub measures.
+    const measured = { linux: file('.linux'), osrel: file('.osrel'), cmdline: file('.cmdline'), initrd: file('.initrd'), pcrpkey: file('.pcrpkey') };
+    sections.splice(4, 0, ['.pcrsig', await signPcrPolicy(measured, parts.pcrKey, workDir)]);
+    writeFileSync(file('.pcrsig'), sections[4]![1]);
+  }
   const args: string[] = stubSbat ? ['--remove-section', '.sbat'] : [];
   let offset = alignPage(end);
   for (const [name, data] of sections) {
-    const file = join(workDir, `uki${name}`);
-    writeFileSync(file, data);
-    args.push('--add-section', `${name}=${file}`, '--change-section-vma', `${name}=0x${(imageBase + BigInt(offset)).toString(16)}`);
+    args.push('--add-section', `${name}=${file(name)}`, '--change-section-vma', `${name}=0x${(imageBase + BigInt(offset)).toString(16)}`);
     offset = alignPage(offset + data.length);
   }
   await runTool('objcopy', [...args, parts.stub, output]);

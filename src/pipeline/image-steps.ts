@@ -9,7 +9,7 @@ import { compressInitrdArchive, initrdModulesArchive, initrdProgramsArchive } fr
 import { moduleClosure } from '../assemble/kernel.ts';
 import { makeSquashfs } from '../assemble/rootfs.ts';
 import { formatVerity, veritySalt } from '../assemble/verity.ts';
-import { makeDataFilesystem } from '../bootimage/datafs.ts';
+import { makeDataFilesystem, makeUnsealedDataPartition } from '../bootimage/datafs.ts';
 import { planLayout, writeDisk } from '../bootimage/disk.ts';
 import { makeEsp } from '../bootimage/esp.ts';
 import { signEfiProgram, type SecureBootKeys } from '../bootimage/secure-boot.ts';
@@ -29,7 +29,7 @@ export async function makeInitrd(ctx: Pick<BuildState, 'plan' | 'cache' | 'tree'
   const bootModules = moduleClosure(kernel, plan.kernel.initrdModules, []);
   const provisionModules = moduleClosure(kernel, plan.kernel.provisionModules, []).filter((m) => !bootModules.includes(m));
   const modules = initrdModulesArchive(ctx.tree, kernel, { boot: bootModules, provision: provisionModules }, plan.sourceDateEpoch);
-  const programs = ctx.initrdPrograms ?? compressInitrdArchive(initrdProgramsArchive(ctx.initrdTree, plan.sourceDateEpoch), ctx.cache, true);
+  const programs = ctx.initrdPrograms ?? compressInitrdArchive(initrdProgramsArchive(ctx.initrdTree, plan.sourceDateEpoch, plan.disk.encryption === 'tpm2'), ctx.cache, true);
   rmSync(ctx.initrdTree.root, { recursive: true, force: true });
   // Before the root filesystem, not beside it: mksquashfs and two compressors at once took the
   // build's memory from 460 to 690 MiB.
@@ -74,6 +74,7 @@ export async function makeBootImage(ctx: Pick<BuildState, 'plan' | 'staging' | '
       osRelease: ctx.osRelease,
       epoch: plan.sourceDateEpoch,
       sbat: ukiSbat(plan.name, plan.version),
+      pcrKey: plan.disk.encryption === 'tpm2' ? secureBoot?.pcr : undefined,
     },
     ctx.work,
     unsigned,
@@ -122,7 +123,8 @@ export async function makeFilesystems(
     ],
     plan.sourceDateEpoch,
   );
-  await makeDataFilesystem(join(ctx.work, 'var.img'), plan.disk.dataSize, stableUuid(plan.name, 'var-fs'), plan.sourceDateEpoch, ctx.work);
+  if (plan.disk.encryption === 'tpm2') makeUnsealedDataPartition(join(ctx.work, 'var.img'), plan.disk.dataSize);
+  else await makeDataFilesystem(join(ctx.work, 'var.img'), plan.disk.dataSize, stableUuid(plan.name, 'var-fs'), plan.sourceDateEpoch, ctx.work);
   return { layout };
 }
 

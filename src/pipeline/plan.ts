@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
-import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
 import { RecipeError } from '../errors.ts';
@@ -28,7 +28,8 @@ export interface ImagePlan {
   leaveOut: { packages: string[]; provided: string[]; paths: string[] };
   kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; provisionModules: string[]; cmdline: string[] };
   rootfs: { type: 'squashfs'; compression: 'zstd' };
-  disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number };
+  /** encryption tpm2: /var is sealed at first boot (the initrd carries the tools, the UKI a signed PCR policy). */
+  disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number; encryption: 'none' | 'tpm2' };
   artifacts: Record<string, string>;
 }
 
@@ -52,6 +53,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
   }
   const basename = `${recipe.name}_${version}`;
   const { root, verity } = splitSlot(recipe.disk.slotSize);
+  const sealedModules = recipe.disk.encryption === 'tpm2' ? SEALED_VAR_MODULES : [];
   return {
     name: recipe.name,
     version,
@@ -72,14 +74,14 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     kernel: {
       package: recipe.kernel.package,
-      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...recipe.kernel.modules])],
+      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...recipe.kernel.modules])],
       recipeModules: recipe.kernel.modules,
-      initrdModules: INITRD_MODULES,
+      initrdModules: [...INITRD_MODULES, ...sealedModules],
       provisionModules: PROVISION_MODULES,
       cmdline: recipe.kernel.cmdline,
     },
     rootfs: { type: 'squashfs', compression: 'zstd' },
-    disk: { espSize: recipe.disk.espSize, slotSize: recipe.disk.slotSize, rootPartition: root, verityPartition: verity, dataSize: recipe.disk.dataSize },
+    disk: { espSize: recipe.disk.espSize, slotSize: recipe.disk.slotSize, rootPartition: root, verityPartition: verity, dataSize: recipe.disk.dataSize, encryption: recipe.disk.encryption },
     artifacts: {
       ...Object.fromEntries(options.formats.map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
       root: `${basename}.root.squashfs`,

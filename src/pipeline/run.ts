@@ -9,8 +9,10 @@ import { openArchive, type ArchiveSource } from '../assemble/archive/open.ts';
 import { DEBIAN_KEYRING } from '../assemble/archive/release.ts';
 import { ContentCache } from '../assemble/cache.ts';
 import { lockPathFor, readLockfile, resolveLock, writeLockfile, type Lockfile } from '../assemble/lock.ts';
+import { SEALING_FILES, SEALING_TOOLS } from '../bootimage/pcr-policy.ts';
 import { readSecureBootKeys, SIGNING_TOOLS, type SecureBootKeys } from '../bootimage/secure-boot.ts';
 import { registerCleanup } from '../cleanup.ts';
+import { RecipeError } from '../errors.ts';
 import { espConfigName, readConfigBytes } from '../hostconfig/read.ts';
 import type { LoadedRecipe } from '../recipe/load.ts';
 import { checkTools } from '../tools.ts';
@@ -64,7 +66,8 @@ export async function runBuild(request: BuildRequest, hooks: BuildHooks): Promis
   const inputs = readRecipeInputs(loaded);
   const hostConfig = readHostConfig(request.configFile);
   const secureBoot = secureBootKeysFor(loaded, request.secureBootKeys);
-  checkTools(secureBoot ? [...BUILD_TOOLS, ...SIGNING_TOOLS] : BUILD_TOOLS);
+  const sealing = loaded.recipe.disk.encryption === 'tpm2';
+  checkTools([...BUILD_TOOLS, ...(secureBoot ? SIGNING_TOOLS : []), ...(sealing ? SEALING_TOOLS : [])], sealing ? SEALING_FILES : []);
   const lock = await lockFor(loaded, request, source, cache);
   const plan = planImage(loaded.recipe, lock, { outDir: request.outDir, version: request.version, formats: request.formats });
   const given = { plan, loaded, inputs, source, cache, hostConfig, secureBoot, digests: new Map() };
@@ -91,11 +94,18 @@ function readHostConfig(file: string | undefined): HostConfigInput | undefined {
   return file === undefined ? undefined : { bytes: readConfigBytes(file), label: file, fileName: espConfigName(file) };
 }
 
-/** The keys the command line names, else the recipe's (beside it). */
+/** The keys the command line names, else the recipe's (beside it); a sealed /var needs them. */
 function secureBootKeysFor(loaded: LoadedRecipe, flag: string | undefined): SecureBootKeys | undefined {
-  if (flag !== undefined) return readSecureBootKeys(resolve(flag), '--secure-boot-keys');
+  const sealed = loaded.recipe.disk.encryption === 'tpm2';
+  if (flag !== undefined) return readSecureBootKeys(resolve(flag), '--secure-boot-keys', sealed);
   const keys = loaded.recipe.secureBoot?.keys;
-  return keys === undefined ? undefined : readSecureBootKeys(resolve(loaded.dir, keys), 'secureBoot.keys');
+  if (keys === undefined && sealed) {
+    throw new RecipeError(
+      'disk.encryption: tpm2 seals /var to the key that signs the image, and this build has no Secure Boot keys',
+      "make keys with 'slipway keygen --secure-boot DIR', then name DIR in secureBoot.keys or give --secure-boot-keys DIR",
+    );
+  }
+  return keys === undefined ? undefined : readSecureBootKeys(resolve(loaded.dir, keys), 'secureBoot.keys', sealed);
 }
 
 /** The recipe's lockfile; without one, the recipe is resolved against the archive (and locked, unless this is a dry run). */

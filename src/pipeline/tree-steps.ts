@@ -35,7 +35,7 @@ import { CONTAINER_ROOTS_DIR, containerRootPath, imageArchivePath } from '../rec
 import { PACKAGES_FILE, formatPackagesFile } from '../shared/packages.ts';
 import { countWithRate } from '../shared/rate.ts';
 import { bundleProgram } from './bundle.ts';
-import { UKI_SIGNER_CERT } from '../updater/agent/uki-trust.ts';
+import { PCR_PUBLIC_KEY, UKI_SIGNER_CERT } from '../updater/agent/uki-trust.ts';
 import type { BuildState } from './context.ts';
 import { imageFactsOf } from './image-facts.ts';
 
@@ -89,7 +89,7 @@ export async function unpackInitrdTree(
   // Compressed in the CPU time the root's unpacking leaves: its last seconds are this process's work
   // alone, once every data tar is decompressed. Not before, when the launcher and two decompressors
   // hold memory too.
-  const programs = initrdProgramsArchive(tree, ctx.plan.sourceDateEpoch);
+  const programs = initrdProgramsArchive(tree, ctx.plan.sourceDateEpoch, ctx.plan.disk.encryption === 'tpm2');
   const initrdPrograms = ctx.tars.all().then(() => {
     releaseLauncher();
     return compressInitrdArchive(programs, ctx.cache, true);
@@ -229,7 +229,8 @@ export async function installProvisioning(
 
 /**
  * With update.url in the recipe: the agent, its repository and the root of trust it starts from;
- * in a signed image also the db certificate, which every update's UKI must be signed with.
+ * in a signed image also the db certificate, which every update's UKI must be signed with, and with
+ * a sealed /var the PCR policy key, which every update's UKI must carry.
  */
 export async function installUpdateAgent(ctx: Pick<BuildState, 'loaded' | 'inputs' | 'tree' | 'secureBoot'>): Promise<void> {
   const { update } = ctx.loaded.recipe;
@@ -239,6 +240,7 @@ export async function installUpdateAgent(ctx: Pick<BuildState, 'loaded' | 'input
   tree.writeFile('usr/lib/slipway/update/root.json', root);
   tree.writeFile('usr/lib/slipway/update/config.json', `${JSON.stringify({ url: update.url, channel: update.channel, rebootWindow: update.rebootWindow })}\n`);
   if (ctx.secureBoot) tree.writeFile(UKI_SIGNER_CERT.slice(1), readFileSync(ctx.secureBoot.dbCert));
+  if (ctx.secureBoot?.pcr) tree.writeFile(PCR_PUBLIC_KEY.slice(1), readFileSync(ctx.secureBoot.pcr.publicKey));
   tree.writeFile('usr/lib/slipway/update.cjs', await bundleProgram('update'), { origin: 'slipway' });
   tree.writeFile('usr/bin/slipway-update', '#!/bin/sh\nexec /usr/bin/node --expose-gc /usr/lib/slipway/update.cjs "$@"\n', { mode: 0o755, origin: 'slipway' });
 }

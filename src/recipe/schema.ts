@@ -150,6 +150,10 @@ export const DiskSchema = z.strictObject({
   espSize: sizeBetween(32 * MiB, 4096 * MiB).prefault('64MiB').describe('the EFI system partition, which holds a UKI per slot'),
   slotSize: sizeBetween(16 * MiB, 64 * 1024 * MiB).prefault('768MiB').describe('each of the two root slots, verity included'),
   dataSize: sizeBetween(16 * MiB, 1024 * 1024 * MiB).prefault('256MiB').describe('the data partition (/var) as built; it grows at first boot'),
+  encryption: z
+    .enum(['none', 'tpm2'])
+    .default('none')
+    .describe("tpm2: the first boot makes /var LUKS2, its key sealed to the machine's TPM, its Secure Boot state and the image's signing key (needs secureBoot keys)"),
 });
 
 /** Shared with the host config, which may set its own. */

@@ -46,6 +46,10 @@ describe('slipway keygen --secure-boot', () => {
       const auth = readFileSync(join(dir, `${role}.auth`));
       expect(auth.includes(await derOf(join(dir, `${role}.crt`))), role).toBe(true);
     }
+    // The PCR policy key: private like the others, its public half beside it.
+    expect(statSync(join(dir, 'tpm2-pcr.key')).mode & 0o777).toBe(0o600);
+    const { stdout: publicHalf } = await execa('openssl', ['pkey', '-in', join(dir, 'tpm2-pcr.key'), '-pubout']);
+    expect(readFileSync(join(dir, 'tpm2-pcr.pem'), 'utf8').trim()).toBe(publicHalf.trim());
     // The KEK's list is signed by the PK, the db's by the KEK: their certificates are in the signatures.
     expect(readFileSync(join(dir, 'KEK.auth')).includes(await derOf(join(dir, 'PK.crt')))).toBe(true);
     expect(readFileSync(join(dir, 'db.auth')).includes(await derOf(join(dir, 'KEK.crt')))).toBe(true);

@@ -57,7 +57,7 @@ async function imageFor(target: string, values: OptionValues, global: GlobalFlag
 export const bootCommand: Command = {
   name: 'boot',
   summary: 'boot an image (or build a recipe, then boot it) under QEMU with the console here',
-  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot]',
+  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm]',
   details: [
     'A RECIPE is built first, into --out; the machine boots the qcow2, or the raw disk without one.',
     'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay',
@@ -80,6 +80,10 @@ export const bootCommand: Command = {
       type: 'boolean',
       help: ['firmware that enforces Secure Boot (OVMF with SMM), in setup mode on a new', 'machine: an image signed with your keys enrolls them at its first boot'],
     },
+    tpm: {
+      type: 'boolean',
+      help: ['a software TPM 2.0 (swtpm), new with the machine: an image with', 'disk.encryption: tpm2 seals /var to it at its first boot'],
+    },
     memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
     cpus: { type: 'string', value: 'N', help: 'guest CPUs (default 2)' },
     format: { type: 'string', value: 'LIST', help: 'for a RECIPE, the disk formats to build: raw, qcow2 (default: qcow2)' },
@@ -98,7 +102,8 @@ export const bootCommand: Command = {
     const given = ((values.forward as string[] | undefined) ?? []).map(parseForward);
     const forwards = given.length > 0 || !isRecipe(target) ? given : defaultForwards(target);
     const secureBoot = values['secure-boot'] === true;
-    checkTools(['qemu-system-x86_64', 'qemu-img'], [secureBoot ? OVMF_CODE_SECURE_BOOT : OVMF_CODE]);
+    const tpm = values.tpm === true;
+    checkTools(['qemu-system-x86_64', 'qemu-img', ...(tpm ? (['swtpm'] as const) : [])], [secureBoot ? OVMF_CODE_SECURE_BOOT : OVMF_CODE]);
     const image = await imageFor(target, values, global, out);
     // The plan compiled from --config lives as long as the machine.
     const planDir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
@@ -114,6 +119,7 @@ export const bootCommand: Command = {
         fwCfg: config === undefined ? [] : await configFwCfg(config, image, planDir),
         terminal: true,
         secureBoot,
+        tpm,
       });
       const unregister = registerCleanup(() => machine.disposeNow());
       process.stderr.write(`slipway: booting ${image}\n`);

@@ -55,6 +55,14 @@ describe('qemuArgs', () => {
     expect(qemuArgs(UEFI)).not.toContain('-global');
   });
 
+  it('attaches a software TPM through its control socket as a TIS TPM 2.0, and only when asked', () => {
+    const args = qemuArgs({ ...UEFI, tpmSocket: '/tmp/vm/tp,m.sock' });
+    expect(values(args, '-chardev')).toContainEqual('socket,id=tpm,path=/tmp/vm/tp,,m.sock');
+    expect(values(args, '-tpmdev')).toEqual(['emulator,id=tpm0,chardev=tpm']);
+    expect(values(args, '-device')).toContainEqual('tpm-tis,tpmdev=tpm0');
+    expect(qemuArgs(UEFI)).not.toContain('-tpmdev');
+  });
+
   it("honours the guest's flushes on a durable disk, for power-cut tests", () => {
     const drives = values(qemuArgs({ ...UEFI, disk: { ...UEFI.disk!, cache: 'writeback' } }), '-drive');
     expect(drives[2]).toBe('if=virtio,format=qcow2,file=/tmp/vm/overlay.qcow2,cache=writeback,discard=unmap');
