@@ -39,6 +39,17 @@ export const IMAGE_REMOVALS: readonly LeftOut[] = [
   { name: 'usr/lib/systemd/system-generators/systemd-cryptsetup-generator', why: 'opens /etc/crypttab volumes; a host has none' },
   { name: 'usr/lib/systemd/system-generators/systemd-integritysetup-generator', why: 'opens /etc/integritytab volumes; a host has none' },
   { name: 'usr/lib/systemd/system-generators/systemd-system-update-generator', why: 'boots into offline updates; slipway updates a whole slot instead' },
+  // Set-uid and set-gid programs for password logins: a host's users log in with keys, and root
+  // changes accounts through host configs. Each is a way up from an ordinary account not taken.
+  ...['su', 'passwd', 'chsh', 'chfn', 'newgrp', 'gpasswd', 'chage', 'expiry'].map((program) => ({
+    name: `usr/bin/${program}`,
+    why: 'a set-uid or set-gid program for accounts with passwords, which a host does not have: logins use keys, host configs change accounts',
+  })),
+  { name: 'usr/lib/openssh/ssh-keysign', why: "ssh's set-uid helper for host-based authentication, which a host's ssh client never uses" },
+  // Units no host can start, which `systemd-analyze verify` rightly refuses.
+  { name: 'usr/lib/systemd/system/quotaon.service', why: 'turns on disk quotas with quotaon, which no host has (the quota package is not in it)' },
+  { name: 'usr/lib/systemd/system/rc-local.service', why: 'runs /etc/rc.local, which a host does not have (its generator is left out too)' },
+  { name: 'usr/lib/systemd/system/syslog.socket', why: 'the socket of a syslog daemon, which a host does not run: journald keeps its logs' },
   { name: 'usr/lib/systemd/system-generators/systemd-veritysetup-generator', why: 'opens the verity root that roothash= names, which the initrd has opened already (its unit took a second of every boot)' },
 ];
 

@@ -6,7 +6,7 @@ import { closeSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs
 import { BuildError } from '../errors.ts';
 import { formatSize } from '../recipe/size.ts';
 import {
-  EMPTY_LABEL, MiB, PARTITION_TYPES, alignUp, rootLabel, slotUuids, splitSlot, stableUuid, verityLabel, type PartitionRole,
+  EMPTY_LABEL, GPT_ATTRIBUTES, MiB, PARTITION_TYPES, alignUp, rootLabel, slotUuids, splitSlot, stableUuid, verityLabel, type PartitionRole,
 } from '../shared/layout.ts';
 import { writeGpt } from '../shared/gpt.ts';
 import { ThreadedSha256 } from '../shared/hash.ts';
@@ -18,6 +18,8 @@ export interface PlannedPartition {
   label: string;
   offset: number;
   size: number;
+  /** GPT attribute bits (GPT_ATTRIBUTES). */
+  attributes: bigint;
 }
 
 export interface DiskLayout {
@@ -38,13 +40,14 @@ export interface LayoutInput {
 export function planLayout(input: LayoutInput): DiskLayout {
   const { root, verity } = splitSlot(input.slotSize);
   const a = slotUuids(input.rootHash);
+  const readOnly = GPT_ATTRIBUTES.readOnly;
   const specs: Array<Omit<PlannedPartition, 'offset'>> = [
-    { role: 'esp', type: PARTITION_TYPES.esp, uuid: stableUuid(input.name, 'esp'), label: 'esp', size: input.espSize },
-    { role: 'root-a', type: PARTITION_TYPES.root, uuid: a.root, label: rootLabel(input.name, input.version), size: root },
-    { role: 'verity-a', type: PARTITION_TYPES.rootVerity, uuid: a.verity, label: verityLabel(input.name, input.version), size: verity },
-    { role: 'root-b', type: PARTITION_TYPES.root, uuid: stableUuid(input.name, 'root-b'), label: EMPTY_LABEL, size: root },
-    { role: 'verity-b', type: PARTITION_TYPES.rootVerity, uuid: stableUuid(input.name, 'verity-b'), label: EMPTY_LABEL, size: verity },
-    { role: 'data', type: PARTITION_TYPES.var, uuid: stableUuid(input.name, 'var'), label: 'var', size: input.dataSize },
+    { role: 'esp', type: PARTITION_TYPES.esp, uuid: stableUuid(input.name, 'esp'), label: 'esp', size: input.espSize, attributes: 0n },
+    { role: 'root-a', type: PARTITION_TYPES.root, uuid: a.root, label: rootLabel(input.name, input.version), size: root, attributes: readOnly },
+    { role: 'verity-a', type: PARTITION_TYPES.rootVerity, uuid: a.verity, label: verityLabel(input.name, input.version), size: verity, attributes: readOnly },
+    { role: 'root-b', type: PARTITION_TYPES.root, uuid: stableUuid(input.name, 'root-b'), label: EMPTY_LABEL, size: root, attributes: readOnly },
+    { role: 'verity-b', type: PARTITION_TYPES.rootVerity, uuid: stableUuid(input.name, 'verity-b'), label: EMPTY_LABEL, size: verity, attributes: readOnly },
+    { role: 'data', type: PARTITION_TYPES.var, uuid: stableUuid(input.name, 'var'), label: 'var', size: input.dataSize, attributes: GPT_ATTRIBUTES.growFileSystem },
   ];
   let offset = MiB;
   const partitions = specs.map((spec) => {
@@ -126,7 +129,7 @@ export async function writeDisk(
   const gpt = writeGpt(
     layout.size,
     layout.diskGuid,
-    layout.partitions.map((p) => ({ type: p.type, uuid: p.uuid, name: p.label, offset: p.offset, size: p.size })),
+    layout.partitions.map((p) => ({ type: p.type, uuid: p.uuid, name: p.label, offset: p.offset, size: p.size, attributes: p.attributes })),
   );
   const hash = new ImageHash();
   const fd = openSync(output, 'w');

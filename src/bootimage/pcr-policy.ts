@@ -11,6 +11,7 @@
  * key give the same signature on any TPM.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerCleanup } from '../cleanup.ts';
 import { BuildError } from '../errors.ts';
@@ -32,8 +33,9 @@ export interface MeasuredSections {
   pcrpkey: string;
 }
 
-export async function signPcrPolicy(sections: MeasuredSections, key: { privateKey: string; publicKey: string }, workDir: string): Promise<Buffer> {
-  const scratch = mkdtempSync(join(workDir, 'swtpm-'));
+export async function signPcrPolicy(sections: MeasuredSections, key: { privateKey: string; publicKey: string }): Promise<Buffer> {
+  // In the system's temporary folder: a unix socket's path holds at most 107 bytes.
+  const scratch = mkdtempSync(join(tmpdir(), 'slipway-swtpm-'));
   const socket = join(scratch, 'tpm.sock');
   const pidFile = join(scratch, 'swtpm.pid');
   const stop = () => {

@@ -93,7 +93,7 @@ export async function makeUki(parts: UkiParts, workDir: string, output: string):
   if (parts.pcrKey) {
     // Signed over the very bytes the sections hold, which are what systemd-stub measures.
     const measured = { linux: file('.linux'), osrel: file('.osrel'), cmdline: file('.cmdline'), initrd: file('.initrd'), pcrpkey: file('.pcrpkey') };
-    sections.splice(4, 0, ['.pcrsig', await signPcrPolicy(measured, parts.pcrKey, workDir)]);
+    sections.splice(4, 0, ['.pcrsig', await signPcrPolicy(measured, parts.pcrKey)]);
     writeFileSync(file('.pcrsig'), sections[4]![1]);
   }
   const args: string[] = stubSbat ? ['--remove-section', '.sbat'] : [];

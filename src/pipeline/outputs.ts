@@ -69,7 +69,8 @@ export async function writeManifest(ctx: Pick<BuildState, 'plan' | 'staging' | '
     verity: { salt: verity.salt, uuid: verity.uuid, hashAlgorithm: 'sha256', dataBlockSize: 4096, hashBlockSize: 4096 },
     rootfs: plan.rootfs,
     kernel: { package: plan.kernel.package, version: kernel.version, cmdline: kernelCommandLine(plan, verity.rootHash), modules: ctx.modules },
-    disk: { size: layout.size, guid: layout.diskGuid, partitions: layout.partitions },
+    // GPT attributes as the hex the specifications write them in (JSON has no 64-bit integers).
+    disk: { size: layout.size, guid: layout.diskGuid, encryption: plan.disk.encryption, partitions: layout.partitions.map((p) => ({ ...p, attributes: `0x${p.attributes.toString(16).padStart(16, '0')}` })) },
     artifacts,
     // installedSize and neededBy only when the lockfile recorded them (JSON leaves out what is undefined).
     packages: plan.packages.host.map(({ name, version, architecture, sha256: hash, source, sourceVersion, installedSize, neededBy }) => ({ name, version, architecture, sha256: hash, source, sourceVersion, installedSize, neededBy })),

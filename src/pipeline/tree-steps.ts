@@ -46,6 +46,7 @@ export const EFI_DIR = 'usr/lib/systemd/boot/efi';
 export const BOOT_FILES = ['linuxx64.efi.stub', 'systemd-bootx64.efi'] as const;
 
 const RUNTIME_ROOTFS = new URL('../../runtime/rootfs/', import.meta.url).pathname;
+const RUNTIME_UPDATE = new URL('../../runtime/update/', import.meta.url).pathname;
 const DEBUG_SHELL_UNIT = new URL('../../runtime/debug/slipway-debug-shell.service', import.meta.url);
 
 export async function fetchAllPackages(
@@ -129,9 +130,14 @@ export function collectBootFiles(ctx: Pick<BuildState, 'tree' | 'work'>): void {
   }
 }
 
-/** Copies runtime/rootfs (what every slipway image carries) into the tree. */
-export function installRuntime(ctx: Pick<BuildState, 'tree'>): void {
+/**
+ * Copies runtime/rootfs (what every slipway image carries) into the tree, and runtime/update (the
+ * update agent's units) into an image that follows an update repository: an image without one
+ * ships no unit it could not run.
+ */
+export function installRuntime(ctx: Pick<BuildState, 'tree' | 'loaded'>): void {
   copyFolder(ctx.tree, RUNTIME_ROOTFS, '');
+  if (ctx.loaded.recipe.update) copyFolder(ctx.tree, RUNTIME_UPDATE, '');
 }
 
 function copyFolder(tree: Tree, dir: string, prefix: string): void {

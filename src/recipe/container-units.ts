@@ -54,8 +54,10 @@ export function containerUnit(container: Container, tag = 'latest'): string {
   // The host's network, as --net-host gives it, but with container-prepare's copies of hosts and
   // resolv.conf: --net-host binds the host's own, and resolv.conf may not exist yet.
   const copies = `${RUNNING_ROOTS_DIR}/${container.name}`;
+  // containerd's default seccomp profile; no raw sockets (ping, packet crafting); ctr keeps
+  // no_new_privs on unless told --allow-new-privs, so set-uid programs gain nothing.
   const run = [
-    '/usr/bin/ctr', '--namespace', 'slipway', 'run', '--rm', '--with-ns', 'network:/proc/1/ns/net',
+    '/usr/bin/ctr', '--namespace', 'slipway', 'run', '--rm', '--seccomp', '--cap-drop', 'CAP_NET_RAW', '--with-ns', 'network:/proc/1/ns/net',
     '--mount', `type=bind,src=${copies}.hosts,dst=/etc/hosts,options=rbind:ro`,
     '--mount', `type=bind,src=${copies}.resolv.conf,dst=/etc/resolv.conf,options=rbind:ro`,
   ];
@@ -63,6 +65,10 @@ export function containerUnit(container: Container, tag = 'latest'): string {
     run.push('--mount', `type=bind,src=${mount.source},dst=${mount.target},options=rbind:${mount.readonly ? 'ro' : 'rw'}`);
   }
   for (const [key, value] of Object.entries(container.env)) run.push('--env', `${key}=${value}`);
+  if (container.user !== undefined) run.push('--user', container.user);
+  if (container.readOnly) run.push('--read-only');
+  if (container.memory !== undefined) run.push('--memory-limit', String(container.memory));
+  if (container.cpus !== undefined) run.push('--cpus', String(container.cpus));
   run.push(...image, container.name, ...(container.command ?? []));
   const restart = { 'always': 'always', 'on-failure': 'on-failure', 'no': 'no' }[container.restart];
   return [
@@ -79,6 +85,9 @@ export function containerUnit(container: Container, tag = 'latest'): string {
     'Before=shutdown.target multi-user.target slipway-health.service',
     '',
     '[Service]',
+    '# Not sandboxed: ctr mounts the container\'s root and starts it in the host\'s namespaces, where',
+    '# containerd can see them; the container itself is confined by containerd (seccomp, no CAP_NET_RAW,',
+    '# no_new_privs, and the cgroup limits the recipe gives it).',
     `ExecStartPre=${['/usr/lib/slipway/container-prepare', container.name, source, ...ports].map(quote).join(' ')}`,
     `ExecStart=${run.map(quote).join(' ')}`,
     `ExecStopPost=${['/usr/lib/slipway/container-cleanup', container.name, ...ports].map(quote).join(' ')}`,

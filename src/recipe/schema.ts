@@ -137,6 +137,14 @@ export const ContainerSchema = z.strictObject({
     .array(z.strictObject({ source: imagePath, target: imagePath, readonly: z.boolean().default(false) }))
     .default([]),
   restart: z.enum(['always', 'on-failure', 'no']).default('always'),
+  user: z
+    .string()
+    .regex(/^[0-9]{1,10}(:[0-9]{1,10})?$/, 'expected a numeric UID, or UID:GID, such as 1000:1000')
+    .optional()
+    .describe('run the container as this user (numeric, as the image may have no passwd)'),
+  readOnly: z.boolean().default(false).describe("the container's root file system read-only (mounts stay as they say)"),
+  memory: size.refine((bytes) => bytes >= 4 * 1024 ** 2, 'expected at least 4MiB').optional().describe('memory limit (cgroup memory.max): the kernel kills the container past it'),
+  cpus: z.number().positive().max(1024).optional().describe('CPU limit in CPUs (cgroup cpu.max), such as 0.5'),
 });
 
 const MiB = 1024 ** 2;

@@ -11,6 +11,16 @@ export const PARTITION_TYPES = {
   var: '4d21b016-b534-45c2-a9fb-5c16e091fd2d',
 } as const;
 
+/**
+ * GPT attribute bits the Discoverable Partitions Specification defines: a root and its verity
+ * data are read-only; /var's file system is grown to its partition (the initrd does it at the
+ * first boot).
+ */
+export const GPT_ATTRIBUTES = {
+  readOnly: 1n << 60n,
+  growFileSystem: 1n << 59n,
+} as const;
+
 export type PartitionRole = 'esp' | 'root-a' | 'verity-a' | 'root-b' | 'verity-b' | 'data';
 
 /** The label of a slot that holds no version, as systemd-sysupdate writes it. */

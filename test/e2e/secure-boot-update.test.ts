@@ -1,25 +1,48 @@
 /**
- * Updates keep the chain of trust: a host signed with the user's keys, running under Secure Boot
- * firmware that enrolled them, refuses an update whose UKI other keys signed before it writes
- * anything (its status says why), then installs one signed by its own key, which the firmware
- * boots and the agent blesses.
+ * The chain of trust, from the firmware to /var, kept across updates: a host signed with the
+ * user's keys, with a software TPM, under Secure Boot firmware that enrolled them, seals /var at
+ * its first boot. It refuses an update whose UKI other keys signed, and one whose PCR policy
+ * another key signed, before writing anything (its status says why); it installs one signed by
+ * its own keys, which the firmware boots and which unlocks /var with its data. Then the same disk
+ * with Secure Boot off, with another TPM, and with a UKI of the same version whose PCR policy
+ * another key signed, each stops before /var is opened, and the next power-on with the right
+ * firmware, TPM and UKI unlocks it, data and LUKS header unchanged.
  */
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualMachine } from '../../qemu/runner.ts';
-import { secureBootKeys } from '../helpers/secure-boot.ts';
-import { buildVersion, openLab, publishVersion, rebootAndWait, updateStatus, waitForBlessing, type UpdateLab } from '../helpers/update-lab.ts';
+import { signPcrPolicy } from '../../src/bootimage/pcr-policy.ts';
+import { readSecureBootKeys, signEfiProgram } from '../../src/bootimage/secure-boot.ts';
+import { peSection } from '../../src/shared/pe.ts';
+import { tempDir } from '../helpers/archive.ts';
+import { secureBootKeys, secureBootKeysWithOtherPcrKey } from '../helpers/secure-boot.ts';
+import { buildVersion, openLab, publishVersion, rebootAndWait, updateStatus, waitForBlessing, waitForHealth, type UpdateLab } from '../helpers/update-lab.ts';
+import type { RecipeChange } from '../helpers/variant.ts';
+
+const sealed: RecipeChange = (recipe) => {
+  recipe.disk = { ...recipe.disk, encryption: 'tpm2' };
+};
+const WITNESS = '/var/lib/slipway-witness';
+/** The LUKS2 header area (16 MiB by default), hashed in the guest. */
+const HEADER_DIGEST = 'head -c 16777216 /dev/vda6 | sha256sum';
 
 let lab: UpdateLab;
 let vm: VirtualMachine;
+let keys: string;
+let otherPcrKeys: string;
 
 beforeAll(async () => {
   lab = await openLab();
-  const keys = await secureBootKeys();
+  keys = await secureBootKeys();
   const otherKeys = await secureBootKeys('secure-boot-keys-other');
-  const running = await buildVersion(lab, '2.0.0', undefined, keys);
-  await buildVersion(lab, '3.0.0', undefined, otherKeys);
-  await buildVersion(lab, '4.0.0', undefined, keys);
-  vm = await VirtualMachine.start({ image: `${running}/host_2.0.0.raw`, secureBoot: true, shell: true });
+  otherPcrKeys = await secureBootKeysWithOtherPcrKey();
+  const running = await buildVersion(lab, '2.0.0', sealed, keys);
+  await buildVersion(lab, '3.0.0', sealed, otherKeys);
+  await buildVersion(lab, '4.0.0', sealed, keys);
+  await buildVersion(lab, '3.1.0', sealed, otherPcrKeys);
+  vm = await VirtualMachine.start({ image: `${running}/host_2.0.0.raw`, secureBoot: true, tpm: true, shell: true });
   await vm.waitFor(/slipway-health: ok/, 600_000);
 }, 1_200_000);
 
@@ -28,9 +51,48 @@ afterAll(async () => {
   await lab?.server.close();
 });
 
-describe('a host under Secure Boot, updated', () => {
-  it('refuses an update whose UKI other keys signed, before writing anything, and says why', async () => {
+/** Power off and on, changed as `changes` say, and wait for the initrd to stop at /var. */
+async function bootStoppingAtVar(changes: Parameters<VirtualMachine['boot']>[0]): Promise<string> {
+  await vm.kill();
+  await vm.boot(changes);
+  await vm.waitFor(/slipway-initrd: the boot stops here/, 300_000, 0, ['initrd failure']);
+  return vm.console;
+}
+
+/**
+ * Version 4's UKI as the disk has it, with its PCR policy signed by another key and signed again
+ * by the right db key: the firmware runs it, and its signature is the only thing that differs.
+ */
+async function withOtherPcrPolicy(uki: string, output: string): Promise<void> {
+  const work = tempDir('forged');
+  const image = readFileSync(uki);
+  const section = (name: string) => {
+    const file = join(work, name.slice(1));
+    writeFileSync(file, peSection(image, name)!);
+    return file;
+  };
+  const other = readSecureBootKeys(otherPcrKeys, 'test', true).pcr!;
+  copyFileSync(other.publicKey, join(work, 'pcrpkey'));
+  const measured = { linux: section('.linux'), osrel: section('.osrel'), cmdline: section('.cmdline'), initrd: section('.initrd'), pcrpkey: join(work, 'pcrpkey') };
+  writeFileSync(join(work, 'pcrsig'), await signPcrPolicy(measured, other));
+  const unsigned = join(work, 'unsigned.efi');
+  copyFileSync(uki, unsigned);
+  await execa('sbattach', ['--remove', unsigned]);
+  // RSA 2048 keys and signatures: the new sections are as long as the old ones.
+  await execa('objcopy', ['--update-section', `.pcrpkey=${measured.pcrpkey}`, '--update-section', `.pcrsig=${join(work, 'pcrsig')}`, unsigned]);
+  await signEfiProgram(readSecureBootKeys(keys, 'test'), unsigned, output, 0);
+}
+
+describe('a host under Secure Boot with /var sealed to its TPM, updated', () => {
+  it('sealed /var at its first boot: LUKS2 on the data partition, opened in the initrd', async () => {
     expect(vm.console).toMatch(/secureboot: Secure boot enabled/);
+    expect(vm.console).toMatch(/slipway-initrd: first boot: sealing \/var on \/dev\/vda6/);
+    expect((await vm.run('blkid -p -s TYPE -s VERSION -o export /dev/vda6')).stdout).toMatch(/VERSION=2\nTYPE=crypto_LUKS/);
+    expect((await vm.run('findmnt -no SOURCE /var')).stdout.trim()).toBe('/dev/mapper/var');
+    expect((await vm.run(`echo sealed data > ${WITNESS} && sync`)).exitCode).toBe(0);
+  });
+
+  it('refuses an update whose UKI other keys signed, before writing anything, and says why', async () => {
     const before = await updateStatus(vm);
     await publishVersion(lab, '3.0.0');
     const apply = await vm.run('slipway-update apply 2>&1', 300_000);
@@ -43,13 +105,57 @@ describe('a host under Secure Boot, updated', () => {
     expect(after.last).toMatchObject({ result: 'failed', version: '3.0.0', message: expect.stringMatching(/^the UKI of 3\.0\.0 is refused: /) });
   });
 
-  it('installs an update signed by its own key, which the firmware boots and the agent blesses', async () => {
+  it('refuses an update whose PCR policy another key signed, which could not unlock /var', async () => {
+    const before = await updateStatus(vm);
+    await publishVersion(lab, '3.1.0');
+    const apply = await vm.run('slipway-update apply 2>&1', 300_000);
+    expect(apply.exitCode).toBe(6);
+    expect(apply.stdout).toMatch(/the UKI of 3\.1\.0 is refused: its PCR policy is signed by another key than the one \/var is sealed to/);
+    expect((await updateStatus(vm)).slots).toEqual(before.slots);
+  });
+
+  it('installs an update signed by its own keys, which the firmware boots and which unlocks /var', async () => {
     await publishVersion(lab, '4.0.0');
     const apply = await vm.run('slipway-update apply 2>&1', 600_000);
     expect(apply.exitCode, apply.stdout).toBe(0);
     const boot = await rebootAndWait(vm);
     expect(boot).toMatch(/Welcome to .*host 4\.0\.0/);
     expect(boot).toMatch(/secureboot: Secure boot enabled/);
+    expect(boot).toMatch(/slipway-initrd: \/var unlocked with the key sealed to this machine's TPM/);
     await waitForBlessing(vm, '4.0.0');
+    expect((await vm.run(`cat ${WITNESS}`)).stdout).toBe('sealed data\n');
   });
+
+  it('does not open /var with Secure Boot off, another TPM, or a UKI whose PCR policy another key signed; then does, unchanged', async () => {
+    const header = (await vm.run(HEADER_DIGEST)).stdout;
+    const forged = join(tempDir('forged'), 'forged.efi');
+    await withOtherPcrPolicy(join(lab.builds.get('4.0.0')!, 'host_4.0.0.efi'), forged);
+
+    expect(await bootStoppingAtVar({ secureBoot: false })).toMatch(/cannot unlock \/var \(\/dev\/vda6\): Secure Boot is off/);
+    expect(await bootStoppingAtVar({ secureBoot: true, tpmState: tempDir('other-tpm') })).toMatch(/cannot unlock \/var \(\/dev\/vda6\): its key is sealed to another TPM/);
+
+    // A newer entry with one try: systemd-boot starts it once, and passes over it after.
+    await vm.kill();
+    await putOnEsp(forged, 'host_4.0.1+1.efi');
+    await vm.boot({ tpmState: undefined });
+    await vm.waitFor(/slipway-initrd: the boot stops here/, 300_000, 0, ['initrd failure']);
+    expect(vm.console).toMatch(/cannot unlock \/var \(\/dev\/vda6\): its key is sealed to another TPM, another Secure Boot state, or PCR policies signed by another key/);
+
+    await vm.kill();
+    await vm.boot();
+    await waitForHealth(vm, 0);
+    expect(vm.console).toMatch(/Welcome to .*host 4\.0\.0/);
+    expect((await vm.run(`cat ${WITNESS}`)).stdout).toBe('sealed data\n');
+    expect((await vm.run(HEADER_DIGEST)).stdout).toBe(header);
+  }, 1_200_000);
 });
+
+/** Copies a file onto the ESP of the machine's disk while it is off (its overlay, made raw and back). */
+async function putOnEsp(file: string, name: string): Promise<void> {
+  const raw = join(tempDir('disk'), 'disk.raw');
+  await execa('qemu-img', ['convert', '-O', 'raw', vm.overlay, raw]);
+  const { stdout } = await execa('sfdisk', ['--json', raw]);
+  const esp = (JSON.parse(stdout) as { partitiontable: { partitions: Array<{ start: number }> } }).partitiontable.partitions[0]!.start * 512;
+  await execa('mcopy', ['-i', `${raw}@@${esp}`, file, `::/EFI/Linux/${name}`], { env: { MTOOLS_SKIP_CHECK: '1' } });
+  await execa('qemu-img', ['convert', '-O', 'qcow2', raw, vm.overlay]);
+}

@@ -72,7 +72,7 @@ describe('slipway build of the default host', () => {
   it('has a GPT that sfdisk verifies, with the A/B layout of the Discoverable Partitions Specification', async () => {
     const raw = join(out, `${BASE}.raw`);
     expect((await execa('sfdisk', ['--verify', raw])).stdout).toMatch(/No errors detected/);
-    const table = JSON.parse((await execa('sfdisk', ['--json', raw])).stdout) as { partitiontable: { partitions: Array<{ type: string; name: string; uuid: string }> } };
+    const table = JSON.parse((await execa('sfdisk', ['--json', raw])).stdout) as { partitiontable: { partitions: Array<{ type: string; name: string; uuid: string; attrs?: string }> } };
     const parts = table.partitiontable.partitions;
     expect(parts.map((p) => p.type)).toEqual([
       'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', // ESP
@@ -83,6 +83,8 @@ describe('slipway build of the default host', () => {
       '4D21B016-B534-45C2-A9FB-5C16E091FD2D', // var
     ]);
     expect(parts.map((p) => p.name)).toEqual(['esp', 'host_1.0.0', 'host_1.0.0_verity', '_empty', '_empty', 'var']);
+    // The specification's flags: roots and verity read-only (bit 60), /var grown to its partition (59).
+    expect(parts.map((p) => p.attrs)).toEqual([undefined, 'GUID:60', 'GUID:60', 'GUID:60', 'GUID:60', 'GUID:59']);
     // Slot A is found by its root hash: data = first 128 bits, verity = last 128 bits.
     const hash = manifest.rootHash.toUpperCase();
     expect(parts[1]!.uuid.replace(/-/g, '')).toBe(hash.slice(0, 32));

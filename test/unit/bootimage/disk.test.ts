@@ -50,6 +50,12 @@ describe('planLayout', () => {
     expect(partition(layout, 'verity-a')).toMatchObject({ uuid: 'ffeeddcc-bbaa-9988-7766-554433221100', label: 'host_1.0.0_verity' });
   });
 
+  it('sets the Discoverable Partitions Specification flags: read-only roots and verity, a growing /var', () => {
+    const layout = planLayout(INPUT);
+    const flags = Object.fromEntries(layout.partitions.map((p) => [p.role, p.attributes]));
+    expect(flags).toEqual({ esp: 0n, 'root-a': 1n << 60n, 'verity-a': 1n << 60n, 'root-b': 1n << 60n, 'verity-b': 1n << 60n, data: 1n << 59n });
+  });
+
   it('leaves slot B empty', () => {
     expect(partition(layout, 'root-b').label).toBe(EMPTY_LABEL);
     expect(partition(layout, 'verity-b').label).toBe(EMPTY_LABEL);
