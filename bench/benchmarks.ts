@@ -13,6 +13,7 @@ import { parseRecipe } from '../src/recipe/load.ts';
 import { FLOOR_MARKER, buildFloorDisk } from './floor.ts';
 import { measure } from './process-tree.ts';
 import { provisionBenchmark } from './provision.ts';
+import { trustBenchmark } from './trust.ts';
 import { updateBenchmark } from './update.ts';
 
 const BIN = new URL('../bin/slipway.js', import.meta.url).pathname;
@@ -193,4 +194,5 @@ export const benchmarks: Benchmark[] = [
   },
   provisionBenchmark,
   updateBenchmark,
+  trustBenchmark,
 ];

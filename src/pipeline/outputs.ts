@@ -81,43 +81,6 @@ export async function writeManifest(ctx: Pick<BuildState, 'plan' | 'staging' | '
   writeFileSync(artifactPath(plan, ctx.staging, 'manifest'), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
-/** An SPDX 2.3 document: the image and every Debian package in it, with purls and checksums. */
-export function writeSbom(ctx: Pick<BuildState, 'plan' | 'staging' | 'verity'>): void {
-  const { plan } = ctx;
-  const id = (name: string) => `SPDXRef-Package-${name.replace(/[^A-Za-z0-9.-]/g, '-')}`;
-  const image = `SPDXRef-Image-${plan.name}`;
-  const document = {
-    spdxVersion: 'SPDX-2.3',
-    dataLicense: 'CC0-1.0',
-    SPDXID: 'SPDXRef-DOCUMENT',
-    name: `${plan.basename}`,
-    documentNamespace: `urn:slipway:spdx:${plan.name}:${plan.version}:${ctx.verity.rootHash}`,
-    creationInfo: { created: new Date(plan.sourceDateEpoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'), creators: ['Tool: slipway'] },
-    packages: [
-      { SPDXID: image, name: plan.name, versionInfo: plan.version, downloadLocation: 'NOASSERTION', filesAnalyzed: false, primaryPackagePurpose: 'OPERATING-SYSTEM' },
-      ...plan.packages.host.map((pkg) => ({
-        SPDXID: id(pkg.name),
-        name: pkg.name,
-        versionInfo: pkg.version,
-        supplier: 'Organization: Debian',
-        downloadLocation: 'NOASSERTION',
-        filesAnalyzed: false,
-        checksums: [{ algorithm: 'SHA256', checksumValue: pkg.sha256 }],
-        sourceInfo: `built from Debian source package ${pkg.source} ${pkg.sourceVersion}`,
-        licenseConcluded: 'NOASSERTION',
-        licenseDeclared: 'NOASSERTION',
-        copyrightText: 'NOASSERTION',
-        externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:deb/debian/${pkg.name}@${encodeURIComponent(pkg.version)}?arch=${pkg.architecture}` }],
-      })),
-    ],
-    relationships: [
-      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image },
-      ...plan.packages.host.map((pkg) => ({ spdxElementId: image, relationshipType: 'CONTAINS', relatedSpdxElement: id(pkg.name) })),
-    ],
-  };
-  writeFileSync(artifactPath(plan, ctx.staging, 'sbom'), `${JSON.stringify(document, null, 2)}\n`);
-}
-
 /** SHA256SUMS in the output folder lists every build in it; this build's lines replace its old ones. */
 export async function writeChecksums(ctx: Pick<BuildState, 'plan' | 'staging' | 'digests'>): Promise<void> {
   const ours = new Map<string, string>();

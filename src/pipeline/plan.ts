@@ -31,6 +31,8 @@ export interface ImagePlan {
   /** encryption tpm2: /var is sealed at first boot (the initrd carries the tools, the UKI a signed PCR policy). */
   disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number; encryption: 'none' | 'tpm2' };
   artifacts: Record<string, string>;
+  /** Who supplies the image, as SPDX writes it (the recipe's supplier), and the archive's codename: what the SBOM says. */
+  sbom: { supplier: string; codename: string };
 }
 
 export function sourceDateEpoch(lock: Lockfile): number {
@@ -82,6 +84,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     rootfs: { type: 'squashfs', compression: 'zstd' },
     disk: { espSize: recipe.disk.espSize, slotSize: recipe.disk.slotSize, rootPartition: root, verityPartition: verity, dataSize: recipe.disk.dataSize, encryption: recipe.disk.encryption },
+    sbom: { supplier: recipe.supplier ?? 'NOASSERTION', codename: lock.distribution.codename },
     artifacts: {
       ...Object.fromEntries(options.formats.map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
       root: `${basename}.root.squashfs`,

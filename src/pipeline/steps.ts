@@ -6,7 +6,8 @@ import type { BuildInputs } from './context.ts';
 import {
   makeBootImage, makeFilesystems, makeInitrd, makeRootFilesystem, makeVerity, writeDiskImage,
 } from './image-steps.ts';
-import { convertFormats, publishOutputs, writeChecksums, writeManifest, writeSbom } from './outputs.ts';
+import { convertFormats, publishOutputs, writeChecksums, writeManifest } from './outputs.ts';
+import { writeSbom } from './sbom.ts';
 import { StepList } from './step.ts';
 import {
   checkNeeds, collectBootFiles, configureAccounts, configureSystem, enableUnits, fetchAllPackages, installContainers, installFiles,
@@ -43,7 +44,7 @@ const buildSteps = checkSteps
   .then('Convert formats', convertFormats)
   .then('Write manifest, SBOM and checksums', async (ctx) => {
     await writeManifest(ctx);
-    writeSbom(ctx);
+    await writeSbom(ctx);
     await writeChecksums(ctx);
   })
   .then('Publish outputs', publishOutputs);

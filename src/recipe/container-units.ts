@@ -65,7 +65,6 @@ export function containerUnit(container: Container, tag = 'latest'): string {
     run.push('--mount', `type=bind,src=${mount.source},dst=${mount.target},options=rbind:${mount.readonly ? 'ro' : 'rw'}`);
   }
   for (const [key, value] of Object.entries(container.env)) run.push('--env', `${key}=${value}`);
-  if (container.user !== undefined) run.push('--user', container.user);
   if (container.readOnly) run.push('--read-only');
   if (container.memory !== undefined) run.push('--memory-limit', String(container.memory));
   if (container.cpus !== undefined) run.push('--cpus', String(container.cpus));

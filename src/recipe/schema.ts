@@ -137,11 +137,6 @@ export const ContainerSchema = z.strictObject({
     .array(z.strictObject({ source: imagePath, target: imagePath, readonly: z.boolean().default(false) }))
     .default([]),
   restart: z.enum(['always', 'on-failure', 'no']).default('always'),
-  user: z
-    .string()
-    .regex(/^[0-9]{1,10}(:[0-9]{1,10})?$/, 'expected a numeric UID, or UID:GID, such as 1000:1000')
-    .optional()
-    .describe('run the container as this user (numeric, as the image may have no passwd)'),
   readOnly: z.boolean().default(false).describe("the container's root file system read-only (mounts stay as they say)"),
   memory: size.refine((bytes) => bytes >= 4 * 1024 ** 2, 'expected at least 4MiB').optional().describe('memory limit (cgroup memory.max): the kernel kills the container past it'),
   cpus: z.number().positive().max(1024).optional().describe('CPU limit in CPUs (cgroup cpu.max), such as 0.5'),
@@ -181,6 +176,11 @@ export const RecipeSchema = z.strictObject({
   name,
   version: quoted('1.0.0').regex(/^[0-9][A-Za-z0-9.+~-]*$/, 'expected a version such as "1.0.0"'),
   architecture: z.literal('amd64').default('amd64'),
+  supplier: z
+    .string()
+    .regex(/^(Person|Organization): \S.{0,200}$/, 'expected "Organization: NAME" or "Person: NAME", as SPDX writes a supplier (an email may follow in parentheses)')
+    .optional()
+    .describe('who supplies the image, for its SBOM: "Organization: NAME (EMAIL)" or "Person: NAME"'),
   distribution: DistributionSchema.prefault({}),
   kernel: KernelSchema.prefault({}),
   packages: z.array(debianPackageName).default([]),

@@ -1,7 +1,8 @@
 /**
  * The default host, booted under UEFI: the demo container's page answers through a forwarded
  * port, / is read-only, /var is writable and keeps its data across a reboot, no unit failed, and
- * containerd runs the declared container.
+ * containerd runs the declared container, confined. Two more containers show the recipe's limits:
+ * one with a read-only root, one with memory and CPU limits that it is made to exceed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualMachine } from '../../qemu/runner.ts';
@@ -9,9 +10,23 @@ import { buildVariant, freePort } from '../helpers/variant.ts';
 
 let vm: VirtualMachine;
 let port: number;
+/** A command in a running container: `${EXEC} EXEC-ID CONTAINER PROGRAM ARGS...`. */
+const EXEC = 'ctr --namespace slipway tasks exec --exec-id';
+/** ctr passes its stdin on to the process, and waits for it to end. */
+const NO_INPUT = '</dev/null';
 
 beforeAll(async () => {
-  const { image } = await buildVariant(() => {});
+  const { image } = await buildVariant((recipe) => {
+    const busybox = { packages: ['busybox-static'] };
+    recipe.containers.push(
+      { name: 'sealed', image: busybox, readOnly: true, command: ['/bin/busybox', 'sleep', '100000'] },
+      // Idle until the test drops /eat into it; then its first process becomes a dd with a 64 MiB buffer.
+      {
+        name: 'hog', image: busybox, memory: '32MiB', cpus: 0.5,
+        command: ['/bin/busybox', 'sh', '-c', 'while [ ! -e /eat ]; do /bin/busybox sleep 1; done; exec /bin/busybox dd if=/dev/zero of=/dev/null bs=64M count=1'],
+      },
+    );
+  });
   port = await freePort();
   // A bigger disk than the image, as a server would have: /var grows into it on first boot.
   vm = await VirtualMachine.start({ image, forwards: [{ host: port, guest: 80 }], shell: true, diskSize: 3 * 1024 ** 3 });
@@ -56,6 +71,42 @@ describe('the default host under QEMU', () => {
   it('runs the declared container in containerd', async () => {
     expect((await vm.run('ctr --namespace slipway containers list -q')).stdout.split('\n')).toContain('web');
     expect((await vm.run('ctr --namespace slipway tasks list')).stdout).toMatch(/^web\s+\d+\s+RUNNING$/m);
+  });
+
+  it('confines a container: containerd’s seccomp filter, no new privileges, and no CAP_NET_RAW, so no raw socket', async () => {
+    const status = (await vm.run(`${EXEC} status web /bin/busybox cat /proc/self/status ${NO_INPUT}`)).stdout;
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
+    const effective = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)$/m.exec(status)![1]}`);
+    expect(effective & (1n << 13n)).toBe(0n); // CAP_NET_RAW
+    expect(effective & (1n << 10n)).not.toBe(0n); // CAP_NET_BIND_SERVICE: the rest of containerd's defaults stay
+    const ping = await vm.run(`${EXEC} ping web /bin/busybox ping -c 1 -W 1 127.0.0.1 ${NO_INPUT} 2>&1`);
+    expect(ping.exitCode).not.toBe(0);
+    expect(ping.stdout).toMatch(/permission denied|not permitted/i);
+  });
+
+  it('gives a container the read-only root its recipe asks for', async () => {
+    const write = await vm.run(`${EXEC} write sealed /bin/busybox touch /written ${NO_INPUT} 2>&1`);
+    expect(write.exitCode).not.toBe(0);
+    expect(write.stdout).toMatch(/Read-only file system/);
+  });
+
+  it('has the kernel kill a container past its memory limit, and its unit start it again', async () => {
+    // runc's cgroup for the container (the unit's, slipway-container-hog.service, holds only ctr).
+    const cgroup = (await vm.run('find /sys/fs/cgroup -type d -name hog')).stdout;
+    expect((await vm.run(`cat ${cgroup}/memory.max ${cgroup}/cpu.max`)).stdout).toBe('33554432\n50000 100000');
+    const restarts = async () => Number((await vm.run('systemctl show --property=NRestarts --value slipway-container-hog.service')).stdout);
+    expect(await restarts()).toBe(0);
+    await vm.run(`${EXEC} eat hog /bin/busybox touch /eat ${NO_INPUT}`);
+    for (let tries = 0; (await restarts()) === 0; tries++) {
+      if (tries === 60) throw new Error('the unit did not restart the container');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect((await vm.run("journalctl -k --no-pager | grep -c 'Memory cgroup out of memory: Killed process'")).stdout).toBe('1');
+    for (let tries = 0; !/^hog\s+\d+\s+RUNNING$/m.test((await vm.run('ctr --namespace slipway tasks list')).stdout); tries++) {
+      if (tries === 60) throw new Error('the container did not run again');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   });
 
   it('runs Node.js with its ICU data trimmed to English: dates, numbers, collation, IDNA, normalization', async () => {

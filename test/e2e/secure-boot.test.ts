@@ -4,6 +4,7 @@
  * (a power cycle) enforcing them. Three UKIs that must not run sit on the ESP as newer versions,
  * each with one boot try: one unsigned, one signed by other keys, one signed by the right key and
  * changed after. The firmware refuses each, and systemd-boot falls back to the image's own UKI.
+ * Last, an entry that adds init= and slipway.debug to the UKI's command line boots without them.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import { slipway } from '../helpers/cli.ts';
 import { secureBootKeys, signedHost } from '../helpers/secure-boot.ts';
 
 const EFI_GLOBAL = '8be4df61-93ca-11d2-aa0d-00e098032b8c';
+/** systemd-boot's vendor GUID, under which it says which entry it started. */
+const SYSTEMD_LOADER = '4a67b082-0a4c-41cf-b6c7-440b29bb8c4f';
 /** The UKIs that must not run, by the name systemd-boot would try them under (newest first). */
 const REFUSED = { unsigned: 'host_9.0.0+1.efi', otherKeys: 'host_8.0.0+1.efi', changed: 'host_7.0.0+1.efi' } as const;
 
@@ -98,5 +101,21 @@ describe('a signed image under Secure Boot firmware', () => {
     expect(powerCycles).toBeLessThanOrEqual(3);
     expect(vm.console).toMatch(/Welcome to .*host 1\.0\.0/);
     expect((await vm.run('cat /proc/cmdline')).stdout).toMatch(/^roothash=[0-9a-f]{64} /);
+  });
+
+  it('ignores a command line from outside the UKI: an entry that adds init= and slipway.debug boots as the UKI says', async () => {
+    const uki = (await vm.run('ls /boot/EFI/Linux')).stdout.split('\n').find((name) => name.startsWith('host_1.0.0'))!;
+    // printf's escapes: a command to the debug shell is one line.
+    const entry = `title override\\nefi /EFI/Linux/${uki}\\noptions init=/bin/sh slipway.debug\\n`;
+    const setUp = await vm.run(`mkdir -p /boot/loader/entries && printf '${entry}' > /boot/loader/entries/override.conf && bootctl set-oneshot override.conf && sync`);
+    expect(setUp.exitCode, setUp.stdout).toBe(0);
+    const before = vm.console.length;
+    await vm.run('systemctl reboot', 10_000).catch(() => undefined);
+    await vm.waitFor(/slipway-health: ok/, 300_000, before);
+    // systemd-boot started the entry with the extra options; systemd-stub left them out.
+    expect((await vm.run(`tail -c +5 /sys/firmware/efi/efivars/LoaderEntrySelected-${SYSTEMD_LOADER} | tr -d '\\000'`)).stdout).toBe('override.conf');
+    const cmdline = (await vm.run('cat /proc/cmdline')).stdout;
+    expect(cmdline).toMatch(/^roothash=[0-9a-f]{64} /);
+    expect(cmdline).not.toMatch(/init=|slipway\.debug/);
   });
 });

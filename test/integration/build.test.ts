@@ -10,6 +10,13 @@ import { SHARED_CACHE, tempDir } from '../helpers/archive.ts';
 import { REPO_ROOT, slipway } from '../helpers/cli.ts';
 import { bootUntil } from '../helpers/qemu.ts';
 
+interface Sbom {
+  spdxVersion: string;
+  creationInfo: { creators: string[] };
+  packages: Array<{ SPDXID: string; name: string; supplier?: string; externalRefs?: Array<{ referenceCategory: string; referenceType: string; referenceLocator: string }> }>;
+  relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>;
+}
+
 interface Manifest {
   rootHash: string;
   disk: { partitions: Array<{ role: string; offset: number; size: number; label: string; uuid: string }> };
@@ -64,9 +71,30 @@ describe('slipway build of the default host', () => {
     for (const file of files) expect(`${file} ${(statSync(join(out, file)).mode & 0o777).toString(8)}`).toBe(`${file} 644`);
     const { stdout } = await execa('sha256sum', ['--check', 'SHA256SUMS'], { cwd: out });
     expect(stdout.split('\n').filter((l) => l.endsWith(': OK'))).toHaveLength(7);
-    const sbom = JSON.parse(readFileSync(join(out, `${BASE}.spdx.json`), 'utf8')) as { spdxVersion: string; packages: Array<{ name: string }> };
+    const sbom = JSON.parse(readFileSync(join(out, `${BASE}.spdx.json`), 'utf8')) as Sbom;
     expect(sbom.spdxVersion).toBe('SPDX-2.3');
     expect(sbom.packages.map((p) => p.name)).toEqual(expect.arrayContaining(['systemd', 'containerd', 'runc']));
+  });
+
+  it('has an SBOM that lists every artifact’s packages, says which artifact holds which, and names its creator', () => {
+    const sbom = JSON.parse(readFileSync(join(out, `${BASE}.spdx.json`), 'utf8')) as Sbom;
+    const byName = (name: string) => sbom.packages.find((p) => p.name === name)!;
+    const contained = (whole: string) => sbom.relationships.filter((r) => r.spdxElementId === byName(whole).SPDXID && r.relationshipType === 'CONTAINS').map((r) => sbom.packages.find((p) => p.SPDXID === r.relatedSpdxElement)!.name);
+    expect(sbom.creationInfo.creators).toEqual([expect.stringMatching(/^Tool: slipway-\d+\.\d+\.\d+$/)]);
+    const image = byName('host');
+    expect(sbom.relationships).toContainEqual({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image.SPDXID });
+    expect(image.supplier).toMatch(/^(Organization|Person): |^NOASSERTION$/);
+    expect(image.externalRefs).toEqual([{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: 'pkg:generic/host@1.0.0' }]);
+    expect(contained('host')).toEqual(['host root file system', 'host unified kernel image']);
+    expect(contained('host unified kernel image')).toEqual(['host initrd']);
+    expect(contained('host root file system')).toEqual(expect.arrayContaining(['systemd', 'containerd', 'host container web']));
+    expect(contained('host initrd')).toEqual(expect.arrayContaining(['busybox-static', 'dmsetup', 'e2fsprogs']));
+    expect(contained('host container web')).toEqual(['busybox-static']);
+    // One package for busybox-static, held by the initrd and the container both.
+    expect(sbom.packages.filter((p) => p.name === 'busybox-static')).toHaveLength(1);
+    for (const pkg of sbom.packages.filter((p) => p.SPDXID.startsWith('SPDXRef-Package-deb-'))) {
+      expect(pkg.externalRefs![0]!.referenceLocator, pkg.name).toMatch(/^pkg:deb\/debian\/[a-z0-9.%-]+@[A-Za-z0-9.~%-]+\?arch=(amd64|all)&distro=bookworm$/);
+    }
   });
 
   it('has a GPT that sfdisk verifies, with the A/B layout of the Discoverable Partitions Specification', async () => {
