@@ -57,7 +57,7 @@ describe('HostConfigSchema', () => {
       { name: 'cron.service', dropins: [], mask: true },
     ]);
     expect(config.containers[0]).toEqual({
-      name: 'web', image: { ref: 'registry.example/web:1', plainHttp: false }, env: {}, ports: [{ host: 80, container: 8080, protocol: 'tcp' }], mounts: [], restart: 'always',
+      name: 'web', image: { ref: 'registry.example/web:1', plainHttp: false }, env: {}, ports: [{ host: 80, container: 8080, protocol: 'tcp' }], mounts: [], restart: 'always', readOnly: false,
     });
     expect(config.network.interfaces).toEqual([{
       name: 'en*', dhcp: false, addresses: ['192.0.2.10/24', '2001:db8::10/64'], gateway: '192.0.2.1', dns: ['192.0.2.53'], routes: [{ to: '198.51.100.0/24', via: '192.0.2.254' }],

@@ -94,7 +94,7 @@ describe('planImage', () => {
 
   it('splits the slot into root and verity', () => {
     const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] });
-    expect(plan.disk).toEqual({ espSize: 32 * MiB, slotSize: 512 * MiB, rootPartition: 506 * MiB, verityPartition: 6 * MiB, dataSize: 1024 * MiB });
+    expect(plan.disk).toEqual({ espSize: 32 * MiB, slotSize: 512 * MiB, rootPartition: 506 * MiB, verityPartition: 6 * MiB, dataSize: 1024 * MiB, encryption: 'none' });
     expect(plan.rootfs).toEqual({ type: 'squashfs', compression: 'zstd' });
   });
 

@@ -22,6 +22,8 @@ describe('image paths', () => {
 });
 
 const HOST_NETWORK = [
+  // containerd's seccomp profile, no raw sockets
+  '--seccomp --cap-drop CAP_NET_RAW',
   '--with-ns network:/proc/1/ns/net',
   '--mount type=bind,src=/run/slipway/containers/NAME.hosts,dst=/etc/hosts,options=rbind:ro',
   '--mount type=bind,src=/run/slipway/containers/NAME.resolv.conf,dst=/etc/resolv.conf,options=rbind:ro',
@@ -63,6 +65,12 @@ describe('containerUnit', () => {
     const unit = containerUnit(container({ name: 'app', image: { archive: 'app.tar' } }), 'v2');
     expect(directive(unit, 'ExecStart')).toMatch(/ slipway\.local\/app:v2 app$/);
     expect(directive(unit, 'ExecStartPre')).toBe('/usr/lib/slipway/container-prepare app /usr/share/slipway/images/app.oci.tar');
+  });
+
+  it('gives a container the read-only root and the memory and CPU limits its recipe names', () => {
+    const unit = containerUnit(container({ name: 'app', image: { packages: ['busybox-static'] }, readOnly: true, memory: '64MiB', cpus: 0.5 }));
+    expect(directive(unit, 'ExecStart')).toContain(' --read-only --memory-limit 67108864 --cpus 0.5 --rootfs ');
+    expect(directive(containerUnit(container({ name: 'app', image: { packages: ['busybox-static'] } })), 'ExecStart')).not.toMatch(/--read-only|--memory-limit|--cpus/);
   });
 
   it('passes mounts, environment and the command, quoting arguments with spaces', () => {

@@ -53,7 +53,7 @@ describe('parseRecipe', () => {
       units: [],
       services: { enable: [], disable: [], mask: [] },
       containers: [],
-      disk: { espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB },
+      disk: { espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB, encryption: 'none' },
       health: { timeoutSeconds: 120 },
       debug: { shell: false },
     });
@@ -136,7 +136,8 @@ describe('loadRecipe', () => {
     expect(recipe.containers.map((c) => c.name)).toEqual(['web']);
     expect(recipe.containers[0]!.image).toEqual({ packages: ['busybox-static'] });
     expect(recipe.containers[0]!.restart).toBe('always');
-    expect(recipe.disk).toEqual({ espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB });
+    expect(recipe.disk).toEqual({ espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB, encryption: 'none' });
+    expect(recipe.supplier).toBe('Organization: the slipway project');
   });
 });
 

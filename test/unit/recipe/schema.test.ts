@@ -90,6 +90,7 @@ describe('ContainerSchema', () => {
       ports: [{ host: 80, container: 8080, protocol: 'tcp' }],
       mounts: [],
       restart: 'always',
+      readOnly: false,
     });
   });
 
@@ -102,7 +103,7 @@ describe('ContainerSchema', () => {
 describe('RecipeSchema', () => {
   it('reads disk sizes into bytes', () => {
     const recipe = RecipeSchema.parse({ name: 'x', version: '1', disk: { espSize: '128M', slotSize: '1.5GiB' } });
-    expect(recipe.disk).toEqual({ espSize: 128 * 1024 ** 2, slotSize: 1610612736, dataSize: 256 * 1024 ** 2 });
+    expect(recipe.disk).toEqual({ espSize: 128 * 1024 ** 2, slotSize: 1610612736, dataSize: 256 * 1024 ** 2, encryption: 'none' });
   });
 
   it('checks the snapshot timestamp and the mirror URL', () => {
