@@ -8,6 +8,7 @@
 
 EFI_VARS=/sys/firmware/efi/efivars
 EFI_GLOBAL=8be4df61-93ca-11d2-aa0d-00e098032b8c
+SYSTEMD_BOOT=4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
 UNSEALED_MARK=SLIPWAY-VAR-NOT-YET-SEALED
 # systemd-stub puts the UKI's .pcrsig and .pcrpkey in /.extra; libcryptsetup's systemd-tpm2 token
 # plugin reads the signature where systemd's initrd copies it.
@@ -52,7 +53,10 @@ open_sealed_var() {
 	# When /var cannot be opened, the boot stops: a reboot would meet the same TPM, and nothing may
 	# write to a /var it cannot read. (The update agent refuses a version whose PCR policy key
 	# differs from the running one's, so an update does not end here.)
+	say "unlocking /var on $dev (boot entry $(tail -c +5 "$EFI_VARS/LoaderEntrySelected-$SYSTEMD_BOOT" 2>/dev/null | tr -d '\000'))"
 	/usr/lib/systemd/systemd-cryptsetup attach var "$dev" - "tpm2-device=auto,tpm2-signature=$PCR_SIGNATURE,headless=true" || {
+		# What the policy was checked against, for whoever compares it with the machine's event log.
+		for pcr in 7 11; do say "PCR $pcr (sha256): $(cat /sys/class/tpm/tpm0/pcr-sha256/$pcr 2>/dev/null)"; done
 		secure_boot_on || stop_boot "cannot unlock /var ($dev): Secure Boot is off, and its key is sealed to the Secure Boot state it was sealed under; $dev was not changed"
 		stop_boot "cannot unlock /var ($dev): its key is sealed to another TPM, another Secure Boot state, or PCR policies signed by another key (the lines above say what the TPM refused); $dev was not changed"
 	}
