@@ -91,10 +91,12 @@ export async function makeUki(parts: UkiParts, workDir: string, output: string):
   const file = (name: string) => join(workDir, `uki${name}`);
   for (const [name, data] of sections) writeFileSync(file(name), data);
   if (parts.pcrKey) {
-    // Signed over the very bytes the sections hold, which are what systemd-stub measures.
+    // Signed over the very bytes the sections hold, which are what systemd-stub measures; the
+    // signature itself is not measured.
     const measured = { linux: file('.linux'), osrel: file('.osrel'), cmdline: file('.cmdline'), initrd: file('.initrd'), pcrpkey: file('.pcrpkey') };
-    sections.splice(4, 0, ['.pcrsig', await signPcrPolicy(measured, parts.pcrKey)]);
-    writeFileSync(file('.pcrsig'), sections[4]![1]);
+    const signature = await signPcrPolicy(measured, parts.pcrKey);
+    writeFileSync(file('.pcrsig'), signature);
+    sections.push(['.pcrsig', signature]);
   }
   const args: string[] = stubSbat ? ['--remove-section', '.sbat'] : [];
   let offset = alignPage(end);

@@ -85,7 +85,7 @@ describe('a signed image under Secure Boot firmware', () => {
   });
 
   it('runs with Secure Boot enforced, in user mode', async () => {
-    // Each EFI variable file is four bytes of attributes, then the value.
+    // Each EFI variable file is four bytes of attributes, then the value (efivarfs files cannot seek).
     const variable = async (name: string) => (await vm.run(`od -An -tu1 /sys/firmware/efi/efivars/${name}-${EFI_GLOBAL}`)).stdout.trim().split(/\s+/).at(-1);
     expect(await variable('SecureBoot')).toBe('1');
     expect(await variable('SetupMode')).toBe('0');
@@ -104,7 +104,7 @@ describe('a signed image under Secure Boot firmware', () => {
   });
 
   it('ignores a command line from outside the UKI: an entry that adds init= and slipway.debug boots as the UKI says', async () => {
-    const uki = (await vm.run('ls /boot/EFI/Linux')).stdout.split('\n').find((name) => name.startsWith('host_1.0.0'))!;
+    const uki = (await vm.run('ls -1 /boot/EFI/Linux')).stdout.split('\n').find((name) => name.startsWith('host_1.0.0'))!;
     // printf's escapes: a command to the debug shell is one line.
     const entry = `title override\\nefi /EFI/Linux/${uki}\\noptions init=/bin/sh slipway.debug\\n`;
     const setUp = await vm.run(`mkdir -p /boot/loader/entries && printf '${entry}' > /boot/loader/entries/override.conf && bootctl set-oneshot override.conf && sync`);
@@ -113,7 +113,7 @@ describe('a signed image under Secure Boot firmware', () => {
     await vm.run('systemctl reboot', 10_000).catch(() => undefined);
     await vm.waitFor(/slipway-health: ok/, 300_000, before);
     // systemd-boot started the entry with the extra options; systemd-stub left them out.
-    expect((await vm.run(`tail -c +5 /sys/firmware/efi/efivars/LoaderEntrySelected-${SYSTEMD_LOADER} | tr -d '\\000'`)).stdout).toBe('override.conf');
+    expect((await vm.run(`dd if=/sys/firmware/efi/efivars/LoaderEntrySelected-${SYSTEMD_LOADER} bs=1 skip=4 status=none | tr -d '\\000'`)).stdout).toBe('override.conf');
     const cmdline = (await vm.run('cat /proc/cmdline')).stdout;
     expect(cmdline).toMatch(/^roothash=[0-9a-f]{64} /);
     expect(cmdline).not.toMatch(/init=|slipway\.debug/);
