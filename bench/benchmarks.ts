@@ -10,6 +10,7 @@ import { fetchPackages } from '../src/assemble/download.ts';
 import { resolveLock, type Lockfile } from '../src/assemble/lock.ts';
 import { archiveSourceOf } from '../src/pipeline/sources.ts';
 import { parseRecipe } from '../src/recipe/load.ts';
+import { secondsToDemoPage } from './demo-page.ts';
 import { FLOOR_MARKER, buildFloorDisk } from './floor.ts';
 import { measure } from './process-tree.ts';
 import { provisionBenchmark } from './provision.ts';
@@ -164,13 +165,7 @@ export const benchmarks: Benchmark[] = [
           const hostStart = performance.now();
           const host = await VirtualMachine.start({ image: join(dir, 'out', 'host_1.0.0.raw'), forwards: [{ host: port, guest: 80 }], shell: true });
           machines.push(host);
-          for (;;) {
-            const ok = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
-            if (ok) break;
-            if (!host.running || performance.now() - hostStart > 600_000) throw new Error(`the demo page never answered:\n${host.excerpt()}`);
-            await new Promise((resolve) => setTimeout(resolve, 250));
-          }
-          hostRuns.push((performance.now() - hostStart) / 1000);
+          hostRuns.push(await secondsToDemoPage(host, port, hostStart));
           await host.waitFor(/slipway-health: ok/, 120_000);
           used = Math.max(used, Number((await host.run("awk '/MemTotal/ {t=$2} /MemAvailable/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo")).stdout));
           await host.dispose();

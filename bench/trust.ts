@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { VirtualMachine, type MachineOptions } from '../qemu/runner.ts';
 import type { Benchmark, Measurement } from './benchmarks.ts';
+import { secondsToDemoPage } from './demo-page.ts';
 import { measure } from './process-tree.ts';
 
 const BIN = new URL('../bin/slipway.js', import.meta.url).pathname;
@@ -27,12 +28,7 @@ interface Variant {
 async function powerOnToPage(vm: VirtualMachine, port: number): Promise<number> {
   const start = performance.now();
   await vm.boot();
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false);
-    if (ok) return (performance.now() - start) / 1000;
-    if (!vm.running || performance.now() - start > 600_000) throw new Error(`the demo page never answered:\n${vm.excerpt()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  return secondsToDemoPage(vm, port, start);
 }
 
 export const trustBenchmark: Benchmark = {

@@ -132,7 +132,6 @@ export class VirtualMachine {
       noReboot: true,
     };
     if (this.options.shell) request.shellSocket = join(this.dir, 'shell.sock');
-    this.tpm?.stop();
     if (this.options.tpm) {
       request.tpmSocket = join(this.dir, 'tpm.sock');
       this.tpm = await SoftwareTpm.start(this.options.tpmState ?? join(this.dir, 'tpm'), request.tpmSocket);

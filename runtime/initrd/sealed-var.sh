@@ -9,6 +9,7 @@
 EFI_VARS=/sys/firmware/efi/efivars
 EFI_GLOBAL=8be4df61-93ca-11d2-aa0d-00e098032b8c
 SYSTEMD_BOOT=4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+# What the build writes at the start of a new data partition (src/bootimage/datafs.ts).
 UNSEALED_MARK=SLIPWAY-VAR-NOT-YET-SEALED
 # systemd-stub puts the UKI's .pcrsig and .pcrpkey in /.extra; libcryptsetup's systemd-tpm2 token
 # plugin reads the signature where systemd's initrd copies it.

@@ -21,9 +21,10 @@ export async function makeDataFilesystem(output: string, size: number, uuid: str
 
 /**
  * What the initrd formats with LUKS2 at first boot, and nothing else: the mark, and zeros. A data
- * partition that holds neither LUKS2 nor this mark is never formatted.
+ * partition that holds neither LUKS2 nor this mark is never formatted. The initrd's
+ * runtime/initrd/sealed-var.sh compares the partition's first bytes with the same words.
  */
-export const UNSEALED_MARK = 'SLIPWAY-VAR-NOT-YET-SEALED\n';
+const UNSEALED_MARK = 'SLIPWAY-VAR-NOT-YET-SEALED\n';
 
 export function makeUnsealedDataPartition(output: string, size: number): void {
   const fd = openSync(output, 'w');

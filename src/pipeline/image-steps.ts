@@ -74,7 +74,8 @@ export async function makeBootImage(ctx: Pick<BuildState, 'plan' | 'staging' | '
       osRelease: ctx.osRelease,
       epoch: plan.sourceDateEpoch,
       sbat: ukiSbat(plan.name, plan.version),
-      pcrKey: plan.disk.encryption === 'tpm2' ? secureBoot?.pcr : undefined,
+      // Present only when the image seals /var: the PCR key is read for it alone.
+      pcrKey: secureBoot?.pcr,
     },
     ctx.work,
     unsigned,

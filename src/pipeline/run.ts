@@ -65,9 +65,9 @@ export async function runBuild(request: BuildRequest, hooks: BuildHooks): Promis
   // Everything that can be found wrong without the network, before any download.
   const inputs = readRecipeInputs(loaded);
   const hostConfig = readHostConfig(request.configFile);
-  const secureBoot = secureBootKeysFor(loaded, request.secureBootKeys);
-  const sealing = loaded.recipe.disk.encryption === 'tpm2';
-  checkTools([...BUILD_TOOLS, ...(secureBoot ? SIGNING_TOOLS : []), ...(sealing ? SEALING_TOOLS : [])], sealing ? SEALING_FILES : []);
+  const sealed = loaded.recipe.disk.encryption === 'tpm2';
+  const secureBoot = secureBootKeysFor(loaded, request.secureBootKeys, sealed);
+  checkTools([...BUILD_TOOLS, ...(secureBoot ? SIGNING_TOOLS : []), ...(sealed ? SEALING_TOOLS : [])], sealed ? SEALING_FILES : []);
   const lock = await lockFor(loaded, request, source, cache);
   const plan = planImage(loaded.recipe, lock, { outDir: request.outDir, version: request.version, formats: request.formats });
   const given = { plan, loaded, inputs, source, cache, hostConfig, secureBoot, digests: new Map() };
@@ -94,9 +94,8 @@ function readHostConfig(file: string | undefined): HostConfigInput | undefined {
   return file === undefined ? undefined : { bytes: readConfigBytes(file), label: file, fileName: espConfigName(file) };
 }
 
-/** The keys the command line names, else the recipe's (beside it); a sealed /var needs them. */
-function secureBootKeysFor(loaded: LoadedRecipe, flag: string | undefined): SecureBootKeys | undefined {
-  const sealed = loaded.recipe.disk.encryption === 'tpm2';
+/** The keys the command line names, else the recipe's (beside it); a `sealed` /var needs them, with the PCR key. */
+function secureBootKeysFor(loaded: LoadedRecipe, flag: string | undefined, sealed: boolean): SecureBootKeys | undefined {
   if (flag !== undefined) return readSecureBootKeys(resolve(flag), '--secure-boot-keys', sealed);
   const keys = loaded.recipe.secureBoot?.keys;
   if (keys === undefined && sealed) {

@@ -47,12 +47,12 @@ export async function writeSbom(ctx: Pick<BuildState, 'plan' | 'staging' | 'veri
   const packages: SpdxPackage[] = [];
   const relationships: Array<{ spdxElementId: string; relationshipType: 'DESCRIBES' | 'CONTAINS'; relatedSpdxElement: string }> = [];
   const contains = (whole: string, part: string) => relationships.push({ spdxElementId: whole, relationshipType: 'CONTAINS', relatedSpdxElement: part });
-  const debs = new Map<string, string>();
+  const debs = new Set<string>();
   /** A Debian package, listed once however many artifacts hold it. */
   const deb = (pkg: LockedPackage): string => {
     const id = spdxId('Package-deb', pkg.name, pkg.version, pkg.architecture);
     if (!debs.has(id)) {
-      debs.set(id, pkg.name);
+      debs.add(id);
       packages.push({
         SPDXID: id,
         name: pkg.name,

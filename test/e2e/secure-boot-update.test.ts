@@ -19,6 +19,7 @@ import { readSecureBootKeys, signEfiProgram } from '../../src/bootimage/secure-b
 import { peSection } from '../../src/shared/pe.ts';
 import { tempDir } from '../helpers/archive.ts';
 import { secureBootKeys, secureBootKeysWithOtherPcrKey } from '../helpers/secure-boot.ts';
+import { partitionStart } from '../helpers/slot.ts';
 import { buildVersion, openLab, publishVersion, updateStatus, waitForBlessing, waitForHealth, type UpdateLab } from '../helpers/update-lab.ts';
 import type { RecipeChange } from '../helpers/variant.ts';
 
@@ -172,8 +173,6 @@ describe('a host under Secure Boot with /var sealed to its TPM, updated', () => 
 async function onEsp(change: (esp: string) => Promise<unknown>): Promise<void> {
   const raw = join(tempDir('disk'), 'disk.raw');
   await execa('qemu-img', ['convert', '-O', 'raw', vm.overlay, raw]);
-  const { stdout } = await execa('sfdisk', ['--json', raw]);
-  const start = (JSON.parse(stdout) as { partitiontable: { partitions: Array<{ start: number }> } }).partitiontable.partitions[0]!.start * 512;
-  await change(`${raw}@@${start}`);
+  await change(`${raw}@@${await partitionStart(raw, 1)}`);
   await execa('qemu-img', ['convert', '-O', 'qcow2', raw, vm.overlay]);
 }

@@ -20,7 +20,8 @@ const ROOT_B = 4;
 const VERITY_B = 5;
 const ESP = 1;
 
-async function partitionStart(disk: string, number: number): Promise<number> {
+/** Where partition `number` of a raw disk starts, in bytes. */
+export async function partitionStart(disk: string, number: number): Promise<number> {
   const { stdout } = await execa('sfdisk', ['--json', disk]);
   const table = JSON.parse(stdout) as { partitiontable: { partitions: Array<{ node: string; start: number }> } };
   const partition = table.partitiontable.partitions.find((p) => p.node.endsWith(String(number)));

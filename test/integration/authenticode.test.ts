@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuthenticode } from '../../src/shared/authenticode.ts';
-import { checkUkiSignature } from '../../src/updater/agent/uki-trust.ts';
+import { checkUkiTrust } from '../../src/updater/agent/uki-trust.ts';
 import { tempDir } from '../helpers/archive.ts';
 
 const PROGRAM = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
@@ -88,11 +88,11 @@ describe('verifyAuthenticode', () => {
 
   it('is what the update agent refuses a UKI by, on a host that signs its UKIs, and only there', async () => {
     const certificate = join(dir, 'db.crt');
-    expect(() => checkUkiSignature(PROGRAM, '3.0.0', join(dir, 'no-such.crt'))).not.toThrow();
+    expect(() => checkUkiTrust(PROGRAM, '3.0.0', join(dir, 'no-such.crt'))).not.toThrow();
     await signed('db');
     await signed('other');
-    expect(() => checkUkiSignature(join(dir, 'by-db.efi'), '3.0.0', certificate)).not.toThrow();
-    expect(() => checkUkiSignature(join(dir, 'by-other.efi'), '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is signed by CN=other, which this host does not trust');
-    expect(() => checkUkiSignature(PROGRAM, '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is not signed');
+    expect(() => checkUkiTrust(join(dir, 'by-db.efi'), '3.0.0', certificate)).not.toThrow();
+    expect(() => checkUkiTrust(join(dir, 'by-other.efi'), '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is signed by CN=other, which this host does not trust');
+    expect(() => checkUkiTrust(PROGRAM, '3.0.0', certificate)).toThrow('the UKI of 3.0.0 is refused: it is not signed');
   });
 });

@@ -20,7 +20,7 @@ import { mountEsp, removeUkis, stageUki } from './esp.ts';
 import { measureRoom, roomProblem } from './room.ts';
 import { partitionDevice, type RunningHost } from './host.ts';
 import type { Release, UpdateRepository } from './repository.ts';
-import { checkUkiSignature } from './uki-trust.ts';
+import { checkUkiTrust } from './uki-trust.ts';
 
 export interface ApplyProgress {
   (step: string): void;
@@ -50,7 +50,7 @@ async function fetchUki(repository: UpdateRepository, release: Release): Promise
     } finally {
       closeSync(fd);
     }
-    checkUkiSignature(file, release.version);
+    checkUkiTrust(file, release.version);
     return file;
   } catch (error) {
     rmSync(file, { force: true });

@@ -16,10 +16,11 @@ export const UKI_SIGNER_CERT = '/usr/lib/slipway/update/secure-boot-db.crt';
 export const PCR_PUBLIC_KEY = '/usr/lib/slipway/update/tpm2-pcr-public-key.pem';
 
 /**
- * Throws when this host signs its UKIs and the UKI in file `uki` is not signed by the same key; on
- * a host without the certificate it does nothing (and reads nothing).
+ * Throws when this host signs its UKIs and the UKI in file `uki` is not signed by the same key, or
+ * when this host's /var is sealed and the UKI carries another PCR policy key; on a host without
+ * the certificate it does nothing (and reads nothing).
  */
-export function checkUkiSignature(uki: string, version: string, certificate = UKI_SIGNER_CERT, pcrPublicKey = PCR_PUBLIC_KEY): void {
+export function checkUkiTrust(uki: string, version: string, certificate = UKI_SIGNER_CERT, pcrPublicKey = PCR_PUBLIC_KEY): void {
   if (!existsSync(certificate)) return;
   const image = readFileSync(uki);
   const verdict = verifyAuthenticode(image, [new X509Certificate(readFileSync(certificate))]);
