@@ -61,6 +61,16 @@ export const DATA_FILES = {
   // systemd-measure loads the TPM libraries itself, and reaches a software TPM through its TCTI.
   '/usr/lib/x86_64-linux-gnu/libtss2-esys.so.0': 'libtss2-esys-3.0.2-0',
   '/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0': 'libtss2-tcti-swtpm0',
+  // The SBOM test runs SPDX's own validator (test/helpers/spdx.ts) on Debian's python and these modules.
+  '/usr/bin/python3': 'python3',
+  '/usr/lib/python3/dist-packages/click/__init__.py': 'python3-click',
+  '/usr/lib/python3/dist-packages/license_expression/__init__.py': 'python3-license-expression',
+  '/usr/lib/python3/dist-packages/ply/__init__.py': 'python3-ply',
+  '/usr/lib/python3/dist-packages/rdflib/__init__.py': 'python3-rdflib',
+  '/usr/lib/python3/dist-packages/semantic_version/__init__.py': 'python3-semantic-version',
+  '/usr/lib/python3/dist-packages/uritools/__init__.py': 'python3-uritools',
+  '/usr/lib/python3/dist-packages/xmltodict.py': 'python3-xmltodict',
+  '/usr/lib/python3/dist-packages/yaml/__init__.py': 'python3-yaml',
 } as const satisfies Record<string, string>;
 
 // Ordinary users often lack the sbin folders in PATH, where mkfs.* and friends live; systemd keeps

@@ -4,6 +4,7 @@
  * (an overlay on the files slipway built into the image), imported its archive or pulled its
  * image, and redirected its ports.
  */
+import { USER_ANNOTATION } from './container-user.ts';
 import type { Container } from './schema.ts';
 
 const IMAGES_DIR = 'usr/share/slipway/images';
@@ -68,6 +69,7 @@ export function containerUnit(container: Container, tag = 'latest'): string {
   if (container.readOnly) run.push('--read-only');
   if (container.memory !== undefined) run.push('--memory-limit', String(container.memory));
   if (container.cpus !== undefined) run.push('--cpus', String(container.cpus));
+  if (container.user !== undefined) run.push('--runc-binary', '/usr/lib/slipway/runc-as-user', '--annotation', `${USER_ANNOTATION}=${container.user}`);
   run.push(...image, container.name, ...(container.command ?? []));
   const restart = { 'always': 'always', 'on-failure': 'on-failure', 'no': 'no' }[container.restart];
   return [

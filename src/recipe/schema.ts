@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { besidePath, imagePath, passwdPath, sshPublicKey, unique, unitFileName } from '../shared/paths.ts';
 import { formatSize, parseSize } from './size.ts';
+import { MAX_ID, USER_SPEC } from './container-user.ts';
 import { isEmptyWindow, WINDOW_PATTERN } from '../shared/reboot-window.ts';
 
 const name = z
@@ -140,6 +141,12 @@ export const ContainerSchema = z.strictObject({
   readOnly: z.boolean().default(false).describe("the container's root file system read-only (mounts stay as they say)"),
   memory: size.refine((bytes) => bytes >= 4 * 1024 ** 2, 'expected at least 4MiB').optional().describe('memory limit (cgroup memory.max): the kernel kills the container past it'),
   cpus: z.number().positive().max(1024).optional().describe('CPU limit in CPUs (cgroup cpu.max), such as 0.5'),
+  user: z
+    .string()
+    .regex(USER_SPEC, { message: 'expected NAME, UID, NAME:GROUP or UID:GID, such as nobody or 1000:1000', abort: true })
+    .refine((spec) => spec.split(':').every((part) => !/^\d+$/.test(part) || Number(part) <= MAX_ID), `expected ids up to ${MAX_ID}`)
+    .optional()
+    .describe("the user the container's process runs as, looked up in its /etc/passwd and /etc/group (as a Dockerfile's USER); not root, it keeps no capabilities. Root when unset"),
 });
 
 const MiB = 1024 ** 2;

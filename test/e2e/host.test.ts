@@ -2,7 +2,8 @@
  * The default host, booted under UEFI: the demo container's page answers through a forwarded
  * port, / is read-only, /var is writable and keeps its data across a reboot, no unit failed, and
  * containerd runs the declared container, confined. Two more containers show the recipe's limits:
- * one with a read-only root, one with memory and CPU limits that it is made to exceed.
+ * one with a read-only root and a user of its own, one with memory and CPU limits that it is made
+ * to exceed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualMachine } from '../../qemu/runner.ts';
@@ -19,7 +20,7 @@ beforeAll(async () => {
   const { image } = await buildVariant((recipe) => {
     const busybox = { packages: ['busybox-static'] };
     recipe.containers.push(
-      { name: 'sealed', image: busybox, readOnly: true, command: ['/bin/busybox', 'sleep', '100000'] },
+      { name: 'sealed', image: busybox, readOnly: true, user: '1000:1000', command: ['/bin/busybox', 'sleep', '100000'] },
       // Idle until the test drops /eat into it; then its first process becomes a dd with a 64 MiB buffer.
       {
         name: 'hog', image: busybox, memory: '32MiB', cpus: 0.5,
@@ -89,6 +90,18 @@ describe('the default host under QEMU', () => {
     const write = await vm.run(`${EXEC} write sealed /bin/busybox touch /written ${NO_INPUT} 2>&1`);
     expect(write.exitCode).not.toBe(0);
     expect(write.stdout).toMatch(/Read-only file system/);
+  });
+
+  it('runs a container as the user its recipe names, with no capabilities but the bounding set', async () => {
+    const pid = /^sealed\s+(\d+)\s+RUNNING$/m.exec((await vm.run('ctr --namespace slipway tasks list')).stdout)![1];
+    const status = (await vm.run(`cat /proc/${pid}/status`)).stdout;
+    expect(status).toMatch(/^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
+    expect(status).toMatch(/^Gid:\s+1000\s+1000\s+1000\s+1000$/m);
+    expect(status).toMatch(/^CapPrm:\s+0{16}$/m);
+    expect(status).toMatch(/^CapEff:\s+0{16}$/m);
+    expect(status).not.toMatch(/^CapBnd:\s+0{16}$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
   });
 
   it('has the kernel kill a container past its memory limit, and its unit start it again', async () => {

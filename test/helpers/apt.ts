@@ -31,6 +31,9 @@ export class IsolatedApt {
         'APT::Install-Suggests "false";',
         'APT::Sandbox::User "root";',
         'Debug::NoLocking "true";',
+        // A snapshot mirror keeps testing's Release file past its Valid-Until; these answers and
+        // downloads are for tests, which read whatever the mirror holds.
+        'Acquire::Check-Valid-Until "false";',
         '',
       ].join('\n'),
     );
@@ -39,8 +42,13 @@ export class IsolatedApt {
     return apt;
   }
 
-  private run(args: string[]) {
-    return execa('apt-get', args, { env: { APT_CONFIG: this.config, LC_ALL: 'C' } });
+  private run(args: string[], cwd?: string) {
+    return execa('apt-get', args, { env: { APT_CONFIG: this.config, LC_ALL: 'C' }, cwd });
+  }
+
+  /** Downloads these packages' .deb files (apt checks them against the signed index) into dir. */
+  async download(packages: readonly string[], dir: string): Promise<void> {
+    await this.run(['download', '-q', ...packages], dir);
   }
 
   /** The names apt would install, or apt's complaint when it refuses. */

@@ -2,13 +2,14 @@
  * `slipway build` of the default host, checked by the tools that define the formats, rebuilt by an
  * unprivileged user elsewhere (same bytes), and booted under UEFI, once intact and once corrupted.
  */
-import { chmodSync, closeSync, copyFileSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SHARED_CACHE, tempDir } from '../helpers/archive.ts';
 import { REPO_ROOT, slipway } from '../helpers/cli.ts';
 import { bootUntil } from '../helpers/qemu.ts';
+import { validateSpdx } from '../helpers/spdx.ts';
 
 interface Sbom {
   spdxVersion: string;
@@ -95,6 +96,21 @@ describe('slipway build of the default host', () => {
     for (const pkg of sbom.packages.filter((p) => p.SPDXID.startsWith('SPDXRef-Package-deb-'))) {
       expect(pkg.externalRefs![0]!.referenceLocator, pkg.name).toMatch(/^pkg:deb\/debian\/[a-z0-9.%A-F-]+@[A-Za-z0-9.~%-]+\?arch=(amd64|all)&distro=bookworm$/);
     }
+  });
+
+  it('has an SBOM that SPDX’s own validator accepts as SPDX 2.3, and that it would refuse when broken', async () => {
+    const file = join(out, `${BASE}.spdx.json`);
+    const { valid, report } = await validateSpdx(file);
+    expect(report).toBe('');
+    expect(valid).toBe(true);
+    // The same document with a package that names an artifact the document does not have.
+    const sbom = JSON.parse(readFileSync(file, 'utf8')) as Sbom;
+    sbom.relationships.push({ spdxElementId: 'SPDXRef-Image-missing', relationshipType: 'CONTAINS', relatedSpdxElement: sbom.packages[0]!.SPDXID });
+    const broken = join(tempDir('sbom'), 'broken.spdx.json');
+    writeFileSync(broken, JSON.stringify(sbom));
+    const refused = await validateSpdx(broken);
+    expect(refused.valid).toBe(false);
+    expect(refused.report).toContain('did not find the referenced spdx_id "SPDXRef-Image-missing"');
   });
 
   it('has a GPT that sfdisk verifies, with the A/B layout of the Discoverable Partitions Specification', async () => {

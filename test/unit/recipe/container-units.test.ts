@@ -73,6 +73,12 @@ describe('containerUnit', () => {
     expect(directive(containerUnit(container({ name: 'app', image: { packages: ['busybox-static'] } })), 'ExecStart')).not.toMatch(/--read-only|--memory-limit|--cpus/);
   });
 
+  it('runs a container with a user through runc-as-user, which reads the user from an annotation', () => {
+    const unit = containerUnit(container({ name: 'app', image: { packages: ['busybox-static'] }, user: 'nobody:nogroup' }));
+    expect(directive(unit, 'ExecStart')).toContain(' --runc-binary /usr/lib/slipway/runc-as-user --annotation org.slipway.user=nobody:nogroup --rootfs ');
+    expect(directive(containerUnit(container({ name: 'app', image: { packages: ['busybox-static'] } })), 'ExecStart')).not.toMatch(/--runc-binary|--annotation/);
+  });
+
   it('passes mounts, environment and the command, quoting arguments with spaces', () => {
     const unit = containerUnit(container({
       name: 'db',

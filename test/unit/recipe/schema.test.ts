@@ -94,6 +94,15 @@ describe('ContainerSchema', () => {
     });
   });
 
+  it('takes a user as a name or id, with a group, and refuses anything else', () => {
+    for (const user of ['nobody', '1000', 'app:app', '1000:100', '_apt', 'www-data:0']) {
+      expect(ContainerSchema.parse({ name: 'web', image: { ref: 'nginx' }, user }).user).toBe(user);
+    }
+    for (const user of ['', 'Root', '1000:', ':1000', 'a:b:c', 'app; rm -rf /', '4294967295', '1:99999999999']) {
+      expect(problemsOf(ContainerSchema, { name: 'web', image: { ref: 'nginx' }, user }).map((line) => line.split(':')[0]), user).toEqual(['user']);
+    }
+  });
+
   it('refuses an image that mixes kinds, and ports out of range', () => {
     const problems = problemsOf(ContainerSchema, { name: 'web', image: { ref: 'a', archive: 'b' }, ports: [{ host: 0, container: 70000 }] });
     expect(problems.map((line) => line.split(':')[0])).toEqual(['image', 'ports[0].host', 'ports[0].container']);
