@@ -9,6 +9,8 @@ import { checkTools } from '../../tools.ts';
 import { stringOption, type Command, type GlobalFlags, type OptionValues } from '../command.ts';
 import { loadRecipeOrThrow } from '../../pipeline/sources.ts';
 import { configFwCfg } from '../../hostconfig/deliver.ts';
+import { manifestFor } from '../../hostconfig/read.ts';
+import { readJsonFile } from '../../shared/json.ts';
 import { IMAGE_OPTIONS, buildRequestFrom, buildWithProgress } from './build.ts';
 
 /** `--forward 8080:80` → host 8080 to guest 80. */
@@ -40,6 +42,14 @@ export function defaultForwards(file: string): PortForward[] {
 
 function isRecipe(path: string): boolean {
   return /\.ya?ml$/.test(path);
+}
+
+/** Whether the image's manifest says it seals /var (disk.encryption: tpm2), which opens only under Secure Boot with a TPM. */
+export function sealsVar(image: string): boolean {
+  const manifest = manifestFor(image);
+  if (!existsSync(manifest)) return false;
+  const value = readJsonFile(manifest, (reason) => new ImageError(`cannot read ${manifest}: ${reason}`, 'boot an image slipway built, with its manifest as the build wrote it'));
+  return (value as { disk?: { encryption?: string } } | null)?.disk?.encryption === 'tpm2';
 }
 
 async function imageFor(target: string, values: OptionValues, global: GlobalFlags, out: (t: string) => void): Promise<string> {
@@ -82,7 +92,7 @@ export const bootCommand: Command = {
     },
     tpm: {
       type: 'boolean',
-      help: ['a software TPM 2.0 (swtpm), new with the machine: an image with', 'disk.encryption: tpm2 seals /var to it at its first boot'],
+      help: ['a software TPM 2.0 (swtpm), new with the machine: an image with', 'disk.encryption: tpm2 seals /var to it at its first boot (such an image', 'gets --secure-boot --tpm without asking)'],
     },
     memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
     cpus: { type: 'string', value: 'N', help: 'guest CPUs (default 2)' },
@@ -101,10 +111,14 @@ export const bootCommand: Command = {
     const config = stringOption(values, 'config');
     const given = ((values.forward as string[] | undefined) ?? []).map(parseForward);
     const forwards = given.length > 0 || !isRecipe(target) ? given : defaultForwards(target);
-    const secureBoot = values['secure-boot'] === true;
-    const tpm = values.tpm === true;
-    checkTools(['qemu-system-x86_64', 'qemu-img', ...(tpm ? (['swtpm'] as const) : [])], [secureBoot ? OVMF_CODE_SECURE_BOOT : OVMF_CODE]);
     const image = await imageFor(target, values, global, out);
+    const sealed = sealsVar(image);
+    if (sealed && (values['secure-boot'] !== true || values.tpm !== true)) {
+      process.stderr.write('slipway: this image seals /var to a TPM under Secure Boot: booting with --secure-boot --tpm\n');
+    }
+    const secureBoot = values['secure-boot'] === true || sealed;
+    const tpm = values.tpm === true || sealed;
+    checkTools(['qemu-system-x86_64', 'qemu-img', ...(tpm ? (['swtpm'] as const) : [])], [secureBoot ? OVMF_CODE_SECURE_BOOT : OVMF_CODE]);
     // The plan compiled from --config lives as long as the machine.
     const planDir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
     const removePlanDir = () => rmSync(planDir, { recursive: true, force: true });

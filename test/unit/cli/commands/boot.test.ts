@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultForwards, parseForward } from '../../../../src/cli/commands/boot.ts';
+import { defaultForwards, parseForward, sealsVar } from '../../../../src/cli/commands/boot.ts';
 import { RecipeError, UsageError } from '../../../../src/errors.ts';
 
 describe('parseForward', () => {
@@ -82,5 +82,21 @@ containers:
 
   it('throws the recipe error of an invalid recipe', () => {
     expect(() => defaultForwards(recipe('name: host\nversion: 1.0\n'))).toThrow(RecipeError);
+  });
+});
+
+describe('sealsVar', () => {
+  it('reads from the manifest beside an image whether its /var is sealed, so boot adds Secure Boot and a TPM', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-sealed-'));
+    try {
+      writeFileSync(join(dir, 'host_1.manifest.json'), JSON.stringify({ disk: { encryption: 'tpm2' } }));
+      writeFileSync(join(dir, 'plain_1.manifest.json'), JSON.stringify({ disk: { encryption: 'none' } }));
+      expect(sealsVar(join(dir, 'host_1.qcow2'))).toBe(true);
+      expect(sealsVar(join(dir, 'host_1.raw'))).toBe(true);
+      expect(sealsVar(join(dir, 'plain_1.raw'))).toBe(false);
+      expect(sealsVar(join(dir, 'other.raw'))).toBe(false); // no manifest: as the flags say
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
