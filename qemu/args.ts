@@ -20,6 +20,12 @@ export type Firmware =
   | { kind: 'uefi'; code: string; vars: string; secureBoot?: boolean }
   | { kind: 'kernel'; kernel: string; initrd?: string; append: string };
 
+/** How a disk is attached: virtio, or as a server's disks are, NVMe or SATA (q35's AHCI controller). */
+export type DiskBus = 'virtio' | 'nvme' | 'sata';
+
+/** The network card: virtio, or the Intel 82574 (e1000e) many servers and QEMU's q35 know. */
+export type NicModel = 'virtio' | 'e1000e';
+
 export interface BootRequest {
   firmware: Firmware;
   /** The disk QEMU writes to (an overlay or a copy, never the built image itself). */
@@ -27,9 +33,13 @@ export interface BootRequest {
    * `unsafe` (the default) ignores the guest's flushes: fast, and what a boot test wants.
    * `writeback` honours them, so data a guest fsynced survives QEMU being killed (power-cut tests).
    */
-  disk?: { file: string; format: 'raw' | 'qcow2'; cache?: 'unsafe' | 'writeback' };
+  disk?: { file: string; format: 'raw' | 'qcow2'; cache?: 'unsafe' | 'writeback'; bus?: DiskBus };
   /** More disks, read-only raw images after the main one (a config drive, say). */
   extraDrives?: readonly string[];
+  /** Writable disks after those, such as the empty disks of a machine to install on. */
+  extraDisks?: ReadonlyArray<{ file: string; format: 'raw' | 'qcow2'; bus: DiskBus }>;
+  /** virtio unless told otherwise. A machine with neither a virtio disk nor a virtio NIC gets no virtio RNG either: it looks like a server. */
+  nic?: NicModel;
   accel: 'kvm' | 'tcg';
   memoryMiB: number;
   cpus: number;
@@ -54,6 +64,26 @@ function path(file: string): string {
   return file.replace(/,/g, ',,');
 }
 
+/**
+ * Disks in the order they are attached, each on its own bus: NVMe disks on a controller each (with
+ * the serial NVMe requires), SATA disks on the AHCI ports q35 has built in (ide.0 to ide.5).
+ */
+class DiskSlots {
+  private count = 0;
+  private sataPorts = 0;
+
+  attach(drive: string, bus: DiskBus, boot: boolean): string[] {
+    if (bus === 'virtio' && boot) return ['-drive', `if=virtio,${drive}`];
+    const id = `disk${this.count++}`;
+    const bootIndex = boot ? ',bootindex=0' : '';
+    const args = ['-drive', `if=none,id=${id},${drive}`];
+    if (bus === 'virtio') return [...args, '-device', `virtio-blk-pci,drive=${id}`];
+    if (bus === 'nvme') return [...args, '-device', `nvme,drive=${id},serial=slipway-${id}${bootIndex}`];
+    if (this.sataPorts > 5) throw new Error('q35 has six SATA ports: attach more disks as NVMe');
+    return [...args, '-device', `ide-hd,drive=${id},bus=ide.${this.sataPorts++}${bootIndex}`];
+  }
+}
+
 export function qemuArgs(request: BootRequest): string[] {
   const firmware = request.firmware;
   const smm = firmware.kind === 'uefi' && firmware.secureBoot === true;
@@ -71,14 +101,20 @@ export function qemuArgs(request: BootRequest): string[] {
     args.push('-kernel', firmware.kernel, '-append', firmware.append);
     if (firmware.initrd) args.push('-initrd', firmware.initrd);
   }
-  if (request.disk) args.push('-drive', `if=virtio,format=${request.disk.format},file=${path(request.disk.file)},cache=${request.disk.cache ?? 'unsafe'},discard=unmap`);
+  const disks = new DiskSlots();
+  if (request.disk) {
+    const { file, format, cache, bus } = request.disk;
+    args.push(...disks.attach(`format=${format},file=${path(file)},cache=${cache ?? 'unsafe'},discard=unmap`, bus ?? 'virtio', true));
+  }
   for (const drive of request.extraDrives ?? []) args.push('-drive', `if=virtio,format=raw,readonly=on,file=${path(drive)}`);
+  for (const disk of request.extraDisks ?? []) args.push(...disks.attach(`format=${disk.format},file=${path(disk.file)},cache=unsafe,discard=unmap`, disk.bus, false));
 
+  const nic = request.nic ?? 'virtio';
   if (!request.noNetwork) {
     const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
-    args.push('-netdev', `user,id=net0${forwards}`, '-device', 'virtio-net-pci,netdev=net0');
+    args.push('-netdev', `user,id=net0${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0`);
   }
-  args.push('-device', 'virtio-rng-pci');
+  if ((request.disk?.bus ?? 'virtio') === 'virtio' || nic === 'virtio') args.push('-device', 'virtio-rng-pci');
   if (request.tpmSocket) {
     args.push('-chardev', `socket,id=tpm,path=${path(request.tpmSocket)}`, '-tpmdev', 'emulator,id=tpm0,chardev=tpm', '-device', 'tpm-tis,tpmdev=tpm0');
   }

@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { qemuArgs, type BootRequest, type FwCfgEntry, type PortForward } from './args.ts';
+import { qemuArgs, type BootRequest, type DiskBus, type FwCfgEntry, type NicModel, type PortForward } from './args.ts';
 import { cleanConsole, consoleTail, EXCERPT_LINES, fatalProblem, judgeConsole, type Verdict } from './console.ts';
 import { GuestShell } from './guest-shell.ts';
 import { chooseAccel } from './kvm.ts';
@@ -54,6 +54,12 @@ export interface MachineOptions {
   noReboot?: boolean;
   /** Grow the machine's disk (the overlay) to this many bytes, as a bigger server disk would be. */
   diskSize?: number;
+  /** How the image's disk is attached (virtio unless told): NVMe or SATA, as on a server. */
+  diskBus?: DiskBus;
+  /** Empty disks after the image's, made with the machine and kept across its power cycles. */
+  emptyDisks?: ReadonlyArray<{ size: number; bus: DiskBus }>;
+  /** The network card (virtio unless told). */
+  nic?: NicModel;
   /** Console on this process's terminal instead of a log file (slipway boot). */
   terminal?: boolean;
   /** Firmware that enforces Secure Boot once keys are enrolled, starting in setup mode. */
@@ -81,6 +87,8 @@ export class VirtualMachine {
   private constructor(
     public options: MachineOptions,
     readonly overlay: string,
+    /** The files of options.emptyDisks, in order (qcow2). */
+    readonly emptyDiskFiles: readonly string[] = [],
   ) {
     this.dir = join(overlay, '..');
     this.consoleLog = join(this.dir, 'console.log');
@@ -92,7 +100,13 @@ export class VirtualMachine {
     const overlay = join(dir, 'disk.qcow2');
     const format = options.format ?? (options.image.endsWith('.qcow2') ? 'qcow2' : 'raw');
     await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', resolve(options.image), '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
-    const machine = new VirtualMachine(options, overlay);
+    const emptyDiskFiles: string[] = [];
+    for (const [index, disk] of (options.emptyDisks ?? []).entries()) {
+      const file = join(dir, `empty-${index}.qcow2`);
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', file, String(disk.size)]);
+      emptyDiskFiles.push(file);
+    }
+    const machine = new VirtualMachine(options, overlay, emptyDiskFiles);
     await machine.boot();
     return machine;
   }
@@ -119,7 +133,9 @@ export class VirtualMachine {
     const terminal = this.options.terminal === true;
     const request: BootRequest = {
       firmware: this.options.secureBoot ? { kind: 'uefi', code: OVMF_CODE_SECURE_BOOT, vars, secureBoot: true } : { kind: 'uefi', code: OVMF_CODE, vars },
-      disk: { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe' },
+      disk: { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe', bus: this.options.diskBus ?? 'virtio' },
+      extraDisks: this.emptyDiskFiles.map((file, index) => ({ file, format: 'qcow2', bus: this.options.emptyDisks![index]!.bus })),
+      nic: this.options.nic ?? 'virtio',
       accel,
       memoryMiB: this.options.memoryMiB ?? 1024,
       cpus: this.options.cpus ?? 2,

@@ -7,6 +7,7 @@ import { posix } from 'node:path';
 import { BuildError } from '../errors.ts';
 import { runTool } from '../tools.ts';
 import { modinfo } from './elf.ts';
+import type { ModuleSet } from '../recipe/schema.ts';
 import type { Tree } from './tree.ts';
 import { unpackDataTar, type FileDiversion } from './unpack.ts';
 
@@ -36,6 +37,22 @@ export const INITRD_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'dm_mo
  * cipher through, and efivarfs, where it reads the Secure Boot state and the boot entry.
  */
 export const SEALED_VAR_MODULES = ['dm_crypt', 'xts', 'ecb', 'af_alg', 'algif_skcipher', 'efivarfs'];
+
+/** Controllers a root disk can sit behind on a server, which the initrd loads to find it. */
+const DISK_CONTROLLERS = [
+  'nvme', 'ahci', 'sd_mod', // NVMe, SATA and the SCSI disks SATA, SAS and USB disks show as
+  'megaraid_sas', 'mpt3sas', 'smartpqi', 'hpsa', // SAS HBAs and RAID controllers (Broadcom, Microchip, HPE)
+  'xhci_pci', 'ehci_pci', 'usb_storage', 'uas', // USB sticks and disks
+];
+
+/**
+ * The drivers behind a recipe's `kernel.moduleSets`: what the root keeps (udev loads a driver when
+ * its hardware shows up) and what the initrd loads before it looks for the root.
+ */
+export const MODULE_SET_MODULES: Record<ModuleSet, { root: readonly string[]; initrd: readonly string[] }> = {
+  storage: { root: [...DISK_CONTROLLERS, 'sr_mod', 'md_mod', 'raid0', 'raid1', 'raid10', 'raid456', 'dm_mirror', 'dm_raid'], initrd: DISK_CONTROLLERS },
+  network: { root: ['e1000e', 'e1000', 'igb', 'ixgbe', 'i40e', 'ice', 'mlx5_core', 'bnxt_en', 'tg3', 'r8169'], initrd: [] },
+};
 
 /** The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config drive. */
 export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs'];

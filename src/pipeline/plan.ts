@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
-import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
 import { RecipeError } from '../errors.ts';
@@ -56,6 +56,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
   const basename = `${recipe.name}_${version}`;
   const { root, verity } = splitSlot(recipe.disk.slotSize);
   const sealedModules = recipe.disk.encryption === 'tpm2' ? SEALED_VAR_MODULES : [];
+  const sets = recipe.kernel.moduleSets;
   return {
     name: recipe.name,
     version,
@@ -76,9 +77,9 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     kernel: {
       package: recipe.kernel.package,
-      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...recipe.kernel.modules])],
+      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
       recipeModules: recipe.kernel.modules,
-      initrdModules: [...INITRD_MODULES, ...sealedModules],
+      initrdModules: [...new Set([...INITRD_MODULES, ...sealedModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].initrd)])],
       provisionModules: PROVISION_MODULES,
       cmdline: recipe.kernel.cmdline,
     },

@@ -63,9 +63,17 @@ export const DistributionSchema = z.strictObject({
     .describe('which packages every image gets: the Essential set, Priority required too, or none'),
 });
 
+/** Named sets of drivers for real machines (src/assemble/kernel.ts lists what each holds). */
+export const MODULE_SETS = ['storage', 'network'] as const;
+export type ModuleSet = (typeof MODULE_SETS)[number];
+
 export const KernelSchema = z.strictObject({
   package: debianPackageName.default('linux-image-amd64'),
   modules: z.array(z.string()).default([]).describe('kernel modules beyond the ones every host needs'),
+  moduleSets: z
+    .array(z.enum(MODULE_SETS))
+    .default([])
+    .describe("drivers for real machines, by set: storage (NVMe, SATA, SAS and RAID controllers, USB disks, md; the initrd loads them to find the root) and network (Intel, Mellanox, Broadcom and Realtek NICs). Modules the kernel lacks are skipped: the cloud kernel drives only virtual hardware"),
   cmdline: z.array(z.string()).default(['console=ttyS0']),
 });
 

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OVMF_CODE, OVMF_CODE_SECURE_BOOT, VirtualMachine } from '../../../qemu/runner.ts';
-import type { PortForward } from '../../../qemu/args.ts';
+import type { DiskBus, PortForward } from '../../../qemu/args.ts';
+import { parseSize } from '../../recipe/size.ts';
 import { registerCleanup } from '../../cleanup.ts';
 import { ImageError, UsageError } from '../../errors.ts';
 import { checkTools } from '../../tools.ts';
@@ -12,6 +13,23 @@ import { configFwCfg } from '../../hostconfig/deliver.ts';
 import { manifestFor } from '../../hostconfig/read.ts';
 import { readJsonFile } from '../../shared/json.ts';
 import { IMAGE_OPTIONS, buildRequestFrom, buildWithProgress } from './build.ts';
+
+const BUSES: readonly DiskBus[] = ['virtio', 'nvme', 'sata'];
+
+function parseBus(text: string, flag: string): DiskBus {
+  if (!(BUSES as readonly string[]).includes(text)) throw new UsageError(`${flag} ${text}: expected virtio, nvme or sata`, 'e.g. nvme');
+  return text as DiskBus;
+}
+
+/** `--disk 20G,nvme` → an empty 20 GiB NVMe disk. */
+export function parseDisk(text: string): { size: number; bus: DiskBus } {
+  const [sizeText, bus = 'virtio', ...rest] = text.split(',');
+  const size = parseSize(sizeText ?? '');
+  if (size === undefined || size < 1024 ** 2 || rest.length > 0 || !(BUSES as readonly string[]).includes(bus)) {
+    throw new UsageError(`--disk ${text}: expected SIZE[,BUS], such as 20G,nvme`, 'give a size of at least 1M, and a bus of virtio, nvme or sata');
+  }
+  return { size, bus: bus as DiskBus };
+}
 
 /** `--forward 8080:80` → host 8080 to guest 80. */
 export function parseForward(text: string): PortForward {
@@ -67,7 +85,7 @@ async function imageFor(target: string, values: OptionValues, global: GlobalFlag
 export const bootCommand: Command = {
   name: 'boot',
   summary: 'boot an image (or build a recipe, then boot it) under QEMU with the console here',
-  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm]',
+  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm] [--bus virtio|nvme|sata] [--disk SIZE,BUS]... [--nic virtio|e1000e]',
   details: [
     'A RECIPE is built first, into --out; the machine boots the qcow2, or the raw disk without one.',
     'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay',
@@ -94,6 +112,14 @@ export const bootCommand: Command = {
       type: 'boolean',
       help: ['a software TPM 2.0 (swtpm), new with the machine: an image with', 'disk.encryption: tpm2 seals /var to it at its first boot (such an image', 'gets --secure-boot --tpm without asking)'],
     },
+    bus: { type: 'string', value: 'virtio|nvme|sata', help: ['how the image’s disk is attached (default virtio); NVMe and', 'SATA as on a server'] },
+    disk: {
+      type: 'string',
+      multiple: true,
+      value: 'SIZE[,BUS]',
+      help: ['an empty disk after the image’s, such as 20G,nvme (repeatable;', 'BUS virtio, nvme or sata, default virtio); gone when the machine stops'],
+    },
+    nic: { type: 'string', value: 'virtio|e1000e', help: ['the network card (default virtio); e1000e is an Intel 82574. With', 'neither a virtio disk nor a virtio NIC, the machine has no virtio device'] },
     memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
     cpus: { type: 'string', value: 'N', help: 'guest CPUs (default 2)' },
     format: { type: 'string', value: 'LIST', help: 'for a RECIPE, the disk formats to build: raw, qcow2 (default: qcow2)' },
@@ -108,6 +134,10 @@ export const bootCommand: Command = {
     const cpus = Number(stringOption(values, 'cpus') ?? 2);
     if (!Number.isInteger(memory) || memory < 256) throw new UsageError('--memory: expected MiB, at least 256', 'e.g. --memory 2048');
     if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError('--cpus: expected a whole number', 'e.g. --cpus 2');
+    const bus = parseBus(stringOption(values, 'bus') ?? 'virtio', '--bus');
+    const emptyDisks = ((values.disk as string[] | undefined) ?? []).map(parseDisk);
+    const nic = stringOption(values, 'nic') ?? 'virtio';
+    if (nic !== 'virtio' && nic !== 'e1000e') throw new UsageError(`--nic ${nic}: expected virtio or e1000e`, 'e.g. --nic e1000e');
     const config = stringOption(values, 'config');
     const given = ((values.forward as string[] | undefined) ?? []).map(parseForward);
     const forwards = given.length > 0 || !isRecipe(target) ? given : defaultForwards(target);
@@ -134,6 +164,9 @@ export const bootCommand: Command = {
         terminal: true,
         secureBoot,
         tpm,
+        diskBus: bus,
+        emptyDisks,
+        nic,
       });
       const unregister = registerCleanup(() => machine.disposeNow());
       process.stderr.write(`slipway: booting ${image}\n`);

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
-import { HOST_MODULES, INITRD_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
 import { artifactPath, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
 import { RecipeError } from '../../../src/errors.ts';
-import { RecipeSchema } from '../../../src/recipe/schema.ts';
+import { RecipeSchema, type ModuleSet } from '../../../src/recipe/schema.ts';
 
 const MiB = 1024 * 1024;
 
@@ -83,6 +83,15 @@ describe('planImage', () => {
     expect(plan.kernel.initrdModules).toEqual(INITRD_MODULES);
     expect(plan.kernel.package).toBe('linux-image-amd64');
     expect(plan.kernel.cmdline).toEqual(['console=ttyS0', 'quiet']);
+  });
+
+  it('adds the drivers of the recipe’s module sets: all to the root, the disk controllers to the initrd too', () => {
+    const recipe = { ...RECIPE, kernel: { ...RECIPE.kernel, moduleSets: ['storage', 'network'] satisfies ModuleSet[] } };
+    const plan = planImage(recipe, LOCK, { outDir: '/out', formats: ['raw'] });
+    expect(plan.kernel.modules).toEqual(expect.arrayContaining(['nvme', 'ahci', 'sd_mod', 'megaraid_sas', 'mpt3sas', 'usb_storage', 'md_mod', 'e1000e', 'igb', 'ixgbe', 'i40e', 'ice', 'mlx5_core', 'bnxt_en', 'tg3', 'r8169']));
+    expect(plan.kernel.initrdModules).toEqual([...INITRD_MODULES, ...MODULE_SET_MODULES.storage.initrd]);
+    expect(plan.kernel.initrdModules).not.toContain('e1000e');
+    expect(plan.kernel.recipeModules).toEqual(['wireguard', 'overlay']); // a set's modules the kernel lacks are skipped, not refused
   });
 
   it('takes the package sets from the lock, empty for containers pulled from a registry', () => {

@@ -104,6 +104,37 @@ describe('qemuArgs', () => {
     expect(drives).toEqual(['if=virtio,format=qcow2,file=/tmp/vm/disk.qcow2,cache=unsafe,discard=unmap', 'if=virtio,format=raw,readonly=on,file=/tmp/config,,drive.img']);
   });
 
+  it('attaches a server’s disks: the boot disk on NVMe or SATA first in the boot order, empty disks after it', () => {
+    const args = qemuArgs({
+      ...UEFI,
+      disk: { file: '/tmp/vm/disk.qcow2', format: 'qcow2', bus: 'sata' },
+      extraDisks: [{ file: '/tmp/vm/nvme.raw', format: 'raw', bus: 'nvme' }, { file: '/tmp/vm/sata.raw', format: 'raw', bus: 'sata' }, { file: '/tmp/vm/vd.raw', format: 'raw', bus: 'virtio' }],
+    });
+    expect(values(args, '-drive')).toEqual([
+      'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd',
+      'if=pflash,format=raw,unit=1,file=/tmp/vm/vars.fd',
+      'if=none,id=disk0,format=qcow2,file=/tmp/vm/disk.qcow2,cache=unsafe,discard=unmap',
+      'if=none,id=disk1,format=raw,file=/tmp/vm/nvme.raw,cache=unsafe,discard=unmap',
+      'if=none,id=disk2,format=raw,file=/tmp/vm/sata.raw,cache=unsafe,discard=unmap',
+      'if=none,id=disk3,format=raw,file=/tmp/vm/vd.raw,cache=unsafe,discard=unmap',
+    ]);
+    expect(values(args, '-device').filter((d) => /drive=/.test(d))).toEqual([
+      'ide-hd,drive=disk0,bus=ide.0,bootindex=0',
+      'nvme,drive=disk1,serial=slipway-disk1',
+      'ide-hd,drive=disk2,bus=ide.1',
+      'virtio-blk-pci,drive=disk3',
+    ]);
+    expect(values(qemuArgs({ ...UEFI, disk: { file: '/d', format: 'raw', bus: 'nvme' } }), '-device')).toContain('nvme,drive=disk0,serial=slipway-disk0,bootindex=0');
+  });
+
+  it('gives a machine an Intel NIC when asked, and no virtio device at all when neither its disk nor its NIC is virtio', () => {
+    const server = qemuArgs({ ...UEFI, disk: { file: '/d', format: 'raw', bus: 'nvme' }, nic: 'e1000e' });
+    expect(values(server, '-device')).toContain('e1000e,netdev=net0');
+    expect(values(server, '-device').filter((d) => d.startsWith('virtio'))).toEqual([]);
+    expect(values(qemuArgs({ ...UEFI, nic: 'e1000e' }), '-device')).toContain('virtio-rng-pci');
+    expect(values(qemuArgs(UEFI), '-device')).toEqual(expect.arrayContaining(['virtio-net-pci,netdev=net0', 'virtio-rng-pci']));
+  });
+
   it('appends the console to a file when asked (a restarted machine keeps its log), with no monitor', () => {
     const args = qemuArgs({ ...UEFI, consoleLog: '/tmp/vm/console.log' });
     expect(values(args, '-chardev')).toEqual(['file,id=console,path=/tmp/vm/console.log,append=on']);

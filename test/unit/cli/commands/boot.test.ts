@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultForwards, parseForward, sealsVar } from '../../../../src/cli/commands/boot.ts';
+import { defaultForwards, parseDisk, parseForward, sealsVar } from '../../../../src/cli/commands/boot.ts';
 import { RecipeError, UsageError } from '../../../../src/errors.ts';
 
 describe('parseForward', () => {
@@ -98,5 +98,18 @@ describe('sealsVar', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('parseDisk', () => {
+  it('reads a size and a bus, virtio unless given', () => {
+    expect(parseDisk('20G')).toEqual({ size: 20 * 1024 ** 3, bus: 'virtio' });
+    expect(parseDisk('512M,nvme')).toEqual({ size: 512 * 1024 ** 2, bus: 'nvme' });
+    expect(parseDisk('1.5GiB,sata')).toEqual({ size: 1.5 * 1024 ** 3, bus: 'sata' });
+  });
+
+  it.each(['', 'big', '20G,scsi', '20G,nvme,x', '10K', ',nvme'])('refuses %j, saying what it expects', (text) => {
+    expect(() => parseDisk(text)).toThrow(UsageError);
+    expect(() => parseDisk(text)).toThrow(`--disk ${text}: expected SIZE[,BUS], such as 20G,nvme`);
   });
 });
