@@ -48,6 +48,8 @@ export interface BootRequest {
   forwards: readonly PortForward[];
   /** No network card at all (and so no network boot for the firmware to try). */
   noNetwork?: boolean;
+  /** QEMU's TFTP server on the user network, offering bootFile (a path in dir) to PXE. */
+  tftp?: { dir: string; bootFile: string };
   fwCfg: readonly FwCfgEntry[];
   /** A unix socket for QMP (power button, status). */
   qmpSocket?: string;
@@ -112,7 +114,8 @@ export function qemuArgs(request: BootRequest): string[] {
   const nic = request.nic ?? 'virtio';
   if (!request.noNetwork) {
     const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
-    args.push('-netdev', `user,id=net0${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0`);
+    const tftp = request.tftp ? `,tftp=${path(request.tftp.dir)},bootfile=${path(request.tftp.bootFile)}` : '';
+    args.push('-netdev', `user,id=net0${tftp}${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0`);
   }
   if ((request.disk?.bus ?? 'virtio') === 'virtio' || nic === 'virtio') args.push('-device', 'virtio-rng-pci');
   if (request.tpmSocket) {

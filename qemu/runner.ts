@@ -35,7 +35,10 @@ export class BootFailure extends Error {
 }
 
 export interface MachineOptions {
-  image: string;
+  /** The disk image the machine boots (through an overlay); none for a diskless machine that boots from `netboot`. */
+  image?: string;
+  /** Network boot: QEMU's TFTP serves `dir` and offers `bootFile` (such as a netboot UKI) to the firmware's PXE. */
+  netboot?: { dir: string; bootFile: string };
   format?: 'raw' | 'qcow2';
   accel?: 'kvm' | 'tcg';
   memoryMiB?: number;
@@ -98,8 +101,10 @@ export class VirtualMachine {
   static async start(options: MachineOptions): Promise<VirtualMachine> {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-vm-'));
     const overlay = join(dir, 'disk.qcow2');
-    const format = options.format ?? (options.image.endsWith('.qcow2') ? 'qcow2' : 'raw');
-    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', resolve(options.image), '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
+    if (options.image) {
+      const format = options.format ?? (options.image.endsWith('.qcow2') ? 'qcow2' : 'raw');
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', resolve(options.image), '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
+    }
     const emptyDiskFiles: string[] = [];
     for (const [index, disk] of (options.emptyDisks ?? []).entries()) {
       const file = join(dir, `empty-${index}.qcow2`);
@@ -133,7 +138,8 @@ export class VirtualMachine {
     const terminal = this.options.terminal === true;
     const request: BootRequest = {
       firmware: this.options.secureBoot ? { kind: 'uefi', code: OVMF_CODE_SECURE_BOOT, vars, secureBoot: true } : { kind: 'uefi', code: OVMF_CODE, vars },
-      disk: { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe', bus: this.options.diskBus ?? 'virtio' },
+      disk: this.options.image ? { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe', bus: this.options.diskBus ?? 'virtio' } : undefined,
+      tftp: this.options.netboot,
       extraDisks: this.emptyDiskFiles.map((file, index) => ({ file, format: 'qcow2', bus: this.options.emptyDisks![index]!.bus })),
       nic: this.options.nic ?? 'virtio',
       accel,

@@ -41,7 +41,9 @@ const SEALED_VAR_LIBRARIES = [
 ];
 const RUNTIME = new URL('../../runtime/initrd/', import.meta.url);
 /** The scripts init sources, installed as /usr/lib/slipway/NAME. */
-const SOURCED_SCRIPTS = ['verity.sh', 'provision.sh'];
+const SOURCED_SCRIPTS = ['verity.sh', 'provision.sh', 'netboot.sh'];
+/** Programs init's tools run by path: udhcpc's lease handler. */
+const RUN_SCRIPTS = ['udhcpc.script'];
 const SEALED_VAR_SCRIPT = 'sealed-var.sh';
 
 class InitrdContents {
@@ -134,6 +136,7 @@ export function initrdProgramsArchive(initrdTree: Tree, mtime: number, sealedVar
   for (const program of PROGRAMS) contents.program(program);
   contents.file('init', readFileSync(new URL('init', RUNTIME)), 0o755);
   for (const name of SOURCED_SCRIPTS) contents.file(`usr/lib/slipway/${name}`, readFileSync(new URL(name, RUNTIME)), 0o644);
+  for (const name of RUN_SCRIPTS) contents.file(`usr/lib/slipway/${name}`, readFileSync(new URL(name, RUNTIME)), 0o755);
   if (sealedVar) {
     for (const program of SEALED_VAR_PROGRAMS) contents.program(program);
     for (const library of SEALED_VAR_LIBRARIES) contents.program(contents.library(library));

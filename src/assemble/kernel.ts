@@ -54,6 +54,9 @@ export const MODULE_SET_MODULES: Record<ModuleSet, { root: readonly string[]; in
   network: { root: ['e1000e', 'e1000', 'igb', 'ixgbe', 'i40e', 'ice', 'mlx5_core', 'bnxt_en', 'tg3', 'r8169'], initrd: [] },
 };
 
+/** What a netboot initrd adds: virtio's NIC (a set adds servers' NICs) and loop devices for the fetched root. */
+export const NETBOOT_MODULES = ['virtio_net', 'loop'];
+
 /** The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config drive. */
 export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs'];
 

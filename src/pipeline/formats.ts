@@ -18,6 +18,13 @@ export const FORMATS: Readonly<Record<string, OutputFormat>> = {
   },
 };
 
+/** Not a disk: a UKI that boots over the network and fetches the root the build wrote beside it. */
+export const NETBOOT_FORMAT = 'netboot';
+
 export function isFormat(name: string): boolean {
+  return Object.hasOwn(FORMATS, name) || name === NETBOOT_FORMAT;
+}
+
+export function isDiskFormat(name: string): boolean {
   return Object.hasOwn(FORMATS, name);
 }

@@ -20,7 +20,7 @@ import { stableUuid, ukiFileName } from '../shared/layout.ts';
 import { transferRate } from '../shared/rate.ts';
 import type { BuildState } from './context.ts';
 import { startHashing } from './outputs.ts';
-import { artifactPath, kernelCommandLine } from './plan.ts';
+import { artifactPath, kernelCommandLine, netbootCommandLine } from './plan.ts';
 
 type Report = (detail: string) => void;
 
@@ -61,16 +61,24 @@ export async function makeVerity(ctx: Pick<BuildState, 'plan' | 'staging' | 'dig
   return { verity };
 }
 
-export async function makeBootImage(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'kernel' | 'initrd' | 'verity' | 'osRelease' | 'secureBoot'>): Promise<void> {
+type UkiState = Pick<BuildState, 'plan' | 'staging' | 'work' | 'kernel' | 'initrd' | 'verity' | 'osRelease' | 'secureBoot'>;
+
+/** The disk's UKI and, with `--format netboot`, the one that fetches its root over the network: the same but for the command line. */
+export async function makeBootImage(ctx: UkiState): Promise<void> {
+  const { plan, verity } = ctx;
+  await makeSignedUki(ctx, kernelCommandLine(plan, verity.rootHash), artifactPath(plan, ctx.staging, 'uki'));
+  if (plan.artifacts.netboot) await makeSignedUki(ctx, netbootCommandLine(plan, verity.rootHash), artifactPath(plan, ctx.staging, 'netboot'));
+}
+
+async function makeSignedUki(ctx: UkiState, cmdline: string, output: string): Promise<void> {
   const { plan, secureBoot } = ctx;
-  const uki = artifactPath(plan, ctx.staging, 'uki');
-  const unsigned = secureBoot ? join(ctx.work, 'unsigned.efi') : uki;
+  const unsigned = secureBoot ? join(ctx.work, 'unsigned.efi') : output;
   await makeUki(
     {
       stub: join(ctx.work, 'boot', 'linuxx64.efi.stub'),
       kernel: ctx.kernel.vmlinuz,
       initrd: ctx.initrd,
-      cmdline: kernelCommandLine(plan, ctx.verity.rootHash),
+      cmdline,
       osRelease: ctx.osRelease,
       epoch: plan.sourceDateEpoch,
       sbat: ukiSbat(plan.name, plan.version),
@@ -81,7 +89,7 @@ export async function makeBootImage(ctx: Pick<BuildState, 'plan' | 'staging' | '
     unsigned,
   );
   if (secureBoot) {
-    await signEfiProgram(secureBoot, unsigned, uki, plan.sourceDateEpoch);
+    await signEfiProgram(secureBoot, unsigned, output, plan.sourceDateEpoch);
     rmSync(unsigned);
   }
 }

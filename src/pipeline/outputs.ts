@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sha256File } from '../shared/hash.ts';
 import { runTool } from '../tools.ts';
 import type { BuildState } from './context.ts';
-import { FORMATS } from './formats.ts';
+import { FORMATS, isDiskFormat } from './formats.ts';
 import { artifactPath, kernelCommandLine } from './plan.ts';
 
 const CHECKSUMS = 'SHA256SUMS';
@@ -29,7 +29,7 @@ export async function convertFormats(ctx: Pick<BuildState, 'plan' | 'work' | 'st
   let raw = join(ctx.work, 'disk.raw');
   // raw first, as a rename that keeps the hash the disk writer made: the other formats are
   // converted from it.
-  const formats = [...ctx.plan.formats].sort((a, b) => (a === 'raw' ? -1 : b === 'raw' ? 1 : 0));
+  const formats = ctx.plan.formats.filter(isDiskFormat).sort((a, b) => (a === 'raw' ? -1 : b === 'raw' ? 1 : 0));
   for (const format of formats) {
     const output = artifactPath(ctx.plan, ctx.staging, format);
     await FORMATS[format]!.convert(raw, output);

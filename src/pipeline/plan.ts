@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
-import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
 import { RecipeError } from '../errors.ts';
 import type { ToolName } from '../tools.ts';
-import { FORMATS } from './formats.ts';
+import { FORMATS, NETBOOT_FORMAT, isDiskFormat } from './formats.ts';
 
 export const BUILD_TOOLS: ToolName[] = ['xz', 'depmod', 'mksquashfs', 'veritysetup', 'objcopy', 'mkfs.vfat', 'mmd', 'mcopy', 'mkfs.ext4', 'qemu-img'];
 
@@ -33,6 +33,8 @@ export interface ImagePlan {
   artifacts: Record<string, string>;
   /** Who supplies the image, as SPDX writes it (the recipe's supplier), and the archive's codename: what the SBOM says. */
   sbom: { supplier: string; codename: string };
+  /** With netboot.url: where the netboot UKI fetches `BASENAME.root.squashfs` and `.root.verity` (the folder URL and the basename). */
+  netboot?: { rootUrl: string };
 }
 
 export function sourceDateEpoch(lock: Lockfile): number {
@@ -56,6 +58,13 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
   const basename = `${recipe.name}_${version}`;
   const { root, verity } = splitSlot(recipe.disk.slotSize);
   const sealedModules = recipe.disk.encryption === 'tpm2' ? SEALED_VAR_MODULES : [];
+  const netbootModules = recipe.netboot ? NETBOOT_MODULES : [];
+  if (options.formats.includes(NETBOOT_FORMAT) && !recipe.netboot) {
+    throw new RecipeError('--format netboot: the recipe has no netboot.url, where the netboot UKI would fetch its root', 'add netboot: { url: http://SERVER/PATH/ } to the recipe: the folder that will serve this build\'s outputs');
+  }
+  if (recipe.netboot && recipe.disk.encryption === 'tpm2') {
+    throw new RecipeError('netboot and disk.encryption: tpm2 do not go together: a host booted over the network keeps /var in memory, with nothing to seal', 'drop one of them');
+  }
   const sets = recipe.kernel.moduleSets;
   return {
     name: recipe.name,
@@ -77,17 +86,25 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     kernel: {
       package: recipe.kernel.package,
-      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
+      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...netbootModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
       recipeModules: recipe.kernel.modules,
-      initrdModules: [...new Set([...INITRD_MODULES, ...sealedModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].initrd)])],
+      initrdModules: [
+        ...new Set([
+          ...INITRD_MODULES, ...sealedModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].initrd),
+          // Booting over the network, the initrd needs the NICs the root has drivers for.
+          ...(recipe.netboot ? [...netbootModules, ...sets.flatMap((set) => (set === 'network' ? MODULE_SET_MODULES.network.root : []))] : []),
+        ]),
+      ],
       provisionModules: PROVISION_MODULES,
       cmdline: recipe.kernel.cmdline,
     },
     rootfs: { type: 'squashfs', compression: 'zstd' },
     disk: { espSize: recipe.disk.espSize, slotSize: recipe.disk.slotSize, rootPartition: root, verityPartition: verity, dataSize: recipe.disk.dataSize, encryption: recipe.disk.encryption },
     sbom: { supplier: recipe.supplier ?? 'NOASSERTION', codename: lock.distribution.codename },
+    ...(recipe.netboot ? { netboot: { rootUrl: `${recipe.netboot.url.replace(/\/*$/, '/')}${basename}` } } : {}),
     artifacts: {
-      ...Object.fromEntries(options.formats.map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
+      ...Object.fromEntries(options.formats.filter(isDiskFormat).map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
+      ...(options.formats.includes(NETBOOT_FORMAT) ? { netboot: `${basename}.netboot.efi` } : {}),
       root: `${basename}.root.squashfs`,
       verity: `${basename}.root.verity`,
       uki: `${basename}.efi`,
@@ -108,4 +125,9 @@ export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
   // with always, Go's heaps also took 28 MiB of huge pages for 15 MiB of use. A recipe's
   // kernel.cmdline comes after, so `transparent_hugepage=madvise` there turns them back on.
   return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...plan.kernel.cmdline].join(' ');
+}
+
+/** The netboot UKI's: the disk's, and where to fetch the root (runtime/initrd/netboot.sh). */
+export function netbootCommandLine(plan: ImagePlan, rootHash: string): string {
+  return `${kernelCommandLine(plan, rootHash)} slipway.netboot=${plan.netboot!.rootUrl}`;
 }

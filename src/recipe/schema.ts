@@ -217,6 +217,15 @@ export const RecipeSchema = z.strictObject({
   containers: z.array(ContainerSchema).superRefine(unique((container) => container.name)).default([]),
   disk: DiskSchema.prefault({}),
   update: UpdateSchema.optional(),
+  netboot: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^http:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%!$&'()*+,;=:@\/-]*)?$/, 'expected an http:// URL of the folder that serves the build, such as http://192.0.2.10/images/ (dm-verity checks what it serves, so no TLS is needed)')
+        .describe("where `build --format netboot`'s UKI fetches the root and its verity data: the folder that serves the build's outputs"),
+    })
+    .optional()
+    .describe('boot over the network: the netboot UKI fetches the root into memory and runs live, /var in memory'),
   secureBoot: z
     .strictObject({
       keys: z.string().min(1).describe("the folder 'slipway keygen --secure-boot' made, beside the recipe: its db key signs systemd-boot and the UKI"),

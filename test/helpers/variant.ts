@@ -175,7 +175,8 @@ export async function buildVariant(change: RecipeChange, format = 'raw', extraAr
       return !arg.startsWith('-') && existsSync(path) && statSync(path).isFile() ? bringInput(path, staging) : arg;
     });
     const key = sha256(JSON.stringify({ recipe: text, lock, format, args, sourceDateEpoch: process.env.SOURCE_DATE_EPOCH ?? null }));
-    const imageName = `${recipe.name}_${recipe.version}.${format}`;
+    // A list of formats (raw,netboot) returns the first as the image.
+    const imageName = `${recipe.name}_${recipe.version}.${format.split(',')[0]}`;
     const final = join(folder, key);
     if (!existsSync(join(final, 'out', imageName))) {
       let pending = building.get(final);

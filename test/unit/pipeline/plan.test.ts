@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
 import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
-import { artifactPath, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
+import { artifactPath, netbootCommandLine, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
 import { RecipeError } from '../../../src/errors.ts';
 import { RecipeSchema, type ModuleSet } from '../../../src/recipe/schema.ts';
 
@@ -92,6 +92,22 @@ describe('planImage', () => {
     expect(plan.kernel.initrdModules).toEqual([...INITRD_MODULES, ...MODULE_SET_MODULES.storage.initrd]);
     expect(plan.kernel.initrdModules).not.toContain('e1000e');
     expect(plan.kernel.recipeModules).toEqual(['wireguard', 'overlay']); // a set's modules the kernel lacks are skipped, not refused
+  });
+
+  it('plans a netboot UKI from the recipe’s netboot.url, with the NICs and loop devices in the initrd', () => {
+    const recipe = { ...RECIPE, netboot: { url: 'http://192.0.2.10/images' } };
+    const plan = planImage(recipe, LOCK, { outDir: '/out', formats: ['raw', 'netboot'] });
+    expect(plan.artifacts).toMatchObject({ raw: 'edge_2.1.0.raw', netboot: 'edge_2.1.0.netboot.efi' });
+    expect(plan.netboot).toEqual({ rootUrl: 'http://192.0.2.10/images/edge_2.1.0' });
+    expect(netbootCommandLine(plan, 'ab'.repeat(32))).toMatch(/^roothash=(ab){32} .* slipway\.netboot=http:\/\/192\.0\.2\.10\/images\/edge_2\.1\.0$/);
+    expect(plan.kernel.initrdModules).toEqual(expect.arrayContaining(['virtio_net', 'loop']));
+    expect(plan.formats).toEqual(['raw', 'netboot']);
+  });
+
+  it('refuses --format netboot without netboot.url, and netboot with a sealed /var', () => {
+    expect(() => planImage(RECIPE, LOCK, { outDir: '/out', formats: ['netboot'] })).toThrow('--format netboot: the recipe has no netboot.url');
+    const sealed = { ...RECIPE, netboot: { url: 'http://192.0.2.10/' }, disk: { ...RECIPE.disk, encryption: 'tpm2' as const } };
+    expect(() => planImage(sealed, LOCK, { outDir: '/out', formats: ['raw'] })).toThrow(RecipeError);
   });
 
   it('takes the package sets from the lock, empty for containers pulled from a registry', () => {

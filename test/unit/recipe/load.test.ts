@@ -43,7 +43,7 @@ describe('parseRecipe', () => {
       version: '1',
       architecture: 'amd64',
       distribution: { suite: 'bookworm', components: ['main'], base: 'essential' },
-      kernel: { package: 'linux-image-amd64', modules: [], cmdline: ['console=ttyS0'] },
+      kernel: { package: 'linux-image-amd64', modules: [], moduleSets: [], cmdline: ['console=ttyS0'] },
       packages: [],
       exclude: [],
       remove: [],

@@ -110,6 +110,15 @@ describe('ContainerSchema', () => {
 });
 
 describe('RecipeSchema', () => {
+  it('takes a netboot URL over plain HTTP only, with or without a port and path', () => {
+    for (const url of ['http://192.0.2.10/', 'http://10.0.2.2:8080/images/', 'http://boot.example', 'http://boot.example/a/b']) {
+      expect(RecipeSchema.parse({ name: 'x', version: '1', netboot: { url } }).netboot).toEqual({ url });
+    }
+    for (const url of ['https://boot.example/', 'ftp://boot.example/', 'http://a b/', 'http://x/\n', '192.0.2.10/']) {
+      expect(problemsOf(RecipeSchema, { name: 'x', version: '1', netboot: { url } }).map((line) => line.split(':')[0]), url).toEqual(['netboot.url']);
+    }
+  });
+
   it('reads disk sizes into bytes', () => {
     const recipe = RecipeSchema.parse({ name: 'x', version: '1', disk: { espSize: '128M', slotSize: '1.5GiB' } });
     expect(recipe.disk).toEqual({ espSize: 128 * 1024 ** 2, slotSize: 1610612736, dataSize: 256 * 1024 ** 2, encryption: 'none' });

@@ -1,0 +1,47 @@
+# Sourced by init when the command line has slipway.netboot=URL (the netboot UKI): the root and its
+# verity data are fetched over HTTP into memory and opened from loop devices, so the host runs
+# live. dm-verity checks them against the root hash this UKI carries; init reads the whole root
+# through it before mounting, so a changed byte anywhere stops the boot before anything runs.
+
+# Brings up the first interface that gets a DHCP lease; prints its name.
+netboot_network() {
+	tries=0
+	while [ $tries -lt 50 ]; do
+		for dev in /sys/class/net/*; do
+			name=${dev##*/}
+			[ "$name" = lo ] && continue
+			ip link set "$name" up
+			if udhcpc -i "$name" -n -q -f -t 5 -T 2 -s /usr/lib/slipway/udhcpc.script >/dev/null 2>&1; then
+				echo "$name"
+				return 0
+			fi
+		done
+		tries=$((tries + 1))
+		sleep 0.2
+	done
+	return 1
+}
+
+# Fetches URL.root.squashfs and URL.root.verity; sets DATA_DEV and HASH_DEV to read-only loop devices.
+netboot_root() {
+	url=$1
+	nic=$(netboot_network) || fail "no network interface got an address by DHCP"
+	say "fetching the root from $url.root.squashfs over $nic"
+	mkdir -p /run/netboot
+	wget -q -O /run/netboot/root.squashfs "$url.root.squashfs" || fail "cannot fetch $url.root.squashfs"
+	wget -q -O /run/netboot/root.verity "$url.root.verity" || fail "cannot fetch $url.root.verity"
+	# The root's own network setup (systemd-networkd) starts from a clean interface.
+	ip addr flush dev "$nic"
+	ip link set "$nic" down
+	losetup -r /dev/loop0 /run/netboot/root.squashfs || fail "cannot attach the fetched root to /dev/loop0"
+	losetup -r /dev/loop1 /run/netboot/root.verity || fail "cannot attach the fetched verity data to /dev/loop1"
+	DATA_DEV=/dev/loop0
+	HASH_DEV=/dev/loop1
+}
+
+# Reads every block of the verified root: dm-verity fails the read of any block that does not
+# match the root hash, so a changed image is refused here, before it is mounted.
+netboot_check_root() {
+	dd if=/dev/mapper/root of=/dev/null bs=1M 2>/dev/null ||
+		fail "the root fetched from $1 does not match this UKI's root hash (dm-verity refused a block); nothing of it ran"
+}
