@@ -3,21 +3,23 @@
 # live. dm-verity checks them against the root hash this UKI carries; init reads the whole root
 # through it before mounting, so a changed byte anywhere stops the boot before anything runs.
 
-# Brings up the first interface that gets a DHCP lease; prints its name.
+# Brings up the first interface that gets a DHCP lease, and prints its name. Waits up to 10 s for
+# an interface to show up, then gives each of them five tries of up to 10 s.
 netboot_network() {
-	tries=0
-	while [ $tries -lt 50 ]; do
+	budget=50
+	while [ $budget -gt 0 ]; do
+		seen=
 		for dev in /sys/class/net/*; do
 			name=${dev##*/}
 			[ "$name" = lo ] && continue
+			seen=1
 			ip link set "$name" up
 			if udhcpc -i "$name" -n -q -f -t 5 -T 2 -s /usr/lib/slipway/udhcpc.script >/dev/null 2>&1; then
 				echo "$name"
 				return 0
 			fi
 		done
-		tries=$((tries + 1))
-		sleep 0.2
+		if [ -n "$seen" ]; then budget=$((budget - 10)); else budget=$((budget - 1)) && sleep 0.2; fi
 	done
 	return 1
 }

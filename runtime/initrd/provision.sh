@@ -35,7 +35,9 @@ find_config() {
 		echo "fw_cfg opt/slipway/config" && return 0
 	fi
 	mkdir -p /run/config-source
-	esp=$(partition "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B")
+	# A machine booted over the network has no boot disk, and so no ESP.
+	esp=
+	[ -z "$TABLE" ] || esp=$(partition "type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B")
 	if [ -n "$esp" ] && mount -t vfat -o ro "$esp" /run/config-source 2>/dev/null; then
 		name=$(take_config_from /run/config-source/slipway "$1" "$2")
 		umount /run/config-source
