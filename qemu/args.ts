@@ -115,7 +115,11 @@ export function qemuArgs(request: BootRequest): string[] {
   if (!request.noNetwork) {
     const forwards = request.forwards.map((f) => `,hostfwd=${f.protocol ?? 'tcp'}:127.0.0.1:${f.host}-:${f.guest}`).join('');
     const tftp = request.tftp ? `,tftp=${path(request.tftp.dir)},bootfile=${path(request.tftp.bootFile)}` : '';
-    args.push('-netdev', `user,id=net0${tftp}${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0`);
+    // To boot over the network, virtio's NIC goes without its iPXE option ROM, so that OVMF's own
+    // PXE stack loads the UKI: the 2019 iPXE Debian ships kept the NIC writing into memory after
+    // the kernel took over (the kernel died without a word after its EFI stub).
+    const rom = request.tftp && nic === 'virtio' ? ',romfile=' : '';
+    args.push('-netdev', `user,id=net0${tftp}${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0${rom}`);
   }
   if ((request.disk?.bus ?? 'virtio') === 'virtio' || nic === 'virtio') args.push('-device', 'virtio-rng-pci');
   if (request.tpmSocket) {

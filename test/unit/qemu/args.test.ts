@@ -135,6 +135,14 @@ describe('qemuArgs', () => {
     expect(values(qemuArgs(UEFI), '-device')).toEqual(expect.arrayContaining(['virtio-net-pci,netdev=net0', 'virtio-rng-pci']));
   });
 
+  it('boots over the network from QEMU’s TFTP server, with OVMF’s own PXE rather than the NIC’s iPXE ROM', () => {
+    const args = qemuArgs({ ...UEFI, disk: undefined, tftp: { dir: '/tmp/tftp', bootFile: 'host.netboot.efi' } });
+    expect(values(args, '-netdev')).toEqual(['user,id=net0,tftp=/tmp/tftp,bootfile=host.netboot.efi']);
+    expect(values(args, '-device')).toContain('virtio-net-pci,netdev=net0,romfile=');
+    expect(values(args, '-drive').filter((d) => !d.startsWith('if=pflash'))).toEqual([]);
+    expect(values(qemuArgs(UEFI), '-device')).toContain('virtio-net-pci,netdev=net0');
+  });
+
   it('appends the console to a file when asked (a restarted machine keeps its log), with no monitor', () => {
     const args = qemuArgs({ ...UEFI, consoleLog: '/tmp/vm/console.log' });
     expect(values(args, '-chardev')).toEqual(['file,id=console,path=/tmp/vm/console.log,append=on']);
