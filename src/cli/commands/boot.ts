@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { OVMF_CODE, OVMF_CODE_SECURE_BOOT, VirtualMachine } from '../../../qemu/runner.ts';
 import type { DiskBus, PortForward } from '../../../qemu/args.ts';
 import { parseSize } from '../../recipe/size.ts';
@@ -88,6 +88,8 @@ export const bootCommand: Command = {
   usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm] [--bus virtio|nvme|sata] [--disk SIZE,BUS]... [--nic virtio|e1000e]',
   details: [
     'A RECIPE is built first, into --out; the machine boots the qcow2, or the raw disk without one.',
+    'A NAME_VERSION.netboot.efi boots a diskless machine by PXE from QEMU\'s TFTP server; serve',
+    'the build\'s folder at the recipe\'s netboot.url (10.0.2.2:PORT is the host\'s loopback).',
     'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay',
     'takes the writes).',
   ],
@@ -154,8 +156,10 @@ export const bootCommand: Command = {
     const removePlanDir = () => rmSync(planDir, { recursive: true, force: true });
     const unregisterPlanDir = registerCleanup(removePlanDir);
     try {
+      // A netboot UKI boots a diskless machine by PXE from QEMU's TFTP server (its folder).
+      const netboot = image.endsWith('.netboot.efi') ? { dir: dirname(image), bootFile: basename(image) } : undefined;
       const machine = await VirtualMachine.start({
-        image,
+        ...(netboot ? { netboot } : { image }),
         accel: accel as 'kvm' | 'tcg' | undefined,
         memoryMiB: memory,
         cpus,

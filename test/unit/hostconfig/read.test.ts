@@ -52,6 +52,7 @@ describe('manifestFor', () => {
   it.each([
     ['out/host_1.0.raw', 'out/host_1.0.manifest.json'],
     ['out/host_1.0.qcow2', 'out/host_1.0.manifest.json'],
+    ['out/host_1.0.netboot.efi', 'out/host_1.0.manifest.json'],
     ['out/host_1.0.manifest.json', 'out/host_1.0.manifest.json'],
     ['out/host_1.0', 'out/host_1.0.manifest.json'],
     ['out.raw/host_1.0.img', 'out.raw/host_1.0.img.manifest.json'],
