@@ -90,8 +90,8 @@ export class VirtualMachine {
   private constructor(
     public options: MachineOptions,
     readonly overlay: string,
-    /** The files of options.emptyDisks, in order (qcow2). */
-    readonly emptyDiskFiles: readonly string[] = [],
+    /** options.emptyDisks as made: a qcow2 file each, on its bus. */
+    readonly emptyDisks: ReadonlyArray<{ file: string; bus: DiskBus }> = [],
   ) {
     this.dir = join(overlay, '..');
     this.consoleLog = join(this.dir, 'console.log');
@@ -105,13 +105,13 @@ export class VirtualMachine {
       const format = options.format ?? (options.image.endsWith('.qcow2') ? 'qcow2' : 'raw');
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', resolve(options.image), '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
     }
-    const emptyDiskFiles: string[] = [];
-    for (const [index, disk] of (options.emptyDisks ?? []).entries()) {
+    const emptyDisks: Array<{ file: string; bus: DiskBus }> = [];
+    for (const [index, { size, bus }] of (options.emptyDisks ?? []).entries()) {
       const file = join(dir, `empty-${index}.qcow2`);
-      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', file, String(disk.size)]);
-      emptyDiskFiles.push(file);
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', file, String(size)]);
+      emptyDisks.push({ file, bus });
     }
-    const machine = new VirtualMachine(options, overlay, emptyDiskFiles);
+    const machine = new VirtualMachine(options, overlay, emptyDisks);
     await machine.boot();
     return machine;
   }
@@ -140,7 +140,7 @@ export class VirtualMachine {
       firmware: this.options.secureBoot ? { kind: 'uefi', code: OVMF_CODE_SECURE_BOOT, vars, secureBoot: true } : { kind: 'uefi', code: OVMF_CODE, vars },
       disk: this.options.image ? { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe', bus: this.options.diskBus ?? 'virtio' } : undefined,
       tftp: this.options.netboot,
-      extraDisks: this.emptyDiskFiles.map((file, index) => ({ file, format: 'qcow2', bus: this.options.emptyDisks![index]!.bus })),
+      extraDisks: this.emptyDisks.map(({ file, bus }) => ({ file, format: 'qcow2', bus })),
       nic: this.options.nic ?? 'virtio',
       accel,
       memoryMiB: this.options.memoryMiB ?? 1024,

@@ -21,8 +21,11 @@ export const FORMATS: Readonly<Record<string, OutputFormat>> = {
 /** Not a disk: a UKI that boots over the network and fetches the root the build wrote beside it. */
 export const NETBOOT_FORMAT = 'netboot';
 
+/** Every name `--format` takes: the disk formats, then netboot. */
+export const FORMAT_NAMES: readonly string[] = [...Object.keys(FORMATS), NETBOOT_FORMAT];
+
 export function isFormat(name: string): boolean {
-  return Object.hasOwn(FORMATS, name) || name === NETBOOT_FORMAT;
+  return FORMAT_NAMES.includes(name);
 }
 
 export function isDiskFormat(name: string): boolean {

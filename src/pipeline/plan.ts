@@ -92,7 +92,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
         ...new Set([
           ...INITRD_MODULES, ...sealedModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].initrd),
           // Booting over the network, the initrd needs the NICs the root has drivers for.
-          ...(recipe.netboot ? [...netbootModules, ...sets.flatMap((set) => (set === 'network' ? MODULE_SET_MODULES.network.root : []))] : []),
+          ...(recipe.netboot ? [...netbootModules, ...(sets.includes('network') ? MODULE_SET_MODULES.network.root : [])] : []),
         ]),
       ],
       provisionModules: PROVISION_MODULES,

@@ -48,9 +48,14 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
     gid = Number(isNumeric(groupPart) ? groupPart : entry![2]);
   }
   for (const id of [uid, gid]) if (!Number.isInteger(id) || id > MAX_ID) throw new Error(`"${spec}" names an id past ${MAX_ID}`);
-  const name = account?.[0];
-  const additionalGids = name ? [...new Set(groups.filter((fields) => (fields[3] ?? '').split(',').includes(name)).map((fields) => Number(fields[2])))].filter((id) => id !== gid && Number.isInteger(id)) : [];
+  const additionalGids = account ? groupsListing(groups, account[0]!, gid) : [];
   return additionalGids.length > 0 ? { uid, gid, additionalGids } : { uid, gid };
+}
+
+/** The ids of the groups whose member list names `user`, but for its primary group `gid`. */
+function groupsListing(groups: string[][], user: string, gid: number): number[] {
+  const ids = groups.filter((fields) => (fields[3] ?? '').split(',').includes(user)).map((fields) => Number(fields[2]));
+  return [...new Set(ids)].filter((id) => id !== gid && Number.isInteger(id));
 }
 
 interface Spec {

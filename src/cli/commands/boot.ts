@@ -14,21 +14,22 @@ import { manifestFor } from '../../hostconfig/read.ts';
 import { readJsonFile } from '../../shared/json.ts';
 import { IMAGE_OPTIONS, buildRequestFrom, buildWithProgress } from './build.ts';
 
-const BUSES: readonly DiskBus[] = ['virtio', 'nvme', 'sata'];
+const BUSES: readonly string[] = ['virtio', 'nvme', 'sata'] satisfies DiskBus[];
+const isBus = (text: string): text is DiskBus => BUSES.includes(text);
 
 function parseBus(text: string, flag: string): DiskBus {
-  if (!(BUSES as readonly string[]).includes(text)) throw new UsageError(`${flag} ${text}: expected virtio, nvme or sata`, 'e.g. nvme');
-  return text as DiskBus;
+  if (!isBus(text)) throw new UsageError(`${flag} ${text}: expected virtio, nvme or sata`, 'e.g. nvme');
+  return text;
 }
 
 /** `--disk 20G,nvme` → an empty 20 GiB NVMe disk. */
 export function parseDisk(text: string): { size: number; bus: DiskBus } {
   const [sizeText, bus = 'virtio', ...rest] = text.split(',');
   const size = parseSize(sizeText ?? '');
-  if (size === undefined || size < 1024 ** 2 || rest.length > 0 || !(BUSES as readonly string[]).includes(bus)) {
+  if (size === undefined || size < 1024 ** 2 || rest.length > 0 || !isBus(bus)) {
     throw new UsageError(`--disk ${text}: expected SIZE[,BUS], such as 20G,nvme`, 'give a size of at least 1M, and a bus of virtio, nvme or sata');
   }
-  return { size, bus: bus as DiskBus };
+  return { size, bus };
 }
 
 /** `--forward 8080:80` → host 8080 to guest 80. */

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
-import { FORMATS, NETBOOT_FORMAT, isFormat } from '../../pipeline/formats.ts';
+import { FORMAT_NAMES, isFormat } from '../../pipeline/formats.ts';
 import type { ImagePlan } from '../../pipeline/plan.ts';
 import { runBuild, type BuildOutcome, type BuildRequest } from '../../pipeline/run.ts';
 import { sizeListing } from '../../shared/packages.ts';
@@ -12,7 +12,7 @@ export function parseFormats(text: string | undefined): string[] {
   const formats = (text ?? 'raw,qcow2').split(',').map((f) => f.trim()).filter(Boolean);
   const unknown = formats.filter((f) => !isFormat(f));
   if (unknown.length > 0 || formats.length === 0) {
-    throw new UsageError(`--format: unknown format ${unknown.join(', ') || '(none)'}`, `the formats are ${[...Object.keys(FORMATS), NETBOOT_FORMAT].join(', ')}`);
+    throw new UsageError(`--format: unknown format ${unknown.join(', ') || '(none)'}`, `the formats are ${FORMAT_NAMES.join(', ')}`);
   }
   return [...new Set(formats)];
 }
