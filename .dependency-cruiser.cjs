@@ -65,6 +65,13 @@ module.exports = {
       to: { path: '^src/(assemble|bootimage|updater|pipeline|cli)/|^qemu/' },
     },
     {
+      name: 'installer-stands-alone',
+      severity: 'error',
+      comment: 'src/installer runs inside the image, live from the ISO: host configs and the install map, without the builder, the updater or QEMU.',
+      from: { path: '^src/installer/' },
+      to: { path: '^src/(assemble|bootimage|updater|pipeline|cli)/|^qemu/' },
+    },
+    {
       name: 'qemu-runs-images',
       severity: 'error',
       comment: 'qemu/ builds and runs QEMU command lines; of src it may use src/shared only.',

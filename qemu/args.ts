@@ -34,6 +34,8 @@ export interface BootRequest {
    * `writeback` honours them, so data a guest fsynced survives QEMU being killed (power-cut tests).
    */
   disk?: { file: string; format: 'raw' | 'qcow2'; cache?: 'unsafe' | 'writeback'; bus?: DiskBus };
+  /** An ISO in a SATA CD drive (q35's AHCI), booted before any disk: the installer. */
+  cdrom?: string;
   /** More disks, read-only raw images after the main one (a config drive, say). */
   extraDrives?: readonly string[];
   /** Writable disks after those, such as the empty disks of a machine to install on. */
@@ -74,6 +76,17 @@ class DiskSlots {
   private count = 0;
   private sataPorts = 0;
 
+  /** A CD drive on the next SATA port, first in the boot order. */
+  attachCdrom(file: string): string[] {
+    const id = `cd${this.count++}`;
+    return ['-drive', `if=none,id=${id},media=cdrom,readonly=on,format=raw,file=${path(file)}`, '-device', `ide-cd,drive=${id},bus=${this.sataPort()},bootindex=0`];
+  }
+
+  private sataPort(): string {
+    if (this.sataPorts > 5) throw new Error('q35 has six SATA ports: attach more disks as NVMe');
+    return `ide.${this.sataPorts++}`;
+  }
+
   attach(drive: string, bus: DiskBus, boot: boolean): string[] {
     if (bus === 'virtio' && boot) return ['-drive', `if=virtio,${drive}`];
     const id = `disk${this.count++}`;
@@ -81,8 +94,7 @@ class DiskSlots {
     const args = ['-drive', `if=none,id=${id},${drive}`];
     if (bus === 'virtio') return [...args, '-device', `virtio-blk-pci,drive=${id}`];
     if (bus === 'nvme') return [...args, '-device', `nvme,drive=${id},serial=slipway-${id}${bootIndex}`];
-    if (this.sataPorts > 5) throw new Error('q35 has six SATA ports: attach more disks as NVMe');
-    return [...args, '-device', `ide-hd,drive=${id},bus=ide.${this.sataPorts++}${bootIndex}`];
+    return [...args, '-device', `ide-hd,drive=${id},bus=${this.sataPort()}${bootIndex}`];
   }
 }
 
@@ -104,9 +116,10 @@ export function qemuArgs(request: BootRequest): string[] {
     if (firmware.initrd) args.push('-initrd', firmware.initrd);
   }
   const disks = new DiskSlots();
+  if (request.cdrom) args.push(...disks.attachCdrom(request.cdrom));
   if (request.disk) {
     const { file, format, cache, bus } = request.disk;
-    args.push(...disks.attach(`format=${format},file=${path(file)},cache=${cache ?? 'unsafe'},discard=unmap`, bus ?? 'virtio', true));
+    args.push(...disks.attach(`format=${format},file=${path(file)},cache=${cache ?? 'unsafe'},discard=unmap`, bus ?? 'virtio', !request.cdrom));
   }
   for (const drive of request.extraDrives ?? []) args.push('-drive', `if=virtio,format=raw,readonly=on,file=${path(drive)}`);
   for (const disk of request.extraDisks ?? []) args.push(...disks.attach(`format=${disk.format},file=${path(disk.file)},cache=unsafe,discard=unmap`, disk.bus, false));
@@ -121,7 +134,7 @@ export function qemuArgs(request: BootRequest): string[] {
     const rom = request.tftp && nic === 'virtio' ? ',romfile=' : '';
     args.push('-netdev', `user,id=net0${tftp}${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0${rom}`);
   }
-  if ((request.disk?.bus ?? 'virtio') === 'virtio' || nic === 'virtio') args.push('-device', 'virtio-rng-pci');
+  if ((request.disk && (request.disk.bus ?? 'virtio') === 'virtio') || nic === 'virtio') args.push('-device', 'virtio-rng-pci');
   if (request.tpmSocket) {
     args.push('-chardev', `socket,id=tpm,path=${path(request.tpmSocket)}`, '-tpmdev', 'emulator,id=tpm0,chardev=tpm', '-device', 'tpm-tis,tpmdev=tpm0');
   }

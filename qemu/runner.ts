@@ -35,8 +35,10 @@ export class BootFailure extends Error {
 }
 
 export interface MachineOptions {
-  /** The disk image the machine boots (through an overlay); none for a diskless machine that boots from `netboot`. */
+  /** The disk image the machine boots (through an overlay); none for a diskless machine that boots from `netboot` or `cdrom`. */
   image?: string;
+  /** An ISO in a CD drive, booted first (read-only: the file is never written). */
+  cdrom?: string;
   /** Network boot: QEMU's TFTP serves `dir` and offers `bootFile` (such as a netboot UKI) to the firmware's PXE. */
   netboot?: { dir: string; bootFile: string };
   format?: 'raw' | 'qcow2';
@@ -61,6 +63,8 @@ export interface MachineOptions {
   diskBus?: DiskBus;
   /** Empty disks after the image's, made with the machine and kept across its power cycles. */
   emptyDisks?: ReadonlyArray<{ size: number; bus: DiskBus }>;
+  /** Existing disk files (raw or qcow2) after those: written in place, as a server's disks are. */
+  disks?: ReadonlyArray<{ file: string; bus: DiskBus }>;
   /** The network card (virtio unless told). */
   nic?: NicModel;
   /** Console on this process's terminal instead of a log file (slipway boot). */
@@ -90,8 +94,8 @@ export class VirtualMachine {
   private constructor(
     public options: MachineOptions,
     readonly overlay: string,
-    /** options.emptyDisks as made: a qcow2 file each, on its bus. */
-    readonly emptyDisks: ReadonlyArray<{ file: string; bus: DiskBus }> = [],
+    /** options.emptyDisks as made (a qcow2 file each), then options.disks: each on its bus. */
+    readonly extraDisks: ReadonlyArray<{ file: string; bus: DiskBus }> = [],
   ) {
     this.dir = join(overlay, '..');
     this.consoleLog = join(this.dir, 'console.log');
@@ -111,7 +115,7 @@ export class VirtualMachine {
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', file, String(size)]);
       emptyDisks.push({ file, bus });
     }
-    const machine = new VirtualMachine(options, overlay, emptyDisks);
+    const machine = new VirtualMachine(options, overlay, [...emptyDisks, ...(options.disks ?? []).map(({ file, bus }) => ({ file: resolve(file), bus }))]);
     await machine.boot();
     return machine;
   }
@@ -140,7 +144,8 @@ export class VirtualMachine {
       firmware: this.options.secureBoot ? { kind: 'uefi', code: OVMF_CODE_SECURE_BOOT, vars, secureBoot: true } : { kind: 'uefi', code: OVMF_CODE, vars },
       disk: this.options.image ? { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe', bus: this.options.diskBus ?? 'virtio' } : undefined,
       tftp: this.options.netboot,
-      extraDisks: this.emptyDisks.map(({ file, bus }) => ({ file, format: 'qcow2', bus })),
+      cdrom: this.options.cdrom,
+      extraDisks: this.extraDisks.map(({ file, bus }) => ({ file, format: file.endsWith('.qcow2') ? 'qcow2' : 'raw', bus })),
       nic: this.options.nic ?? 'virtio',
       accel,
       memoryMiB: this.options.memoryMiB ?? 1024,

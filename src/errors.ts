@@ -94,6 +94,12 @@ export class ImageError extends SlipwayError {
   readonly code = 'image';
 }
 
+/** The installer will not, or could not, put the image on a disk (none named, refused, too small, a write that did not verify). */
+export class InstallError extends SlipwayError {
+  readonly exitCode = 15;
+  readonly code = 'install';
+}
+
 /** The user stopped the work (Ctrl-C, SIGTERM); what it had made was cleaned up. */
 export class Interrupted extends SlipwayError {
   readonly exitCode = 130;

@@ -24,6 +24,7 @@ export const TOOLS = {
   'mkfs.vfat': 'dosfstools',
   'fsck.vfat': 'dosfstools',
   'mcopy': 'mtools',
+  'xorriso': 'xorriso',
   'mmd': 'mtools',
   'mdir': 'mtools',
   'sfdisk': 'fdisk',

@@ -1,6 +1,7 @@
 # First-boot provisioning, sourced by the initrd's init (busybox sh). A host config is looked for in
-# this order: QEMU's fw_cfg (opt/slipway/config), the ESP (/slipway/config.{yaml,json,ign}), then a
-# filesystem labelled SLIPWAY-CFG (config.{yaml,json,ign} at its top). Beside it may be the plan
+# this order: QEMU's fw_cfg (opt/slipway/config), the ESP (/slipway/config.{yaml,json,ign}) or, live
+# from the installer ISO, the medium's /slipway, then a filesystem labelled SLIPWAY-CFG
+# (config.{yaml,json,ign} at its top). Beside it may be the plan
 # slipway compiled from it for this image (fw_cfg opt/slipway/plan, or plan.tar): a tar of what to
 # write into /var and the /etc overlay. Without a plan that fits, the image's Node.js checks the
 # config and compiles the plan, chrooted into the verified root. Nothing is written unless it
@@ -42,6 +43,10 @@ find_config() {
 		name=$(take_config_from /run/config-source/slipway "$1" "$2")
 		umount /run/config-source
 		[ -n "$name" ] && echo "the ESP's /slipway/$name" && return 0
+	fi
+	if [ -n "$LIVE" ]; then
+		name=$(take_config_from "$LIVE_MEDIUM/slipway" "$1" "$2")
+		[ -n "$name" ] && echo "the installer medium's /slipway/$name" && return 0
 	fi
 	# One probe of every device for both spellings of the label, the upper-case one first.
 	labels=$(blkid -c /dev/null -s LABEL)

@@ -57,6 +57,12 @@ export const MODULE_SET_MODULES: Record<ModuleSet, { root: readonly string[]; in
 /** What a netboot initrd adds: virtio's NIC (a set adds servers' NICs) and loop devices for the fetched root. */
 export const NETBOOT_MODULES = ['virtio_net', 'loop'];
 
+/**
+ * What the initrd loads when it boots from the installer ISO, to find the medium: a CD (SATA or
+ * USB) or a USB stick, ISO 9660, and loop devices for the root and verity files on it.
+ */
+export const LIVE_MODULES = ['ahci', 'sr_mod', 'isofs', 'sd_mod', 'xhci_pci', 'ehci_pci', 'usb_storage', 'uas', 'loop'];
+
 /** The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config drive. */
 export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs'];
 

@@ -9,10 +9,13 @@ export interface EspFile {
   source: string;
 }
 
-/** The volume id is derived from the image, so equal builds make equal bytes. */
-export async function makeEsp(output: string, size: number, volumeId: string, files: readonly EspFile[], epoch: number): Promise<void> {
+/**
+ * The volume id is derived from the image, so equal builds make equal bytes. FAT32 needs 65525
+ * clusters (32 MiB at one sector each); a smaller image, such as the ISO's boot image, is FAT16.
+ */
+export async function makeEsp(output: string, size: number, volumeId: string, files: readonly EspFile[], epoch: number, fatBits: 16 | 32 = 32): Promise<void> {
   const env = { SOURCE_DATE_EPOCH: String(epoch), MTOOLS_SKIP_CHECK: '1', TZ: 'UTC' };
-  await runTool('mkfs.vfat', ['-C', '--invariant', '-F', '32', '-S', '512', '-s', '1', '-n', 'ESP', '-i', volumeId, output, String(size / 1024)], { env });
+  await runTool('mkfs.vfat', ['-C', '--invariant', '-F', String(fatBits), '-S', '512', '-s', '1', '-n', 'ESP', '-i', volumeId, output, String(size / 1024)], { env });
   const dirs = new Set<string>();
   for (const file of files) {
     const parts = file.path.split('/').slice(0, -1);

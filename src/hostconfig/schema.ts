@@ -60,6 +60,18 @@ export const HostInterfaceSchema = z.strictObject({
   dns: z.array(ip).default([]),
 });
 
+/** A disk to install on: a path under /dev (best a stable one, /dev/disk/by-id/...), or the rule that picks the only empty disk. */
+export const ONLY_EMPTY_DISK = 'only-empty-disk';
+
+export const InstallSchema = z.strictObject({
+  device: z
+    .string()
+    .refine((device) => device === ONLY_EMPTY_DISK || /^\/dev\/[A-Za-z0-9._:+@\/-]+$/.test(device), `expected a path under /dev (such as /dev/disk/by-id/nvme-...) or ${ONLY_EMPTY_DISK}`)
+    .describe(`the disk to write the image to: a path under /dev, best /dev/disk/by-id/..., or ${ONLY_EMPTY_DISK}`),
+  wipe: z.boolean().default(false).describe('install even on a disk that holds partitions or a filesystem, which are lost'),
+  then: z.enum(['poweroff', 'reboot']).default('poweroff').describe('what the machine does once the image is written and verified'),
+});
+
 export const HostConfigSchema = z.strictObject({
   hostname: z
     .string()
@@ -81,6 +93,7 @@ export const HostConfigSchema = z.strictObject({
     })
     .default({}),
   timezone: z.string().regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, 'expected a time zone such as Europe/Berlin').optional(),
+  install: InstallSchema.optional().describe('booted from the installer ISO: the disk to install on; the installed host provisions itself from this same config'),
   update: z
     .strictObject({
       channel: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a channel name such as stable').optional(),
@@ -94,6 +107,7 @@ export type HostConfigInput = z.input<typeof HostConfigSchema>;
 export type HostFile = HostConfig['files'][number];
 export type HostUnit = HostConfig['units'][number];
 export type HostUser = HostConfig['users'][number];
+export type InstallSettings = z.output<typeof InstallSchema>;
 
 export function hostConfigJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(HostConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;

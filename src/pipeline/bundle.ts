@@ -9,6 +9,7 @@ const ENTRY_POINTS = {
   provision: new URL('../hostconfig/agent.ts', import.meta.url).pathname,
   update: new URL('../updater/agent/main.ts', import.meta.url).pathname,
   'container-user': new URL('../recipe/container-user-program.ts', import.meta.url).pathname,
+  install: new URL('../installer/main.ts', import.meta.url).pathname,
 } as const;
 
 /** Debian 12's nodejs. */

@@ -21,8 +21,11 @@ export const FORMATS: Readonly<Record<string, OutputFormat>> = {
 /** Not a disk: a UKI that boots over the network and fetches the root the build wrote beside it. */
 export const NETBOOT_FORMAT = 'netboot';
 
-/** Every name `--format` takes: the disk formats, then netboot. */
-export const FORMAT_NAMES: readonly string[] = [...Object.keys(FORMATS), NETBOOT_FORMAT];
+/** Not a disk either: a hybrid ISO that boots the image live from a CD or USB stick and installs it on a disk. */
+export const ISO_FORMAT = 'iso';
+
+/** Every name `--format` takes: the disk formats, then netboot and the installer ISO. */
+export const FORMAT_NAMES: readonly string[] = [...Object.keys(FORMATS), NETBOOT_FORMAT, ISO_FORMAT];
 
 export function isFormat(name: string): boolean {
   return FORMAT_NAMES.includes(name);

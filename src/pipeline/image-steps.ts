@@ -4,7 +4,7 @@
  * returns what it makes.
  */
 import { rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { compressInitrdArchive, initrdModulesArchive, initrdProgramsArchive } from '../assemble/initrd.ts';
 import { moduleClosure } from '../assemble/kernel.ts';
 import { makeSquashfs } from '../assemble/rootfs.ts';
@@ -12,15 +12,17 @@ import { formatVerity, veritySalt } from '../assemble/verity.ts';
 import { makeDataFilesystem, makeUnsealedDataPartition } from '../bootimage/datafs.ts';
 import { planLayout, writeDisk } from '../bootimage/disk.ts';
 import { makeEsp } from '../bootimage/esp.ts';
+import { writeInstallPayload } from '../bootimage/install-payload.ts';
+import { makeIso } from '../bootimage/iso.ts';
 import { signEfiProgram, type SecureBootKeys } from '../bootimage/secure-boot.ts';
 import { makeUki, ukiSbat } from '../bootimage/uki.ts';
 import { BuildError } from '../errors.ts';
 import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
-import { stableUuid, ukiFileName } from '../shared/layout.ts';
+import { stableUuid, ukiFileName, type PartitionRole } from '../shared/layout.ts';
 import { transferRate } from '../shared/rate.ts';
 import type { BuildState } from './context.ts';
 import { startHashing } from './outputs.ts';
-import { artifactPath, kernelCommandLine, netbootCommandLine } from './plan.ts';
+import { artifactPath, kernelCommandLine, liveCommandLine, netbootCommandLine } from './plan.ts';
 
 type Report = (detail: string) => void;
 
@@ -28,7 +30,8 @@ export async function makeInitrd(ctx: Pick<BuildState, 'plan' | 'cache' | 'tree'
   const { kernel, plan } = ctx;
   const bootModules = moduleClosure(kernel, plan.kernel.initrdModules, []);
   const provisionModules = moduleClosure(kernel, plan.kernel.provisionModules, []).filter((m) => !bootModules.includes(m));
-  const modules = initrdModulesArchive(ctx.tree, kernel, { boot: bootModules, provision: provisionModules }, plan.sourceDateEpoch);
+  const liveModules = moduleClosure(kernel, plan.kernel.liveModules, []).filter((m) => !bootModules.includes(m) && !provisionModules.includes(m));
+  const modules = initrdModulesArchive(ctx.tree, kernel, { boot: bootModules, provision: provisionModules, live: liveModules }, plan.sourceDateEpoch);
   const programs = ctx.initrdPrograms ?? compressInitrdArchive(initrdProgramsArchive(ctx.initrdTree, plan.sourceDateEpoch, plan.disk.encryption === 'tpm2'), ctx.cache, true);
   rmSync(ctx.initrdTree.root, { recursive: true, force: true });
   // Before the root filesystem, not beside it: mksquashfs and two compressors at once took the
@@ -63,11 +66,19 @@ export async function makeVerity(ctx: Pick<BuildState, 'plan' | 'staging' | 'dig
 
 type UkiState = Pick<BuildState, 'plan' | 'staging' | 'work' | 'kernel' | 'initrd' | 'verity' | 'osRelease' | 'secureBoot'>;
 
-/** The disk's UKI and, with `--format netboot`, the one that fetches its root over the network: the same but for the command line. */
+/**
+ * The disk's UKI and, with `--format netboot`, the one that fetches its root over the network, with
+ * `--format iso` the one that runs it from the installer's medium: the same but for the command line.
+ */
 export async function makeBootImage(ctx: UkiState): Promise<void> {
   const { plan, verity } = ctx;
   await makeSignedUki(ctx, kernelCommandLine(plan, verity.rootHash), artifactPath(plan, ctx.staging, 'uki'));
   if (plan.artifacts.netboot) await makeSignedUki(ctx, netbootCommandLine(plan, verity.rootHash), artifactPath(plan, ctx.staging, 'netboot'));
+  if (plan.artifacts.iso) await makeSignedUki(ctx, liveCommandLine(plan, verity.rootHash), liveUkiPath(ctx.work));
+}
+
+function liveUkiPath(work: string): string {
+  return join(work, 'live.efi');
 }
 
 async function makeSignedUki(ctx: UkiState, cmdline: string, output: string): Promise<void> {
@@ -152,15 +163,45 @@ function bakedConfig(ctx: Pick<BuildState, 'work' | 'hostConfig' | 'hostConfigPl
   });
 }
 
-export async function writeDiskImage(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'layout' | 'digests'>, report: Report): Promise<void> {
-  const raw = join(ctx.work, 'disk.raw');
-  const started = performance.now();
-  const { digest } = await writeDisk(raw, ctx.layout, {
+/** What the disk is made of: each partition's image, by role. */
+function diskContents(ctx: Pick<BuildState, 'plan' | 'staging' | 'work'>): Partial<Record<PartitionRole, string>> {
+  return {
     'esp': join(ctx.work, 'esp.img'),
     'root-a': artifactPath(ctx.plan, ctx.staging, 'root'),
     'verity-a': artifactPath(ctx.plan, ctx.staging, 'verity'),
     'data': join(ctx.work, 'var.img'),
-  }, (bytes) => report(`copied ${transferRate(bytes, started)}`));
+  };
+}
+
+export async function writeDiskImage(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'layout' | 'digests'>, report: Report): Promise<void> {
+  const raw = join(ctx.work, 'disk.raw');
+  const started = performance.now();
+  const { digest } = await writeDisk(raw, ctx.layout, diskContents(ctx), (bytes) => report(`copied ${transferRate(bytes, started)}`));
   digest.catch(() => undefined);
   ctx.digests.set(raw, digest);
+}
+
+/**
+ * With `--format iso`: the installer ISO. It boots the live UKI, which runs the root from the
+ * medium; the installer writes the disk from the map and the packed ESP and /var beside it, and a
+ * baked-in host config is on the medium for the live system and the installed one alike.
+ */
+export async function makeInstallerIso(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'layout' | 'hostConfig' | 'hostConfigPlan'>): Promise<void> {
+  const { plan } = ctx;
+  if (!plan.artifacts.iso) return;
+  const payload = writeInstallPayload(ctx.work, plan.basename, ctx.layout, diskContents(ctx));
+  const onMedium = (source: string) => ({ name: basename(source), source });
+  await makeIso(artifactPath(plan, ctx.staging, 'iso'), {
+    efiProgram: liveUkiPath(ctx.work),
+    files: [
+      onMedium(artifactPath(plan, ctx.staging, 'root')),
+      onMedium(artifactPath(plan, ctx.staging, 'verity')),
+      onMedium(payload.map),
+      onMedium(payload.data),
+      ...bakedConfig(ctx).map(({ path, source }) => ({ name: basename(path), source })),
+    ],
+    volumeSerial: stableUuid(plan.name, plan.version, 'iso-boot').replace(/-/g, '').slice(0, 8),
+    epoch: plan.sourceDateEpoch,
+    workDir: ctx.work,
+  });
 }

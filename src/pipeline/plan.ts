@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
-import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, LIVE_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
 import { RecipeError } from '../errors.ts';
 import type { ToolName } from '../tools.ts';
-import { FORMATS, NETBOOT_FORMAT, isDiskFormat } from './formats.ts';
+import { FORMATS, ISO_FORMAT, NETBOOT_FORMAT, isDiskFormat } from './formats.ts';
 
 export const BUILD_TOOLS: ToolName[] = ['xz', 'depmod', 'mksquashfs', 'veritysetup', 'objcopy', 'mkfs.vfat', 'mmd', 'mcopy', 'mkfs.ext4', 'qemu-img'];
 
@@ -26,7 +26,8 @@ export interface ImagePlan {
   packages: { host: LockedPackage[]; initrd: LockedPackage[]; containers: Record<string, LockedPackage[]>; excluded: LockedPackage[] };
   /** What the root leaves out: packages never chosen, virtual packages the image provides, path globs. */
   leaveOut: { packages: string[]; provided: string[]; paths: string[] };
-  kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; provisionModules: string[]; cmdline: string[] };
+  /** liveModules: what the initrd loads only when it boots from the installer ISO (empty without one). */
+  kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; provisionModules: string[]; liveModules: string[]; cmdline: string[] };
   rootfs: { type: 'squashfs'; compression: 'zstd' };
   /** encryption tpm2: /var is sealed at first boot (the initrd carries the tools, the UKI a signed PCR policy). */
   disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number; encryption: 'none' | 'tpm2' };
@@ -59,6 +60,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
   const { root, verity } = splitSlot(recipe.disk.slotSize);
   const sealedModules = recipe.disk.encryption === 'tpm2' ? SEALED_VAR_MODULES : [];
   const netbootModules = recipe.netboot ? NETBOOT_MODULES : [];
+  const liveModules = options.formats.includes(ISO_FORMAT) ? LIVE_MODULES : [];
   if (options.formats.includes(NETBOOT_FORMAT) && !recipe.netboot) {
     throw new RecipeError('--format netboot: the recipe has no netboot.url, where the netboot UKI would fetch its root', 'add netboot: { url: http://SERVER/PATH/ } to the recipe: the folder that will serve this build\'s outputs');
   }
@@ -86,7 +88,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     kernel: {
       package: recipe.kernel.package,
-      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...netbootModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
+      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...netbootModules, ...liveModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
       recipeModules: recipe.kernel.modules,
       initrdModules: [
         ...new Set([
@@ -96,6 +98,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
         ]),
       ],
       provisionModules: PROVISION_MODULES,
+      liveModules,
       cmdline: recipe.kernel.cmdline,
     },
     rootfs: { type: 'squashfs', compression: 'zstd' },
@@ -105,6 +108,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     artifacts: {
       ...Object.fromEntries(options.formats.filter(isDiskFormat).map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
       ...(options.formats.includes(NETBOOT_FORMAT) ? { netboot: `${basename}.netboot.efi` } : {}),
+      ...(options.formats.includes(ISO_FORMAT) ? { iso: `${basename}.iso` } : {}),
       root: `${basename}.root.squashfs`,
       verity: `${basename}.root.verity`,
       uki: `${basename}.efi`,
@@ -125,6 +129,11 @@ export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
   // with always, Go's heaps also took 28 MiB of huge pages for 15 MiB of use. A recipe's
   // kernel.cmdline comes after, so `transparent_hugepage=madvise` there turns them back on.
   return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...plan.kernel.cmdline].join(' ');
+}
+
+/** The installer ISO's UKI: the disk's, and the name of the root on the medium (runtime/initrd/live.sh). */
+export function liveCommandLine(plan: ImagePlan, rootHash: string): string {
+  return `${kernelCommandLine(plan, rootHash)} slipway.live=${plan.basename}`;
 }
 
 /** The netboot UKI's: the disk's, and where to fetch the root (runtime/initrd/netboot.sh). */

@@ -229,6 +229,8 @@ export async function installProvisioning(
   tree.writeFile('usr/lib/slipway/provision.cjs', await bundleProgram('provision'), { origin: 'slipway' });
   // In every image: a host config may give a container a user at first boot.
   tree.writeFile('usr/lib/slipway/container-user.cjs', await bundleProgram('container-user'), { origin: 'slipway' });
+  // In every image, so that its installer ISO boots the very root the disk holds.
+  tree.writeFile('usr/lib/slipway/install.cjs', await bundleProgram('install'), { origin: 'slipway' });
   const imageFacts = imageFactsOf(tree, ctx.loaded.recipe.containers.map((c) => c.name));
   tree.writeFile(FACTS_PATH.slice(1), factsFileText(imageFacts), { origin: 'slipway' });
   const hostConfigPlan = hostConfig ? (await compileHostConfig(hostConfig.bytes, hostConfig.label, imageFacts)).plan : undefined;

@@ -7,7 +7,7 @@ import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from '
 import { readGpt, writeGpt, type GptTable } from '../shared/gpt.ts';
 import { UpdateError } from '../errors.ts';
 import { EMPTY_LABEL, PARTITION_TYPES, slotUuids, stableUuid } from '../shared/layout.ts';
-import { blockDeviceSize } from './blockdev.ts';
+import { blockDeviceSize } from '../shared/blockdev.ts';
 
 const SECTOR = 512;
 const HEAD_BYTES = 34 * SECTOR;

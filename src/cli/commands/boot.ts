@@ -23,12 +23,17 @@ function parseBus(text: string, flag: string): DiskBus {
 }
 
 /** `--disk 20G,nvme` → an empty 20 GiB NVMe disk. */
-export function parseDisk(text: string): { size: number; bus: DiskBus } {
-  const [sizeText, bus = 'virtio', ...rest] = text.split(',');
-  const size = parseSize(sizeText ?? '');
-  if (size === undefined || size < 1024 ** 2 || rest.length > 0 || !isBus(bus)) {
-    throw new UsageError(`--disk ${text}: expected SIZE[,BUS], such as 20G,nvme`, 'give a size of at least 1M, and a bus of virtio, nvme or sata');
+/** `--disk 20G,nvme` (an empty disk made with the machine) or `--disk server.qcow2,nvme` (a disk file, written in place). */
+export function parseDisk(text: string): { size: number; bus: DiskBus } | { file: string; bus: DiskBus } {
+  const [first = '', bus = 'virtio', ...rest] = text.split(',');
+  const problem = () => new UsageError(`--disk ${text}: expected SIZE[,BUS] or FILE[,BUS], such as 20G,nvme`, 'give a size of at least 1M or a .raw or .qcow2 disk file, and a bus of virtio, nvme or sata');
+  if (rest.length > 0 || !isBus(bus)) throw problem();
+  if (/\.(raw|qcow2|img)$/.test(first)) {
+    if (!existsSync(first)) throw new UsageError(`--disk ${text}: no disk file ${first}`, `make it first, such as: qemu-img create -f qcow2 ${first} 20G`);
+    return { file: first, bus };
   }
+  const size = parseSize(first);
+  if (size === undefined || size < 1024 ** 2) throw problem();
   return { size, bus };
 }
 
@@ -86,11 +91,13 @@ async function imageFor(target: string, values: OptionValues, global: GlobalFlag
 export const bootCommand: Command = {
   name: 'boot',
   summary: 'boot an image (or build a recipe, then boot it) under QEMU with the console here',
-  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm] [--bus virtio|nvme|sata] [--disk SIZE,BUS]... [--nic virtio|e1000e]',
+  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm] [--bus virtio|nvme|sata] [--disk SIZE|FILE,BUS]... [--nic virtio|e1000e]',
   details: [
     'A RECIPE is built first, into --out; the machine boots the qcow2, or the raw disk without one.',
     'A NAME_VERSION.netboot.efi boots a diskless machine by PXE from QEMU\'s TFTP server; serve',
     'the build\'s folder at the recipe\'s netboot.url (10.0.2.2:PORT is the host\'s loopback).',
+    'A NAME_VERSION.iso boots from a CD drive: give it a disk to install on (--disk) and a',
+    '--config with install.device.',
     'Ctrl-C (or Ctrl-A x) stops the machine; the image is never modified (a temporary overlay',
     'takes the writes).',
   ],
@@ -120,7 +127,7 @@ export const bootCommand: Command = {
       type: 'string',
       multiple: true,
       value: 'SIZE[,BUS]',
-      help: ['an empty disk after the image’s, such as 20G,nvme (repeatable;', 'BUS virtio, nvme or sata, default virtio); gone when the machine stops'],
+      help: ['an empty disk after the image’s, such as 20G,nvme (repeatable;', 'BUS virtio, nvme or sata, default virtio), gone when the machine stops;', 'or a disk file such as server.qcow2,nvme, written in place'],
     },
     nic: { type: 'string', value: 'virtio|e1000e', help: ['the network card (default virtio); e1000e is an Intel 82574. With', 'neither a virtio disk nor a virtio NIC, the machine has no virtio device'] },
     memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
@@ -138,7 +145,7 @@ export const bootCommand: Command = {
     if (!Number.isInteger(memory) || memory < 256) throw new UsageError('--memory: expected MiB, at least 256', 'e.g. --memory 2048');
     if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError('--cpus: expected a whole number', 'e.g. --cpus 2');
     const bus = parseBus(stringOption(values, 'bus') ?? 'virtio', '--bus');
-    const emptyDisks = ((values.disk as string[] | undefined) ?? []).map(parseDisk);
+    const disks = ((values.disk as string[] | undefined) ?? []).map(parseDisk);
     const nic = stringOption(values, 'nic') ?? 'virtio';
     if (nic !== 'virtio' && nic !== 'e1000e') throw new UsageError(`--nic ${nic}: expected virtio or e1000e`, 'e.g. --nic e1000e');
     const config = stringOption(values, 'config');
@@ -158,9 +165,10 @@ export const bootCommand: Command = {
     const unregisterPlanDir = registerCleanup(removePlanDir);
     try {
       // A netboot UKI boots a diskless machine by PXE from QEMU's TFTP server (its folder).
+      // The installer ISO goes into a CD drive, booted before the disks.
       const netboot = image.endsWith('.netboot.efi') ? { dir: dirname(image), bootFile: basename(image) } : undefined;
       const machine = await VirtualMachine.start({
-        ...(netboot ? { netboot } : { image }),
+        ...(netboot ? { netboot } : image.endsWith('.iso') ? { cdrom: image } : { image }),
         accel: accel as 'kvm' | 'tcg' | undefined,
         memoryMiB: memory,
         cpus,
@@ -170,7 +178,8 @@ export const bootCommand: Command = {
         secureBoot,
         tpm,
         diskBus: bus,
-        emptyDisks,
+        emptyDisks: disks.filter((d) => 'size' in d),
+        disks: disks.filter((d) => 'file' in d),
         nic,
       });
       const unregister = registerCleanup(() => machine.disposeNow());

@@ -12,7 +12,7 @@ import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, rmSync } from 
 import { join } from 'node:path';
 import { VerificationError } from '../../errors.ts';
 import { PARTITION_TYPES, rootLabel } from '../../shared/layout.ts';
-import { dropCachedBlocks } from '../blockdev.ts';
+import { dropCachedBlocks } from '../../shared/blockdev.ts';
 import { downloadInto } from '../download.ts';
 import { clearSlot, nameSlot, readSlots, slotOfRootHash, type Slot } from '../slots.ts';
 import { slotRootHash } from '../verity.ts';

@@ -127,11 +127,23 @@ describe('qemuArgs', () => {
     expect(values(qemuArgs({ ...UEFI, disk: { file: '/d', format: 'raw', bus: 'nvme' } }), '-device')).toContain('nvme,drive=disk0,serial=slipway-disk0,bootindex=0');
   });
 
+  it('puts an ISO in a SATA CD drive that boots first', () => {
+    const args = qemuArgs({ ...UEFI, cdrom: '/out/host_1.0.0.iso', extraDisks: [{ file: '/e.qcow2', format: 'qcow2', bus: 'sata' }] });
+    expect(values(args, '-drive')[2]).toBe('if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=/out/host_1.0.0.iso');
+    expect(values(args, '-device').filter((d) => /drive=/.test(d))).toEqual([
+      'ide-cd,drive=cd0,bus=ide.0,bootindex=0',
+      'virtio-blk-pci,drive=disk1',
+      'ide-hd,drive=disk2,bus=ide.1',
+    ]);
+  });
+
   it('gives a machine an Intel NIC when asked, and no virtio device at all when neither its disk nor its NIC is virtio', () => {
     const server = qemuArgs({ ...UEFI, disk: { file: '/d', format: 'raw', bus: 'nvme' }, nic: 'e1000e' });
     expect(values(server, '-device')).toContain('e1000e,netdev=net0');
     expect(values(server, '-device').filter((d) => d.startsWith('virtio'))).toEqual([]);
     expect(values(qemuArgs({ ...UEFI, nic: 'e1000e' }), '-device')).toContain('virtio-rng-pci');
+    const installer = qemuArgs({ ...UEFI, disk: undefined, cdrom: '/x.iso', extraDisks: [{ file: '/e.qcow2', format: 'qcow2', bus: 'nvme' }], nic: 'e1000e' });
+    expect(values(installer, '-device').filter((d) => d.startsWith('virtio'))).toEqual([]);
     expect(values(qemuArgs(UEFI), '-device')).toEqual(expect.arrayContaining(['virtio-net-pci,netdev=net0', 'virtio-rng-pci']));
   });
 

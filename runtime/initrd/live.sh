@@ -1,0 +1,42 @@
+# Sourced by init when the command line has slipway.live=NAME_VERSION (the installer ISO's UKI): the
+# root and its verity data are files on the medium the machine booted from, a CD or a USB stick
+# holding the ISO, opened from read-only loop devices; dm-verity checks every block read against
+# the root hash this UKI carries. /var is in memory. The medium stays mounted for the installer.
+
+LIVE_MEDIUM=/run/live-medium
+
+# Mounts the ISO 9660 medium that holds NAME_VERSION.root.squashfs; waits up to 20 s for it.
+live_find_medium() {
+	for module in $(cat /etc/slipway/live-modules); do insmod "/usr/lib/modules/$KVER/$module" 2>/dev/null; done
+	mkdir -p "$LIVE_MEDIUM"
+	tries=0
+	while [ $tries -lt 100 ]; do
+		for dev in /sys/block/*; do
+			name=${dev##*/}
+			case "$name" in sr* | sd* | vd* | nvme*) ;; *) continue ;; esac
+			mount -t iso9660 -o ro "/dev/$name" "$LIVE_MEDIUM" 2>/dev/null || continue
+			[ -f "$LIVE_MEDIUM/slipway/$1.root.squashfs" ] && { echo "/dev/$name"; return 0; }
+			umount "$LIVE_MEDIUM"
+		done
+		tries=$((tries + 1))
+		sleep 0.2
+	done
+	return 1
+}
+
+# Sets DATA_DEV and HASH_DEV to the medium's root and verity data.
+live_root() {
+	medium=$(live_find_medium "$1") || fail "no CD or USB stick holds slipway/$1.root.squashfs (the ISO this UKI came from)"
+	losetup -r /dev/loop0 "$LIVE_MEDIUM/slipway/$1.root.squashfs" || fail "cannot attach the medium's root to /dev/loop0"
+	losetup -r /dev/loop1 "$LIVE_MEDIUM/slipway/$1.root.verity" || fail "cannot attach the medium's verity data to /dev/loop1"
+	DATA_DEV=/dev/loop0
+	HASH_DEV=/dev/loop1
+	say "running live from $medium"
+}
+
+# Hands the medium to the live system at /run/slipway/live: systemd keeps a /run that is mounted already.
+live_keep_medium() {
+	mount -t tmpfs -o nodev,nosuid,mode=0755,size=20% tmpfs /sysroot/run || fail "cannot mount /run for the live system"
+	mkdir -p /sysroot/run/slipway/live
+	mount --move "$LIVE_MEDIUM" /sysroot/run/slipway/live || fail "cannot hand the medium to the live system"
+}

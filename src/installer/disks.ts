@@ -1,0 +1,164 @@
+/**
+ * The machine's disks as the installer sees them: what sysfs says of each (size, model, read-only,
+ * the partitions the kernel found) and what blkid finds on it (a partition table, a filesystem),
+ * and the choice of the one to install on, with the refusals that protect the others.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { InstallError } from '../errors.ts';
+import { ONLY_EMPTY_DISK, type InstallSettings } from '../hostconfig/schema.ts';
+import { formatSize as formatBytes } from '../recipe/size.ts';
+
+export interface Partition {
+  name: string;
+  size: number;
+  /** What blkid finds in it: "ext4 \"data\"", say; empty when it finds nothing. */
+  content: string;
+}
+
+export interface Disk {
+  name: string;
+  device: string;
+  size: number;
+  model: string;
+  readOnly: boolean;
+  logicalBlockSize: number;
+  /** What blkid finds on the whole disk: "a gpt partition table", "an ext4 filesystem", or empty. */
+  content: string;
+  partitions: Partition[];
+}
+
+/** Where the installer reads the machine from; tests point it at a made-up sysfs. */
+export interface System {
+  sysfs: string;
+  /** blkid's low-level probe of a device: its KEY=value pairs, none when it finds nothing. */
+  probe(device: string): Record<string, string>;
+}
+
+export const LIVE_SYSTEM: System = {
+  sysfs: '/sys',
+  probe(device) {
+    try {
+      const text = execFileSync('blkid', ['-p', '-o', 'export', device], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      return Object.fromEntries(text.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    } catch {
+      return {}; // blkid exits 2 when it finds nothing
+    }
+  },
+};
+
+/** Devices that are never an install target: loop, RAM and compressed-RAM disks, CD drives, device-mapper and md. */
+const NOT_DISKS = /^(loop|ram|zram|sr|dm-|md|fd)/;
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function describeProbe(found: Record<string, string>): string {
+  if (found.PTTYPE) return `a ${found.PTTYPE} partition table`;
+  if (found.TYPE) return `${found.TYPE}${found.LABEL ? ` "${found.LABEL}"` : ''}`;
+  return '';
+}
+
+export function readDisk(system: System, name: string): Disk {
+  const dir = join(system.sysfs, 'block', name);
+  const partitions = readdirSync(dir)
+    .filter((entry) => entry.startsWith(name) && existsSync(join(dir, entry, 'partition')))
+    .sort((a, b) => Number(readText(join(dir, a, 'partition'))) - Number(readText(join(dir, b, 'partition'))))
+    .map((part) => ({ name: part, size: Number(readText(join(dir, part, 'size'))) * 512, content: describeProbe(system.probe(`/dev/${part}`)) }));
+  return {
+    name,
+    device: `/dev/${name}`,
+    size: Number(readText(join(dir, 'size'))) * 512,
+    model: readText(join(dir, 'device', 'model')),
+    readOnly: readText(join(dir, 'ro')) === '1',
+    logicalBlockSize: Number(readText(join(dir, 'queue', 'logical_block_size')) || 512),
+    content: describeProbe(system.probe(`/dev/${name}`)),
+    partitions,
+  };
+}
+
+export function listDisks(system: System): Disk[] {
+  return readdirSync(join(system.sysfs, 'block'))
+    .filter((name) => !NOT_DISKS.test(name))
+    .sort()
+    .map((name) => readDisk(system, name));
+}
+
+export function isEmpty(disk: Disk): boolean {
+  return disk.content === '' && disk.partitions.length === 0;
+}
+
+/** "/dev/nvme0n1 (QEMU NVMe Ctrl, 2.0 GiB)" */
+export function diskTitle(disk: Disk): string {
+  return `${disk.device} (${[disk.model, formatBytes(disk.size)].filter(Boolean).join(', ')})`;
+}
+
+/** What is on a disk, in words: its table and each partition with what it holds. */
+export function diskContents(disk: Disk): string {
+  if (isEmpty(disk)) return 'nothing';
+  const parts = disk.partitions.map((p) => `${p.name} ${formatBytes(p.size)}${p.content ? ` ${p.content}` : ''}`);
+  const table = disk.content || 'a partition table';
+  return parts.length === 0 ? table : `${table} with ${parts.length} partition${parts.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
+}
+
+/** The disk a device path names: /dev/disk/by-id/... and the like resolve to the disk they link to. */
+function diskNamed(system: System, path: string, disks: Disk[]): Disk {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    throw new InstallError(`install.device ${path} does not exist`, `the disks here are ${disks.map(diskTitle).join('; ') || 'none'}: name one of them, best by a /dev/disk/by-id/ path`);
+  }
+  const name = real.replace(/^\/dev\//, '');
+  if (!statSync(real).isBlockDevice()) throw new InstallError(`install.device ${path} is not a block device`, 'name a whole disk under /dev');
+  const whole = disks.find((disk) => disk.name === name);
+  if (whole) return whole;
+  const holder = disks.find((disk) => disk.partitions.some((p) => p.name === name));
+  if (holder) throw new InstallError(`install.device ${path} is ${real}, a partition of ${holder.device}`, `name the whole disk, ${holder.device}: the image brings its own partitions`);
+  throw new InstallError(`install.device ${path} is ${real}, which is not a disk to install on`, `the disks here are ${disks.map(diskTitle).join('; ') || 'none'}`);
+}
+
+/**
+ * The disk to install on, checked: not the medium the live system runs from, writable, big enough,
+ * with 512-byte sectors, and (unless `wipe`) holding no partitions or filesystem.
+ */
+export function chooseDisk(system: System, settings: InstallSettings, options: { medium?: string; minimumSize: number }): Disk {
+  const disks = listDisks(system).filter((disk) => disk.device !== options.medium);
+  let disk: Disk;
+  if (settings.device === ONLY_EMPTY_DISK) {
+    const empty = disks.filter((d) => isEmpty(d) && !d.readOnly && d.size > 0);
+    if (empty.length !== 1) {
+      const seen = disks.map((d) => `${diskTitle(d)} holds ${diskContents(d)}`).join('; ') || 'no disks';
+      throw new InstallError(
+        `install.device ${ONLY_EMPTY_DISK}: ${empty.length === 0 ? 'no disk is empty' : `${empty.length} disks are empty`} (${seen})`,
+        'name the disk with install.device: /dev/disk/by-id/...',
+      );
+    }
+    disk = empty[0]!;
+  } else {
+    if (options.medium && existsSync(settings.device) && realpathSync(settings.device) === options.medium) {
+      throw new InstallError(`install.device ${settings.device} is the medium this installer runs from`, 'name another disk');
+    }
+    disk = diskNamed(system, settings.device, disks);
+  }
+  if (disk.readOnly) throw new InstallError(`${diskTitle(disk)} is read-only`, 'name a writable disk');
+  if (disk.size < options.minimumSize) {
+    throw new InstallError(`${diskTitle(disk)} is smaller than the image (${formatBytes(options.minimumSize)})`, 'name a bigger disk, or make the image smaller (disk.slotSize and disk.dataSize in the recipe)');
+  }
+  if (disk.logicalBlockSize !== 512) {
+    throw new InstallError(`${diskTitle(disk)} has ${disk.logicalBlockSize}-byte sectors; slipway's partition tables are written for 512-byte sectors`, 'name a disk with 512-byte sectors (most can be switched with nvme format)');
+  }
+  if (!isEmpty(disk) && !settings.wipe) {
+    throw new InstallError(
+      `${diskTitle(disk)} holds ${diskContents(disk)}; nothing was written to it`,
+      'to install over it (all of it is lost), set install.wipe: true in the host config; or name another disk',
+    );
+  }
+  return disk;
+}

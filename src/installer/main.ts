@@ -1,0 +1,176 @@
+/**
+ * `slipway-install`, bundled into the image as /usr/lib/slipway/install.cjs. slipway-install.service
+ * runs it when the host runs live from the installer ISO (slipway.live= on the command line). With
+ * a disk named (install.device in the host config the live system was provisioned from, or
+ * slipway.install.device= on the command line), it writes the image onto that disk, reads it all
+ * back, writes the partition table for the disk's size, puts the host config on the new ESP so the
+ * installed host provisions itself at its first boot, and powers off (or reboots). Without one, the
+ * host simply runs live.
+ *
+ * Prints `slipway-install: ...` lines, progress among them; on a problem, `error:` and `hint:`
+ * lines, writes nothing more and exits with the install error's code (15).
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { describeError } from '../error-report.ts';
+import { InstallError } from '../errors.ts';
+import { FACTS_PATH, factsFromManifest, type ManifestFacts } from '../hostconfig/facts.ts';
+import { isIgnition } from '../hostconfig/ignition.ts';
+import { parseHostConfig } from '../hostconfig/load.ts';
+import { InstallSchema, type InstallSettings } from '../hostconfig/schema.ts';
+import { readYaml } from '../shared/yaml.ts';
+import { installMapName, parseInstallMap, type InstallMap } from '../shared/install-map.ts';
+import { PARTITION_TYPES } from '../shared/layout.ts';
+import { transferRate } from '../shared/rate.ts';
+import { chooseDisk, diskContents, diskTitle, isEmpty, LIVE_SYSTEM, readDisk, type Disk } from './disks.ts';
+import { verifyImage, writeImage, writePartitionTable, type Progress } from './write.ts';
+
+/** Where the live initrd hands over the medium (runtime/initrd/live.sh). */
+const LIVE_MEDIUM = '/run/slipway/live';
+/** What the live system's first boot kept of its host config (runtime/initrd/provision.sh). */
+const STATE = '/var/lib/slipway';
+
+function say(text: string): void {
+  process.stdout.write(`slipway-install: ${text}\n`);
+}
+
+function commandLineArgument(cmdline: string, name: string): string | undefined {
+  for (const word of cmdline.trim().split(/\s+/)) {
+    if (word === name) return '';
+    if (word.startsWith(`${name}=`)) return word.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+interface HostConfigFile {
+  file: string;
+  ignition: boolean;
+}
+
+/** The install settings: the command line's, else the host config's. */
+function installSettings(cmdline: string): { settings?: InstallSettings; config?: HostConfigFile } {
+  const configFile = join(STATE, 'provision', 'config');
+  let config: HostConfigFile | undefined;
+  let settings: InstallSettings | undefined;
+  if (existsSync(configFile)) {
+    const text = readFileSync(configFile, 'utf8');
+    const source = readFileSync(join(STATE, 'provisioned'), 'utf8').trim();
+    const facts = factsFromManifest(JSON.parse(readFileSync(FACTS_PATH, 'utf8')) as ManifestFacts);
+    settings = parseHostConfig(text, source, facts).install;
+    const read = readYaml(text);
+    config = { file: configFile, ignition: read.ok && isIgnition(read.value) };
+  }
+  const device = commandLineArgument(cmdline, 'slipway.install.device');
+  if (device !== undefined) {
+    const parsed = InstallSchema.safeParse({ device, wipe: commandLineArgument(cmdline, 'slipway.install.wipe') !== undefined });
+    if (!parsed.success) throw new InstallError(`slipway.install.device=${device}: ${parsed.error.issues[0]!.message}`, 'fix the kernel command line');
+    settings = parsed.data;
+  }
+  return { settings, config };
+}
+
+function loadMap(image: string): InstallMap {
+  const file = join(LIVE_MEDIUM, 'slipway', installMapName(image));
+  if (!existsSync(file)) throw new InstallError(`the medium has no ${installMapName(image)}`, 'boot the ISO slipway built for this image');
+  const result = parseInstallMap(readFileSync(file, 'utf8'));
+  if ('problem' in result) throw new InstallError(`${file} is not an install map: ${result.problem}`, 'the ISO is damaged, or from another slipway: build it again');
+  return result.map;
+}
+
+/** The whole disk the live system runs from: a CD drive, or the USB stick the ISO was written to. */
+function mediumDisk(): string | undefined {
+  const source = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')).find(([, target]) => target === LIVE_MEDIUM)?.[0];
+  if (!source) return undefined;
+  const name = source.replace(/^\/dev\//, '');
+  const sysfs = `/sys/class/block/${name}`;
+  return `/dev/${existsSync(join(sysfs, 'partition')) ? basename(dirname(realpathSync(sysfs))) : name}`;
+}
+
+function refuseIfMounted(disk: Disk): void {
+  const devices = new Set([disk.device, ...disk.partitions.map((p) => `/dev/${p.name}`)]);
+  const mounted = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')).filter(([source]) => devices.has(source!));
+  if (mounted.length > 0) {
+    throw new InstallError(`${diskTitle(disk)} is in use: ${mounted.map(([source, target]) => `${source} is mounted at ${target}`).join(', ')}`, 'unmount it, or name another disk');
+  }
+}
+
+/** Progress lines at every tenth of the way, and the rate. */
+function progressPrinter(started: number): Progress {
+  let shown = { phase: '', tenth: -1 };
+  return (phase, done, total) => {
+    const tenth = Math.floor((done / total) * 10);
+    if (phase === shown.phase && tenth === shown.tenth) return;
+    shown = { phase, tenth };
+    const verb = phase === 'write' ? 'written' : 'read back';
+    say(`${verb} ${(done / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB (${tenth * 10}%), ${transferRate(done, started).replace(/^.* at /, '')}`);
+  };
+}
+
+/** Waits for udev to make a device node (a new partition's), up to 10 s. */
+function waitForDevice(path: string): void {
+  for (let tries = 0; tries < 100 && !existsSync(path); tries++) execFileSync('sleep', ['0.1']);
+  if (!existsSync(path)) throw new InstallError(`${path} did not appear after the partition table was written`, 'the installed disk is complete but holds no host config: give it one on a config drive');
+}
+
+/** The host config (and the plan compiled from it) onto the installed ESP, where its first boot looks. */
+function handOverConfig(disk: Disk, map: InstallMap, config: HostConfigFile): string {
+  execFileSync('blockdev', ['--rereadpt', disk.device], { stdio: 'pipe' });
+  execFileSync('udevadm', ['settle', '--timeout=10'], { stdio: 'pipe' });
+  const number = map.partitions.findIndex((p) => p.type === PARTITION_TYPES.esp) + 1;
+  const esp = readDisk(LIVE_SYSTEM, disk.name).partitions[number - 1];
+  if (!esp) throw new InstallError(`the kernel does not show partition ${number} of ${disk.device} after the install`, 'the installed disk is complete but holds no host config: give it one on a config drive');
+  const device = `/dev/${esp.name}`;
+  waitForDevice(device);
+  const mountPoint = '/run/slipway/install-esp';
+  mkdirSync(mountPoint, { recursive: true });
+  execFileSync('mount', ['-t', 'vfat', '-o', 'nodev,nosuid,noexec', device, mountPoint], { stdio: 'pipe' });
+  try {
+    mkdirSync(join(mountPoint, 'slipway'), { recursive: true });
+    const name = config.ignition ? 'config.ign' : 'config.yaml';
+    copyFileSync(config.file, join(mountPoint, 'slipway', name));
+    const plan = join(STATE, 'provision', 'plan.tar');
+    if (existsSync(plan)) copyFileSync(plan, join(mountPoint, 'slipway', 'plan.tar'));
+    execFileSync('sync', ['-f', mountPoint]);
+    return `${device}:/slipway/${name}`;
+  } finally {
+    execFileSync('umount', [mountPoint], { stdio: 'pipe' });
+  }
+}
+
+function install(cmdline: string): void {
+  const image = commandLineArgument(cmdline, 'slipway.live');
+  if (!image) throw new InstallError('this host is not running live from the installer ISO', 'boot the ISO `slipway build --format iso` made');
+  const { settings, config } = installSettings(cmdline);
+  if (!settings) {
+    say('no disk to install on (install.device in the host config, or slipway.install.device= on the kernel command line): running live');
+    return;
+  }
+  const map = loadMap(image);
+  const disk = chooseDisk(LIVE_SYSTEM, settings, { medium: mediumDisk(), minimumSize: map.minimumSize });
+  refuseIfMounted(disk);
+  if (!isEmpty(disk)) {
+    say(`wiping ${diskTitle(disk)}, which held ${diskContents(disk)} (install.wipe is set)`);
+    for (const device of [...disk.partitions.map((p) => `/dev/${p.name}`), disk.device]) execFileSync('wipefs', ['-a', '-q', device], { stdio: 'pipe' });
+  }
+  const started = performance.now();
+  say(`installing ${image} on ${diskTitle(disk)}`);
+  const progress = progressPrinter(started);
+  const written = writeImage(disk.device, disk.size, map, join(LIVE_MEDIUM, 'slipway'), progress);
+  const verifyStarted = performance.now();
+  verifyImage(disk.device, map, progressPrinter(verifyStarted));
+  writePartitionTable(disk.device, disk.size, map);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  say(`${image} is on ${disk.device}: ${transferRate(written, started, verifyStarted)} written, all of it read back and matched, in ${seconds} s; partition table written for ${(disk.size / 1073741824).toFixed(1)} GiB`);
+  if (config) say(`the host config is on the installed ESP (${handOverConfig(disk, map, config)}): the installed host provisions itself from it`);
+  say(settings.then === 'reboot' ? 'rebooting into the installed host' : 'powering off: remove the installer medium, then power on');
+  execFileSync('systemctl', ['--no-block', settings.then], { stdio: 'pipe' });
+}
+
+try {
+  install(readFileSync('/proc/cmdline', 'utf8'));
+} catch (error) {
+  const { text, exitCode } = describeError('slipway-install', error, { everyLine: true });
+  process.stdout.write(text);
+  process.exitCode = exitCode;
+}
