@@ -1,7 +1,8 @@
 # Sourced by init when the command line has slipway.live=NAME_VERSION (the installer ISO's UKI): the
 # root and its verity data are files on the medium the machine booted from, a CD or a USB stick
 # holding the ISO, opened from read-only loop devices; dm-verity checks every block read against
-# the root hash this UKI carries. /var is in memory. The medium stays mounted for the installer.
+# the root hash this UKI carries. /var is in memory. The installer (slipway-install.service) is told
+# which device the medium is, and mounts it again itself.
 
 LIVE_MEDIUM=/run/live-medium
 
@@ -26,17 +27,17 @@ live_find_medium() {
 
 # Sets DATA_DEV and HASH_DEV to the medium's root and verity data.
 live_root() {
-	medium=$(live_find_medium "$1") || fail "no CD or USB stick holds slipway/$1.root.squashfs (the ISO this UKI came from)"
+	LIVE_DEVICE=$(live_find_medium "$1") || fail "no CD or USB stick holds slipway/$1.root.squashfs (the ISO this UKI came from)"
 	losetup -r /dev/loop0 "$LIVE_MEDIUM/slipway/$1.root.squashfs" || fail "cannot attach the medium's root to /dev/loop0"
 	losetup -r /dev/loop1 "$LIVE_MEDIUM/slipway/$1.root.verity" || fail "cannot attach the medium's verity data to /dev/loop1"
 	DATA_DEV=/dev/loop0
 	HASH_DEV=/dev/loop1
-	say "running live from $medium"
+	say "running live from $LIVE_DEVICE"
 }
 
-# Hands the medium to the live system at /run/slipway/live: systemd keeps a /run that is mounted already.
-live_keep_medium() {
-	mount -t tmpfs -o nodev,nosuid,mode=0755,size=20% tmpfs /sysroot/run || fail "cannot mount /run for the live system"
-	mkdir -p /sysroot/run/slipway/live
-	mount --move "$LIVE_MEDIUM" /sysroot/run/slipway/live || fail "cannot hand the medium to the live system"
+# Tells the live system which device the medium is, in /var/lib/slipway/live-medium. The medium's
+# mount leaves the initrd's view only: the loop devices keep it open.
+live_name_medium() {
+	echo "$LIVE_DEVICE" >"$STATE/live-medium" || fail "cannot write $STATE/live-medium"
+	umount -l "$LIVE_MEDIUM"
 }

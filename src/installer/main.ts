@@ -26,10 +26,10 @@ import { transferRate } from '../shared/rate.ts';
 import { chooseDisk, diskContents, diskTitle, isEmpty, LIVE_SYSTEM, readDisk, type Disk } from './disks.ts';
 import { verifyImage, writeImage, writePartitionTable, type Progress } from './write.ts';
 
-/** Where the live initrd hands over the medium (runtime/initrd/live.sh). */
-const LIVE_MEDIUM = '/run/slipway/live';
-/** What the live system's first boot kept of its host config (runtime/initrd/provision.sh). */
+/** What the live system's first boot kept of its host config (runtime/initrd/provision.sh), and the medium's device (live.sh). */
 const STATE = '/var/lib/slipway';
+/** Where the installer mounts the medium. */
+const LIVE_MEDIUM = '/run/slipway/live-medium';
 
 function say(text: string): void {
   process.stdout.write(`slipway-install: ${text}\n`);
@@ -78,11 +78,27 @@ function loadMap(image: string): InstallMap {
   return result.map;
 }
 
-/** The whole disk the live system runs from: a CD drive, or the USB stick the ISO was written to. */
-function mediumDisk(): string | undefined {
-  const source = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')).find(([, target]) => target === LIVE_MEDIUM)?.[0];
-  if (!source) return undefined;
-  const name = source.replace(/^\/dev\//, '');
+/** The device the live system runs from, a CD drive or the USB stick the ISO was written to, as the initrd found it. */
+function mediumDevice(): string {
+  const file = join(STATE, 'live-medium');
+  if (!existsSync(file)) throw new InstallError('the initrd did not say which device the installer medium is', 'boot the ISO `slipway build --format iso` made');
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Mounts the medium read-only at LIVE_MEDIUM for as long as `use` runs. */
+function withMedium<T>(device: string, use: () => T): T {
+  mkdirSync(LIVE_MEDIUM, { recursive: true });
+  execFileSync('mount', ['-t', 'iso9660', '-o', 'ro,nodev,nosuid,noexec', device, LIVE_MEDIUM], { stdio: 'pipe' });
+  try {
+    return use();
+  } finally {
+    execFileSync('umount', [LIVE_MEDIUM], { stdio: 'pipe' });
+  }
+}
+
+/** The whole disk a device is on. */
+function wholeDisk(device: string): string {
+  const name = device.replace(/^\/dev\//, '');
   const sysfs = `/sys/class/block/${name}`;
   return `/dev/${existsSync(join(sysfs, 'partition')) ? basename(dirname(realpathSync(sysfs))) : name}`;
 }
@@ -146,8 +162,13 @@ function install(cmdline: string): void {
     say('no disk to install on (install.device in the host config, or slipway.install.device= on the kernel command line): running live');
     return;
   }
+  const medium = mediumDevice();
+  withMedium(medium, () => installFrom(image, medium, settings, config));
+}
+
+function installFrom(image: string, medium: string, settings: InstallSettings, config: HostConfigFile | undefined): void {
   const map = loadMap(image);
-  const disk = chooseDisk(LIVE_SYSTEM, settings, { medium: mediumDisk(), minimumSize: map.minimumSize });
+  const disk = chooseDisk(LIVE_SYSTEM, settings, { medium: wholeDisk(medium), minimumSize: map.minimumSize });
   refuseIfMounted(disk);
   if (!isEmpty(disk)) {
     say(`wiping ${diskTitle(disk)}, which held ${diskContents(disk)} (install.wipe is set)`);

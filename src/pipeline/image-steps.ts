@@ -30,7 +30,8 @@ export async function makeInitrd(ctx: Pick<BuildState, 'plan' | 'cache' | 'tree'
   const { kernel, plan } = ctx;
   const bootModules = moduleClosure(kernel, plan.kernel.initrdModules, []);
   const provisionModules = moduleClosure(kernel, plan.kernel.provisionModules, []).filter((m) => !bootModules.includes(m));
-  const liveModules = moduleClosure(kernel, plan.kernel.liveModules, []).filter((m) => !bootModules.includes(m) && !provisionModules.includes(m));
+  // Some (isofs) are provisioning's too: live, they are needed before it.
+  const liveModules = moduleClosure(kernel, plan.kernel.liveModules, []).filter((m) => !bootModules.includes(m));
   const modules = initrdModulesArchive(ctx.tree, kernel, { boot: bootModules, provision: provisionModules, live: liveModules }, plan.sourceDateEpoch);
   const programs = ctx.initrdPrograms ?? compressInitrdArchive(initrdProgramsArchive(ctx.initrdTree, plan.sourceDateEpoch, plan.disk.encryption === 'tpm2'), ctx.cache, true);
   rmSync(ctx.initrdTree.root, { recursive: true, force: true });

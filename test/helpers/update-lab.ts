@@ -48,9 +48,9 @@ export async function openLab(): Promise<UpdateLab> {
 
 /**
  * The default host at `version`, following the lab's repository, its page naming the version;
- * `change` breaks or alters it, `secureBootKeys` signs it.
+ * `change` breaks or alters it, `secureBootKeys` signs it, `formats` adds an installer ISO, say.
  */
-export async function buildVersion(lab: UpdateLab, version: string, change: RecipeChange = () => {}, secureBootKeys?: string): Promise<string> {
+export async function buildVersion(lab: UpdateLab, version: string, change: RecipeChange = () => {}, secureBootKeys?: string, formats = 'raw'): Promise<string> {
   const { dir } = await buildVariant((recipe) => {
     recipe.version = version;
     recipe.update = { url: `http://10.0.2.2:${lab.server.port}`, trustedRoot: lab.trustedRoot };
@@ -59,7 +59,7 @@ export async function buildVersion(lab: UpdateLab, version: string, change: Reci
     recipe.health = { timeoutSeconds: 60 };
     recipe.files[0].content = `<!doctype html>\n<title>slipway</title>\n<h1>Hello from version ${version}</h1>\n`;
     change(recipe);
-  }, 'raw', secureBootKeys ? ['--secure-boot-keys', secureBootKeys] : []);
+  }, formats, secureBootKeys ? ['--secure-boot-keys', secureBootKeys] : []);
   lab.builds.set(version, join(dir, 'out'));
   return join(dir, 'out');
 }
