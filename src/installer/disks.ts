@@ -34,6 +34,8 @@ export interface System {
   sysfs: string;
   /** blkid's low-level probe of a device: its KEY=value pairs, none when it finds nothing. */
   probe(device: string): Record<string, string>;
+  /** The block device a path leads to (/dev/disk/by-id/... → /dev/nvme0n1); undefined if none does. */
+  resolve(path: string): string | undefined;
 }
 
 export const LIVE_SYSTEM: System = {
@@ -44,6 +46,14 @@ export const LIVE_SYSTEM: System = {
       return Object.fromEntries(text.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
     } catch {
       return {}; // blkid exits 2 when it finds nothing
+    }
+  },
+  resolve(path) {
+    try {
+      const real = realpathSync(path);
+      return statSync(real).isBlockDevice() ? real : undefined;
+    } catch {
+      return undefined;
     }
   },
 };
@@ -109,14 +119,9 @@ export function diskContents(disk: Disk): string {
 
 /** The disk a device path names: /dev/disk/by-id/... and the like resolve to the disk they link to. */
 function diskNamed(system: System, path: string, disks: Disk[]): Disk {
-  let real: string;
-  try {
-    real = realpathSync(path);
-  } catch {
-    throw new InstallError(`install.device ${path} does not exist`, `the disks here are ${disks.map(diskTitle).join('; ') || 'none'}: name one of them, best by a /dev/disk/by-id/ path`);
-  }
+  const real = system.resolve(path);
+  if (!real) throw new InstallError(`install.device ${path} is no block device here`, `the disks here are ${disks.map(diskTitle).join('; ') || 'none'}: name one of them, best by a /dev/disk/by-id/ path`);
   const name = real.replace(/^\/dev\//, '');
-  if (!statSync(real).isBlockDevice()) throw new InstallError(`install.device ${path} is not a block device`, 'name a whole disk under /dev');
   const whole = disks.find((disk) => disk.name === name);
   if (whole) return whole;
   const holder = disks.find((disk) => disk.partitions.some((p) => p.name === name));
@@ -142,7 +147,7 @@ export function chooseDisk(system: System, settings: InstallSettings, options: {
     }
     disk = empty[0]!;
   } else {
-    if (options.medium && existsSync(settings.device) && realpathSync(settings.device) === options.medium) {
+    if (options.medium && system.resolve(settings.device) === options.medium) {
       throw new InstallError(`install.device ${settings.device} is the medium this installer runs from`, 'name another disk');
     }
     disk = diskNamed(system, settings.device, disks);

@@ -35,6 +35,16 @@ function say(text: string): void {
   process.stdout.write(`slipway-install: ${text}\n`);
 }
 
+/** Runs a system tool; a failure is an install error that names the tool and what it said. */
+function run(program: string, args: string[], doing: string): void {
+  try {
+    execFileSync(program, args, { stdio: 'pipe' });
+  } catch (error) {
+    const said = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() || (error as Error).message;
+    throw new InstallError(`cannot ${doing}: ${program} ${args.join(' ')}: ${said}`, 'see the lines above; the disk named in install.device may be left without a partition table');
+  }
+}
+
 function commandLineArgument(cmdline: string, name: string): string | undefined {
   for (const word of cmdline.trim().split(/\s+/)) {
     if (word === name) return '';
@@ -88,11 +98,11 @@ function mediumDevice(): string {
 /** Mounts the medium read-only at LIVE_MEDIUM for as long as `use` runs. */
 function withMedium<T>(device: string, use: () => T): T {
   mkdirSync(LIVE_MEDIUM, { recursive: true });
-  execFileSync('mount', ['-t', 'iso9660', '-o', 'ro,nodev,nosuid,noexec', device, LIVE_MEDIUM], { stdio: 'pipe' });
+  run('mount', ['-t', 'iso9660', '-o', 'ro,nodev,nosuid,noexec', device, LIVE_MEDIUM], `mount the installer medium ${device}`);
   try {
     return use();
   } finally {
-    execFileSync('umount', [LIVE_MEDIUM], { stdio: 'pipe' });
+    run('umount', [LIVE_MEDIUM], 'unmount the installer medium');
   }
 }
 
@@ -123,34 +133,45 @@ function progressPrinter(started: number): Progress {
   };
 }
 
-/** Waits for udev to make a device node (a new partition's), up to 10 s. */
-function waitForDevice(path: string): void {
-  for (let tries = 0; tries < 100 && !existsSync(path); tries++) execFileSync('sleep', ['0.1']);
-  if (!existsSync(path)) throw new InstallError(`${path} did not appear after the partition table was written`, 'the installed disk is complete but holds no host config: give it one on a config drive');
+/**
+ * The kernel's view of the new partitions. udev, which watches disks, reads the table again itself
+ * when the installer closes the disk (and holds it while it does, so BLKRRPART then fails with
+ * EBUSY): wait for it, and ask the kernel only if the partition has not appeared.
+ */
+function partitionDevice(disk: Disk, number: number): string {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      execFileSync('udevadm', ['settle', '--timeout=10'], { stdio: 'pipe' });
+    } catch {
+      // Events still queued after 10 s: look anyway.
+    }
+    const partition = readDisk(LIVE_SYSTEM, disk.name).partitions[number - 1];
+    if (partition && existsSync(`/dev/${partition.name}`)) return `/dev/${partition.name}`;
+    try {
+      execFileSync('blockdev', ['--rereadpt', disk.device], { stdio: 'pipe' });
+    } catch {
+      execFileSync('sleep', ['0.5']);
+    }
+  }
+  throw new InstallError(`the kernel does not show partition ${number} of ${disk.device} after the install`, 'the installed disk is complete but holds no host config: give it one on a config drive');
 }
 
 /** The host config (and the plan compiled from it) onto the installed ESP, where its first boot looks. */
 function handOverConfig(disk: Disk, map: InstallMap, config: HostConfigFile): string {
-  execFileSync('blockdev', ['--rereadpt', disk.device], { stdio: 'pipe' });
-  execFileSync('udevadm', ['settle', '--timeout=10'], { stdio: 'pipe' });
-  const number = map.partitions.findIndex((p) => p.type === PARTITION_TYPES.esp) + 1;
-  const esp = readDisk(LIVE_SYSTEM, disk.name).partitions[number - 1];
-  if (!esp) throw new InstallError(`the kernel does not show partition ${number} of ${disk.device} after the install`, 'the installed disk is complete but holds no host config: give it one on a config drive');
-  const device = `/dev/${esp.name}`;
-  waitForDevice(device);
+  const device = partitionDevice(disk, map.partitions.findIndex((p) => p.type === PARTITION_TYPES.esp) + 1);
   const mountPoint = '/run/slipway/install-esp';
   mkdirSync(mountPoint, { recursive: true });
-  execFileSync('mount', ['-t', 'vfat', '-o', 'nodev,nosuid,noexec', device, mountPoint], { stdio: 'pipe' });
+  run('mount', ['-t', 'vfat', '-o', 'nodev,nosuid,noexec', device, mountPoint], `mount the installed ESP ${device}`);
   try {
     mkdirSync(join(mountPoint, 'slipway'), { recursive: true });
     const name = config.ignition ? 'config.ign' : 'config.yaml';
     copyFileSync(config.file, join(mountPoint, 'slipway', name));
     const plan = join(STATE, 'provision', 'plan.tar');
     if (existsSync(plan)) copyFileSync(plan, join(mountPoint, 'slipway', 'plan.tar'));
-    execFileSync('sync', ['-f', mountPoint]);
+    run('sync', ['-f', mountPoint], 'write the host config to the installed ESP');
     return `${device}:/slipway/${name}`;
   } finally {
-    execFileSync('umount', [mountPoint], { stdio: 'pipe' });
+    run('umount', [mountPoint], 'unmount the installed ESP');
   }
 }
 
@@ -172,7 +193,7 @@ function installFrom(image: string, medium: string, settings: InstallSettings, c
   refuseIfMounted(disk);
   if (!isEmpty(disk)) {
     say(`wiping ${diskTitle(disk)}, which held ${diskContents(disk)} (install.wipe is set)`);
-    for (const device of [...disk.partitions.map((p) => `/dev/${p.name}`), disk.device]) execFileSync('wipefs', ['-a', '-q', device], { stdio: 'pipe' });
+    for (const device of [...disk.partitions.map((p) => `/dev/${p.name}`), disk.device]) run('wipefs', ['-a', '-q', device], `wipe ${device}`);
   }
   const started = performance.now();
   say(`installing ${image} on ${diskTitle(disk)}`);
@@ -185,7 +206,7 @@ function installFrom(image: string, medium: string, settings: InstallSettings, c
   say(`${image} is on ${disk.device}: ${transferRate(written, started, verifyStarted)} written, all of it read back and matched, in ${seconds} s; partition table written for ${(disk.size / 1073741824).toFixed(1)} GiB`);
   if (config) say(`the host config is on the installed ESP (${handOverConfig(disk, map, config)}): the installed host provisions itself from it`);
   say(settings.then === 'reboot' ? 'rebooting into the installed host' : 'powering off: remove the installer medium, then power on');
-  execFileSync('systemctl', ['--no-block', settings.then], { stdio: 'pipe' });
+  run('systemctl', ['--no-block', settings.then], settings.then);
 }
 
 try {

@@ -5,7 +5,7 @@
  * was cut short has no partition table, and no firmware boots half an image from it.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InstallError } from '../errors.ts';
 import { dropCachedBlocks } from '../shared/blockdev.ts';
@@ -48,6 +48,11 @@ function gptFor(map: InstallMap, diskSize: number) {
   );
 }
 
+/** Drops the kernel's cache of a block device; a disk image file (in tests) has none to drop. */
+function readFromDisk(device: string): void {
+  if (statSync(device).isBlockDevice()) dropCachedBlocks(device);
+}
+
 /** Zeros where a partition table may be: the first and the last MiB of the disk. */
 function clearPartitionTables(fd: number, diskSize: number): void {
   const zeros = Buffer.alloc(MiB);
@@ -88,7 +93,7 @@ export function writeImage(device: string, diskSize: number, map: InstallMap, di
 
 /** Reads every range back from the disk itself (the kernel's cache of it dropped first) and checks its sha256. */
 export function verifyImage(device: string, map: InstallMap, progress: Progress): void {
-  dropCachedBlocks(device);
+  readFromDisk(device);
   const total = bytesToWrite(map);
   const fd = openSync(device, 'r');
   const buffer = Buffer.alloc(CHUNK);
@@ -124,7 +129,7 @@ export function writePartitionTable(device: string, diskSize: number, map: Insta
   } finally {
     closeSync(fd);
   }
-  dropCachedBlocks(device);
+  readFromDisk(device);
   const check = openSync(device, 'r');
   try {
     for (const [bytes, offset] of [[gpt.head, 0], [gpt.tail, gpt.tailOffset]] as const) {

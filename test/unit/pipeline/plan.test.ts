@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
 import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
-import { artifactPath, netbootCommandLine, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
+import { artifactPath, liveCommandLine, netbootCommandLine, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
 import { RecipeError } from '../../../src/errors.ts';
 import { RecipeSchema, type ModuleSet } from '../../../src/recipe/schema.ts';
 
@@ -102,6 +102,15 @@ describe('planImage', () => {
     expect(netbootCommandLine(plan, 'ab'.repeat(32))).toMatch(/^roothash=(ab){32} .* slipway\.netboot=http:\/\/192\.0\.2\.10\/images\/edge_2\.1\.0$/);
     expect(plan.kernel.initrdModules).toEqual(expect.arrayContaining(['virtio_net', 'loop']));
     expect(plan.formats).toEqual(['raw', 'netboot']);
+  });
+
+  it('plans an installer ISO whose UKI runs the root from the medium, with what finds a CD or USB stick in the initrd', () => {
+    const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw', 'iso'] });
+    expect(plan.artifacts).toMatchObject({ raw: 'edge_2.1.0.raw', iso: 'edge_2.1.0.iso' });
+    expect(liveCommandLine(plan, 'ab'.repeat(32))).toMatch(/^roothash=(ab){32} .* slipway\.live=edge_2\.1\.0$/);
+    expect(plan.kernel.liveModules).toEqual(expect.arrayContaining(['sr_mod', 'isofs', 'ahci', 'usb_storage', 'loop']));
+    expect(plan.kernel.modules).toEqual(expect.arrayContaining(plan.kernel.liveModules));
+    expect(planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] }).kernel.liveModules).toEqual([]);
   });
 
   it('refuses --format netboot without netboot.url, and netboot with a sealed /var', () => {

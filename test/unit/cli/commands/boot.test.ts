@@ -110,6 +110,13 @@ describe('parseDisk', () => {
 
   it.each(['', 'big', '20G,scsi', '20G,nvme,x', '10K', ',nvme'])('refuses %j, saying what it expects', (text) => {
     expect(() => parseDisk(text)).toThrow(UsageError);
-    expect(() => parseDisk(text)).toThrow(`--disk ${text}: expected SIZE[,BUS], such as 20G,nvme`);
+    expect(() => parseDisk(text)).toThrow(`--disk ${text}: expected SIZE[,BUS] or FILE[,BUS], such as 20G,nvme`);
+  });
+
+  it('takes a disk file to write in place, which must exist', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'slipway-disk-')), 'server.qcow2');
+    expect(() => parseDisk(`${file},nvme`)).toThrow(`no disk file ${file}`);
+    writeFileSync(file, '');
+    expect(parseDisk(`${file},nvme`)).toEqual({ file, bus: 'nvme' });
   });
 });
