@@ -13,6 +13,7 @@ import { parseRecipe } from '../src/recipe/load.ts';
 import { secondsToDemoPage } from './demo-page.ts';
 import { FLOOR_MARKER, buildFloorDisk } from './floor.ts';
 import { measure } from './process-tree.ts';
+import { installBenchmark } from './install.ts';
 import { provisionBenchmark } from './provision.ts';
 import { trustBenchmark } from './trust.ts';
 import { updateBenchmark } from './update.ts';
@@ -190,4 +191,5 @@ export const benchmarks: Benchmark[] = [
   provisionBenchmark,
   updateBenchmark,
   trustBenchmark,
+  installBenchmark,
 ];

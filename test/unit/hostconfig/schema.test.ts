@@ -232,7 +232,7 @@ describe('HostFileSchema', () => {
 describe('hostConfigJsonSchema', () => {
   it('describes the input format with every top-level key and no extra keys allowed', () => {
     const schema = hostConfigJsonSchema() as { properties: Record<string, unknown>; additionalProperties: unknown };
-    expect(Object.keys(schema.properties).sort()).toEqual(['containers', 'files', 'hostname', 'network', 'sysctl', 'timezone', 'units', 'update', 'users']);
+    expect(Object.keys(schema.properties).sort()).toEqual(['containers', 'files', 'hostname', 'install', 'network', 'sysctl', 'timezone', 'units', 'update', 'users']);
     expect(schema.additionalProperties).toBe(false);
   });
 });

@@ -24,7 +24,7 @@ describe('parseFormats', () => {
   });
 
   it('rejects an unknown format', () => {
-    expect(() => parseFormats('vmdk')).toThrow(new UsageError('--format: unknown format vmdk', 'the formats are raw, qcow2, netboot'));
+    expect(() => parseFormats('vmdk')).toThrow(new UsageError('--format: unknown format vmdk', 'the formats are raw, qcow2, netboot, iso'));
   });
 
   // A check of `f in FORMATS` is true for every Object.prototype key: `--format toString` was once
