@@ -1,6 +1,7 @@
 /**
  * `slipway-install`, bundled into the image as /usr/lib/slipway/install.cjs. slipway-install.service
- * runs it when the host runs live from the installer ISO (slipway.live= on the command line). With
+ * runs it when the host runs live: from the installer ISO (slipway.live= on the command line), or
+ * netbooted (slipway.netboot=URL), when it reads the image from that URL's folder. With
  * a disk named (install.device in the host config the live system was provisioned from, or
  * slipway.install.device= on the command line), it writes the image onto that disk, reads it all
  * back, writes the partition table for the disk's size, puts the host config on the new ESP so the
@@ -24,6 +25,7 @@ import { installMapName, parseInstallMap, type InstallMap } from '../shared/inst
 import { PARTITION_TYPES } from '../shared/layout.ts';
 import { transferRate } from '../shared/rate.ts';
 import { chooseDisk, diskContents, diskTitle, isEmpty, LIVE_SYSTEM, readDisk, type Disk } from './disks.ts';
+import { folderMedium, httpMedium, readWhole, type Medium } from './medium.ts';
 import { verifyImage, writeImage, writePartitionTable, type Progress } from './write.ts';
 
 /** What the live system's first boot kept of its host config (runtime/initrd/provision.sh), and the medium's device (live.sh). */
@@ -80,11 +82,16 @@ function installSettings(cmdline: string): { settings?: InstallSettings; config?
   return { settings, config };
 }
 
-function loadMap(image: string): InstallMap {
-  const file = join(LIVE_MEDIUM, 'slipway', installMapName(image));
-  if (!existsSync(file)) throw new InstallError(`the medium has no ${installMapName(image)}`, 'boot the ISO slipway built for this image');
-  const result = parseInstallMap(readFileSync(file, 'utf8'));
-  if ('problem' in result) throw new InstallError(`${file} is not an install map: ${result.problem}`, 'the ISO is damaged, or from another slipway: build it again');
+/** The map is small: 64 KiB is more than any has. */
+const MAP_LIMIT = 1024 * 1024;
+
+async function loadMap(medium: Medium, image: string): Promise<InstallMap> {
+  const name = installMapName(image);
+  const text = (await readWhole(medium, name, MAP_LIMIT).catch((error: Error) => {
+    throw error instanceof InstallError ? error : new InstallError(`${medium.name} has no ${name}: ${error.message}`, 'boot the ISO (or serve the build folder) slipway built for this image');
+  })).toString('utf8');
+  const result = parseInstallMap(text);
+  if ('problem' in result) throw new InstallError(`${name} from ${medium.name} is not an install map: ${result.problem}`, 'the ISO (or the served folder) is damaged, or from another slipway: build it again');
   return result.map;
 }
 
@@ -96,11 +103,11 @@ function mediumDevice(): string {
 }
 
 /** Mounts the medium read-only at LIVE_MEDIUM for as long as `use` runs. */
-function withMedium<T>(device: string, use: () => T): T {
+async function withMedium<T>(device: string, use: () => Promise<T>): Promise<T> {
   mkdirSync(LIVE_MEDIUM, { recursive: true });
   run('mount', ['-t', 'iso9660', '-o', 'ro,nodev,nosuid,noexec', device, LIVE_MEDIUM], `mount the installer medium ${device}`);
   try {
-    return use();
+    return await use();
   } finally {
     run('umount', [LIVE_MEDIUM], 'unmount the installer medium');
   }
@@ -175,30 +182,51 @@ function handOverConfig(disk: Disk, map: InstallMap, config: HostConfigFile): st
   }
 }
 
-function install(cmdline: string): void {
-  const image = commandLineArgument(cmdline, 'slipway.live');
-  if (!image) throw new InstallError('this host is not running live from the installer ISO', 'boot the ISO `slipway build --format iso` made');
+/** Where this host's image comes from: the ISO it runs live from, or the folder URL it was netbooted from. */
+interface Source {
+  image: string;
+  /** The installer medium's disk, which is never installed on (none when netbooted). */
+  mediumDisk?: string;
+  /** Runs `use` with the medium readable. */
+  open<T>(use: (medium: Medium) => Promise<T>): Promise<T>;
+}
+
+function sourceOf(cmdline: string): Source {
+  const live = commandLineArgument(cmdline, 'slipway.live');
+  if (live) {
+    const device = mediumDevice();
+    return { image: live, mediumDisk: wholeDisk(device), open: (use) => withMedium(device, () => use(folderMedium(join(LIVE_MEDIUM, 'slipway')))) };
+  }
+  const url = commandLineArgument(cmdline, 'slipway.netboot');
+  if (url) {
+    const cut = url.lastIndexOf('/');
+    return { image: url.slice(cut + 1), open: (use) => use(httpMedium(url.slice(0, cut + 1))) };
+  }
+  throw new InstallError('this host is not running live from the installer ISO or over the network', 'boot the ISO `slipway build --format iso` made, or its netboot UKI');
+}
+
+async function install(cmdline: string): Promise<void> {
+  const source = sourceOf(cmdline);
   const { settings, config } = installSettings(cmdline);
   if (!settings) {
     say('no disk to install on (install.device in the host config, or slipway.install.device= on the kernel command line): running live');
     return;
   }
-  const medium = mediumDevice();
-  withMedium(medium, () => installFrom(image, medium, settings, config));
+  await source.open((medium) => installFrom(source, medium, settings, config));
 }
 
-function installFrom(image: string, medium: string, settings: InstallSettings, config: HostConfigFile | undefined): void {
-  const map = loadMap(image);
-  const disk = chooseDisk(LIVE_SYSTEM, settings, { medium: wholeDisk(medium), minimumSize: map.minimumSize });
+async function installFrom(source: Source, medium: Medium, settings: InstallSettings, config: HostConfigFile | undefined): Promise<void> {
+  const { image } = source;
+  const map = await loadMap(medium, image);
+  const disk = chooseDisk(LIVE_SYSTEM, settings, { medium: source.mediumDisk, minimumSize: map.minimumSize });
   refuseIfMounted(disk);
   if (!isEmpty(disk)) {
     say(`wiping ${diskTitle(disk)}, which held ${diskContents(disk)} (install.wipe is set)`);
     for (const device of [...disk.partitions.map((p) => `/dev/${p.name}`), disk.device]) run('wipefs', ['-a', '-q', device], `wipe ${device}`);
   }
   const started = performance.now();
-  say(`installing ${image} on ${diskTitle(disk)}`);
-  const progress = progressPrinter(started);
-  const written = writeImage(disk.device, disk.size, map, join(LIVE_MEDIUM, 'slipway'), progress);
+  say(`installing ${image} from ${medium.name} on ${diskTitle(disk)}`);
+  const written = await writeImage(disk.device, disk.size, map, medium, progressPrinter(started));
   const verifyStarted = performance.now();
   verifyImage(disk.device, map, progressPrinter(verifyStarted));
   writePartitionTable(disk.device, disk.size, map);
@@ -209,10 +237,8 @@ function installFrom(image: string, medium: string, settings: InstallSettings, c
   run('systemctl', ['--no-block', settings.then], settings.then);
 }
 
-try {
-  install(readFileSync('/proc/cmdline', 'utf8'));
-} catch (error) {
+install(readFileSync('/proc/cmdline', 'utf8')).catch((error: unknown) => {
   const { text, exitCode } = describeError('slipway-install', error, { everyLine: true });
   process.stdout.write(text);
   process.exitCode = exitCode;
-}
+});

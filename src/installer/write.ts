@@ -6,12 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import { InstallError } from '../errors.ts';
 import { dropCachedBlocks } from '../shared/blockdev.ts';
 import { writeGpt } from '../shared/gpt.ts';
 import { bytesToWrite, type InstallMap, type InstallRange } from '../shared/install-map.ts';
 import { MiB } from '../shared/layout.ts';
+import type { Medium } from './medium.ts';
 
 const CHUNK = 4 * MiB;
 
@@ -20,24 +20,18 @@ export interface Progress {
   (phase: 'write' | 'verify', done: number, total: number): void;
 }
 
-/** Reads `length` bytes of a range's source, chunk by chunk. */
-function* sourceChunks(range: InstallRange, dir: string, buffer: Buffer): Generator<Buffer> {
+/** A range's bytes, chunk by chunk: from the medium, or zeros. */
+async function* sourceChunks(range: InstallRange, medium: Medium, zeros: Buffer): AsyncGenerator<Buffer> {
   if (range.source === 'zeros') {
-    buffer.fill(0);
-    for (let left = range.length; left > 0; left -= Math.min(left, CHUNK)) yield buffer.subarray(0, Math.min(left, CHUNK));
+    for (let left = range.length; left > 0; left -= Math.min(left, CHUNK)) yield zeros.subarray(0, Math.min(left, CHUNK));
     return;
   }
-  const fd = openSync(join(dir, range.source.file), 'r');
-  try {
-    for (let done = 0; done < range.length;) {
-      const read = readSync(fd, buffer, 0, Math.min(CHUNK, range.length - done), range.source.at + done);
-      if (read === 0) throw new InstallError(`${range.source.file} on the medium ends before the image does`, 'the ISO is damaged: write it to the medium again');
-      yield buffer.subarray(0, read);
-      done += read;
-    }
-  } finally {
-    closeSync(fd);
+  let got = 0;
+  for await (const chunk of medium.chunks(range.source.file, range.source.at, range.length)) {
+    got += chunk.length;
+    yield chunk;
   }
+  if (got < range.length) throw new InstallError(`${range.source.file} on ${medium.name} ends before the image does`, 'the ISO (or the served folder) is damaged: make it again');
 }
 
 function gptFor(map: InstallMap, diskSize: number) {
@@ -61,10 +55,10 @@ function clearPartitionTables(fd: number, diskSize: number): void {
 }
 
 /** Writes the image; the partition table last. Returns the bytes written. */
-export function writeImage(device: string, diskSize: number, map: InstallMap, dir: string, progress: Progress): number {
+export async function writeImage(device: string, diskSize: number, map: InstallMap, medium: Medium, progress: Progress): Promise<number> {
   const total = bytesToWrite(map);
   const fd = openSync(device, 'r+');
-  const buffer = Buffer.alloc(CHUNK);
+  const zeros = Buffer.alloc(CHUNK);
   let done = 0;
   try {
     clearPartitionTables(fd, diskSize);
@@ -72,7 +66,7 @@ export function writeImage(device: string, diskSize: number, map: InstallMap, di
     for (const range of map.ranges) {
       const hash = createHash('sha256');
       let at = range.offset;
-      for (const chunk of sourceChunks(range, dir, buffer)) {
+      for await (const chunk of sourceChunks(range, medium, zeros)) {
         hash.update(chunk);
         writeSync(fd, chunk, 0, chunk.length, at);
         at += chunk.length;
@@ -81,7 +75,7 @@ export function writeImage(device: string, diskSize: number, map: InstallMap, di
       }
       if (hash.digest('hex') !== range.sha256) {
         const what = range.source === 'zeros' ? 'zeros' : range.source.file;
-        throw new InstallError(`the medium's ${what} for bytes ${range.offset}+${range.length} does not match the install map`, 'the ISO is damaged: write it to the medium again');
+        throw new InstallError(`${what} from ${medium.name} for bytes ${range.offset}+${range.length} does not match the install map`, 'the ISO (or the served folder) is damaged: make it again');
       }
     }
     fsyncSync(fd);

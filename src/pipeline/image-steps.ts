@@ -183,14 +183,16 @@ export async function writeDiskImage(ctx: Pick<BuildState, 'plan' | 'staging' | 
 }
 
 /**
- * With `--format iso`: the installer ISO. It boots the live UKI, which runs the root from the
- * medium; the installer writes the disk from the map and the packed ESP and /var beside it, and a
- * baked-in host config is on the medium for the live system and the installed one alike.
+ * With `--format iso` or `netboot`: what the installer writes the disk from (the map, and the packed
+ * ESP and /var), as outputs beside the netboot UKI, and with `iso` the installer ISO. The ISO boots
+ * the live UKI, which runs the root from the medium; a baked-in host config is on the medium for
+ * the live system and the installed one alike.
  */
-export async function makeInstallerIso(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'layout' | 'hostConfig' | 'hostConfigPlan'>): Promise<void> {
+export async function makeInstallers(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'layout' | 'hostConfig' | 'hostConfigPlan'>): Promise<void> {
   const { plan } = ctx;
+  if (!plan.artifacts.iso && !plan.artifacts.netboot) return;
+  const payload = writeInstallPayload(plan.artifacts.netboot ? ctx.staging : ctx.work, plan.basename, ctx.layout, diskContents(ctx));
   if (!plan.artifacts.iso) return;
-  const payload = writeInstallPayload(ctx.work, plan.basename, ctx.layout, diskContents(ctx));
   const onMedium = (source: string) => ({ name: basename(source), source });
   await makeIso(artifactPath(plan, ctx.staging, 'iso'), {
     efiProgram: liveUkiPath(ctx.work),

@@ -7,6 +7,7 @@ import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfi
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
 import { HOST_MODULES, INITRD_MODULES, LIVE_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
+import { installDataName, installMapName } from '../shared/install-map.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
 import { RecipeError } from '../errors.ts';
 import type { ToolName } from '../tools.ts';
@@ -107,7 +108,8 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     ...(recipe.netboot ? { netboot: { rootUrl: `${recipe.netboot.url.replace(/\/*$/, '/')}${basename}` } } : {}),
     artifacts: {
       ...Object.fromEntries(options.formats.filter(isDiskFormat).map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
-      ...(options.formats.includes(NETBOOT_FORMAT) ? { netboot: `${basename}.netboot.efi` } : {}),
+      // A netbooted host installs from the served folder as the ISO's does from its medium.
+      ...(options.formats.includes(NETBOOT_FORMAT) ? { netboot: `${basename}.netboot.efi`, installMap: installMapName(basename), installData: installDataName(basename) } : {}),
       ...(options.formats.includes(ISO_FORMAT) ? { iso: `${basename}.iso` } : {}),
       root: `${basename}.root.squashfs`,
       verity: `${basename}.root.verity`,

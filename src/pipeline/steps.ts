@@ -4,7 +4,7 @@
  */
 import type { BuildInputs } from './context.ts';
 import {
-  makeBootImage, makeFilesystems, makeInitrd, makeInstallerIso, makeRootFilesystem, makeVerity, writeDiskImage,
+  makeBootImage, makeFilesystems, makeInitrd, makeInstallers, makeRootFilesystem, makeVerity, writeDiskImage,
 } from './image-steps.ts';
 import { convertFormats, publishOutputs, writeChecksums, writeManifest } from './outputs.ts';
 import { writeSbom } from './sbom.ts';
@@ -41,7 +41,7 @@ const buildSteps = checkSteps
   .then('Make the UKI', makeBootImage)
   .then('Make the ESP and data filesystems', makeFilesystems)
   .then('Write the disk', writeDiskImage)
-  .then('Make the installer ISO', makeInstallerIso)
+  .then('Make the installer ISO, or what a netbooted host installs from', makeInstallers)
   .then('Convert formats', convertFormats)
   .then('Write manifest, SBOM and checksums', async (ctx) => {
     await writeManifest(ctx);

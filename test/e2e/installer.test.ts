@@ -110,7 +110,7 @@ describe('the installer ISO', () => {
     await waitForAgentLine(vm, '2.0.0 is good');
     expect(await (await fetch(`http://127.0.0.1:${http}/`)).text()).toMatch(/Hello from version 2\.0\.0/);
     expect((await ssh(sshPort, 'admin', key, 'hostname')).stdout).toBe('installed-host');
-  });
+  }, 900_000);
 
   it('refuses a disk that holds partitions and data, and leaves every byte of it as it was', async () => {
     const dir = tempDir('installer-refused');

@@ -5,14 +5,16 @@
  * its backup to the end. A changed byte on the medium or the disk is caught.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeInstallPayload } from '../../../src/bootimage/install-payload.ts';
 import { planLayout, writeDisk, type DiskLayout } from '../../../src/bootimage/disk.ts';
+import { folderMedium, httpMedium, readWhole, type Medium } from '../../../src/installer/medium.ts';
 import { verifyImage, writeImage, writePartitionTable } from '../../../src/installer/write.ts';
+import { serveFolder } from '../../helpers/static-server.ts';
 import { bytesToWrite, parseInstallMap, type InstallMap } from '../../../src/shared/install-map.ts';
 import { MiB, type PartitionRole } from '../../../src/shared/layout.ts';
 
@@ -20,7 +22,7 @@ let dir: string;
 let layout: DiskLayout;
 let contents: Partial<Record<PartitionRole, string>>;
 let map: InstallMap;
-let medium: string;
+let medium: Medium;
 
 /** A file of `size` bytes: zeros, with random bytes at the given MiBs. */
 function image(name: string, size: number, filledMiBs: number[]): string {
@@ -47,7 +49,7 @@ beforeAll(() => {
   const parsed = parseInstallMap(readFileSync(payload.map, 'utf8'));
   if ('problem' in parsed) throw new Error(parsed.problem);
   map = parsed.map;
-  medium = dir;
+  medium = folderMedium(dir);
 });
 
 describe('the install map', () => {
@@ -78,7 +80,7 @@ describe('installing from the map', () => {
     const disk = join(dir, 'same-size.disk');
     writeFileSync(disk, '');
     truncateSync(disk, layout.size);
-    const written = writeImage(disk, layout.size, map, medium, noProgress);
+    const written = await writeImage(disk, layout.size, map, medium, noProgress);
     verifyImage(disk, map, noProgress);
     writePartitionTable(disk, layout.size, map);
     expect(written).toBe(bytesToWrite(map));
@@ -93,14 +95,14 @@ describe('installing from the map', () => {
     const fd = openSync(disk, 'r+');
     writeSync(fd, Buffer.from('EFI PART old backup'), 0, 19, size - 512);
     closeSync(fd);
-    writeImage(disk, size, map, medium, noProgress);
+    await writeImage(disk, size, map, medium, noProgress);
     writePartitionTable(disk, size, map);
     const { stdout } = await execa('sfdisk', ['-d', disk]);
     expect(stdout).toContain(`last-lba: ${size / 512 - 34}`);
     await execa('sfdisk', ['--verify', disk]);
   });
 
-  it('stops when a byte on the medium or on the disk is not what the map says', () => {
+  it('stops when a byte on the medium or on the disk is not what the map says', async () => {
     const disk = join(dir, 'checked.disk');
     writeFileSync(disk, '');
     truncateSync(disk, layout.size);
@@ -110,14 +112,35 @@ describe('installing from the map', () => {
     damaged[MiB + 600] = damaged[MiB + 600]! ^ 1;
     writeFileSync(packed, damaged);
     try {
-      expect(() => writeImage(disk, layout.size, map, medium, noProgress)).toThrow("the medium's edge_1.0.0.install.bin for bytes");
+      await expect(writeImage(disk, layout.size, map, medium, noProgress)).rejects.toThrow('edge_1.0.0.install.bin from the medium for bytes');
     } finally {
       writeFileSync(packed, original);
     }
-    writeImage(disk, layout.size, map, medium, noProgress);
+    await writeImage(disk, layout.size, map, medium, noProgress);
     const fd = openSync(disk, 'r+');
-    writeSync(fd, Buffer.from([0x55]), 0, 1, map.ranges[3]!.offset + 100);
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, map.ranges[3]!.offset + 100);
+    writeSync(fd, Buffer.from([byte[0]! ^ 0xff]), 0, 1, map.ranges[3]!.offset + 100);
     closeSync(fd);
     expect(() => verifyImage(disk, map, noProgress)).toThrow('read back different');
+  });
+});
+
+describe('installing over HTTP, as a netbooted host does', () => {
+  it('reads the map and every range from the served folder with Range requests, to the same bytes', async () => {
+    const server = await serveFolder(dir);
+    try {
+      const http = httpMedium(`http://127.0.0.1:${server.port}/`);
+      const text = (await readWhole(http, 'edge_1.0.0.install.json', 1024 * 1024)).toString('utf8');
+      expect(parseInstallMap(text)).toEqual({ map });
+      const disk = join(dir, 'over-http.disk');
+      writeFileSync(disk, '');
+      truncateSync(disk, layout.size);
+      await writeImage(disk, layout.size, map, http, noProgress);
+      verifyImage(disk, map, noProgress);
+      await expect(readWhole(http, 'missing.json', 1024)).rejects.toThrow(/answered 404/);
+    } finally {
+      await server.close();
+    }
   });
 });
