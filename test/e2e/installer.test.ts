@@ -76,7 +76,7 @@ describe('the installer ISO', () => {
     await vm.exit();
     const log = vm.console;
     expect(log).toMatch(/slipway-initrd: running live from \/dev\/sr0/);
-    expect(log).toMatch(/slipway-install: installing host_1\.0\.0 on \/dev\/nvme0n1 \(QEMU NVMe Ctrl, 4\.0 GiB\)/);
+    expect(log).toMatch(/slipway-install: installing host_1\.0\.0 from the medium on \/dev\/nvme0n1 \(QEMU NVMe Ctrl, 4\.0 GiB\)/);
     expect(log).toMatch(/slipway-install: written \d+ of \d+ MiB \(50%\)/);
     expect(log).toMatch(/slipway-install: host_1\.0\.0 is on \/dev\/nvme0n1: .* all of it read back and matched/);
     expect(log).toMatch(/the host config is on the installed ESP \(\/dev\/nvme0n1p1:\/slipway\/config\.yaml\)/);

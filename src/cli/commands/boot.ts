@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { OVMF_CODE, OVMF_CODE_SECURE_BOOT, VirtualMachine } from '../../../qemu/runner.ts';
 import type { DiskBus, PortForward } from '../../../qemu/args.ts';
 import { parseSize } from '../../recipe/size.ts';
@@ -88,13 +88,32 @@ async function imageFor(target: string, values: OptionValues, global: GlobalFlag
   return resolve(plan.outDir, plan.artifacts.qcow2 ?? plan.artifacts.raw!);
 }
 
+/** The one NAME_VERSION.netboot.efi in `dir`, which `--netboot DIR` boots when no image is named. */
+function onlyNetbootUki(dir: string): string {
+  if (!existsSync(dir)) throw new UsageError(`--netboot ${dir}: no such folder`, 'name the folder a `build --format netboot` wrote');
+  const ukis = readdirSync(dir).filter((name) => name.endsWith('.netboot.efi'));
+  if (ukis.length !== 1) {
+    throw new UsageError(`--netboot ${dir}: ${ukis.length === 0 ? 'holds no NAME_VERSION.netboot.efi' : `holds ${ukis.length} netboot UKIs (${ukis.join(', ')})`}`, 'name the one to boot: slipway boot DIR/NAME_VERSION.netboot.efi --netboot DIR');
+  }
+  return join(dir, ukis[0]!);
+}
+
+/** QEMU's TFTP server: `--netboot DIR` (which must hold the UKI), else the UKI's own folder. */
+export function tftpFor(uki: string, dir: string | undefined): { dir: string; bootFile: string } {
+  const root = resolve(dir ?? dirname(uki));
+  const bootFile = relative(root, resolve(uki));
+  if (bootFile.startsWith('..') || isAbsolute(bootFile)) throw new UsageError(`--netboot ${dir}: ${uki} is not in it`, 'put the netboot UKI in the folder QEMU serves by TFTP');
+  return { dir: root, bootFile };
+}
+
 export const bootCommand: Command = {
   name: 'boot',
   summary: 'boot an image (or build a recipe, then boot it) under QEMU with the console here',
-  usage: 'IMAGE|RECIPE [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm] [--bus virtio|nvme|sata] [--disk SIZE|FILE,BUS]... [--nic virtio|e1000e]',
+  usage: 'IMAGE|RECIPE [--netboot DIR] [--forward HOST:GUEST]... [--config FILE] [--accel kvm|tcg] [--secure-boot] [--tpm] [--bus virtio|nvme|sata] [--disk SIZE|FILE,BUS]... [--nic virtio|e1000e]',
   details: [
     'A RECIPE is built first, into --out; the machine boots the qcow2, or the raw disk without one.',
-    'A NAME_VERSION.netboot.efi boots a diskless machine by PXE from QEMU\'s TFTP server; serve',
+    'A NAME_VERSION.netboot.efi boots a diskless machine by PXE from QEMU\'s TFTP server (or',
+    '--netboot DIR alone, the one in DIR); serve',
     'the build\'s folder at the recipe\'s netboot.url (10.0.2.2:PORT is the host\'s loopback).',
     'A NAME_VERSION.iso boots from a CD drive: give it a disk to install on (--disk) and a',
     '--config with install.device.',
@@ -133,11 +152,14 @@ export const bootCommand: Command = {
     memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
     cpus: { type: 'string', value: 'N', help: 'guest CPUs (default 2)' },
     format: { type: 'string', value: 'LIST', help: 'for a RECIPE, the disk formats to build: raw, qcow2 (default: qcow2)' },
+    netboot: { type: 'string', value: 'DIR', help: ['the folder QEMU\'s TFTP server offers a diskless machine (default: the', 'netboot UKI\'s own); without an IMAGE, its one NAME_VERSION.netboot.efi'] },
     ...IMAGE_OPTIONS,
   },
-  positionals: { min: 1, max: 1 },
+  positionals: { min: 0, max: 1 },
   async run({ positionals, values, global, out }) {
-    const target = positionals[0]!;
+    const tftpDir = stringOption(values, 'netboot');
+    const target = positionals[0] ?? (tftpDir === undefined ? undefined : onlyNetbootUki(tftpDir));
+    if (target === undefined) throw new UsageError(`boot: expected ${bootCommand.usage}`, "see 'slipway boot --help'");
     const accel = stringOption(values, 'accel');
     if (accel !== undefined && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel ${accel}: expected kvm or tcg`, 'leave it out to probe KVM');
     const memory = Number(stringOption(values, 'memory') ?? 1024);
@@ -166,7 +188,7 @@ export const bootCommand: Command = {
     try {
       // A netboot UKI boots a diskless machine by PXE from QEMU's TFTP server (its folder).
       // The installer ISO goes into a CD drive, booted before the disks.
-      const netboot = image.endsWith('.netboot.efi') ? { dir: dirname(image), bootFile: basename(image) } : undefined;
+      const netboot = image.endsWith('.netboot.efi') ? tftpFor(image, tftpDir) : undefined;
       const machine = await VirtualMachine.start({
         ...(netboot ? { netboot } : image.endsWith('.iso') ? { cdrom: image } : { image }),
         accel: accel as 'kvm' | 'tcg' | undefined,

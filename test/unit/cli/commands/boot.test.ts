@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultForwards, parseDisk, parseForward, sealsVar } from '../../../../src/cli/commands/boot.ts';
+import { defaultForwards, parseDisk, parseForward, sealsVar, tftpFor } from '../../../../src/cli/commands/boot.ts';
 import { RecipeError, UsageError } from '../../../../src/errors.ts';
 
 describe('parseForward', () => {
@@ -118,5 +118,13 @@ describe('parseDisk', () => {
     expect(() => parseDisk(`${file},nvme`)).toThrow(`no disk file ${file}`);
     writeFileSync(file, '');
     expect(parseDisk(`${file},nvme`)).toEqual({ file, bus: 'nvme' });
+  });
+});
+
+describe('tftpFor', () => {
+  it('serves the netboot UKI\'s own folder, or --netboot DIR when the UKI is in it', () => {
+    expect(tftpFor('/srv/out/host_1.0.0.netboot.efi', undefined)).toEqual({ dir: '/srv/out', bootFile: 'host_1.0.0.netboot.efi' });
+    expect(tftpFor('/srv/out/v1/host_1.0.0.netboot.efi', '/srv/out')).toEqual({ dir: '/srv/out', bootFile: 'v1/host_1.0.0.netboot.efi' });
+    expect(() => tftpFor('/elsewhere/host_1.0.0.netboot.efi', '/srv/out')).toThrow('--netboot /srv/out: /elsewhere/host_1.0.0.netboot.efi is not in it');
   });
 });
