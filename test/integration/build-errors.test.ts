@@ -134,6 +134,19 @@ describe('slipway build --dry-run', () => {
     expect(readdirSync(join(recipe, '..'))).toEqual(['host.yaml']); // not even a lockfile
   });
 
+  it('takes firmware from non-free-firmware when the recipe lists the component and the package', async () => {
+    const recipe = hostVariant((r) => {
+      r.distribution.components = ['main', 'non-free-firmware'];
+      r.packages.push('firmware-realtek');
+      r.kernel.moduleSets = ['network'];
+    });
+    const result = await slipway(['build', recipe, '--out', join(tempDir('out'), 'out'), '--dry-run', '--cache', SHARED_CACHE]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const plan = JSON.parse(result.stdout) as { packages: { host: string[] }; kernel: { modules: string[] } };
+    expect(plan.packages.host.some((p) => p.startsWith('firmware-realtek '))).toBe(true);
+    expect(plan.kernel.modules).toContain('r8169');
+  });
+
   it.each([
     ['a unit hooked to a path instead of a unit', (r: Record<string, any>) => {
       r.units = [{ name: 'a.service', content: '[Unit]\nDescription=a\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=../../x\n' }];
