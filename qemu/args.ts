@@ -39,7 +39,7 @@ export interface BootRequest {
   /** More disks, read-only raw images after the main one (a config drive, say). */
   extraDrives?: readonly string[];
   /** Writable disks after those, such as the empty disks of a machine to install on. */
-  extraDisks?: ReadonlyArray<{ file: string; format: 'raw' | 'qcow2'; bus: DiskBus }>;
+  extraDisks?: ReadonlyArray<{ file: string; format: 'raw' | 'qcow2'; bus: DiskBus; cache?: 'unsafe' | 'writeback' }>;
   /** virtio unless told otherwise. A machine with neither a virtio disk nor a virtio NIC gets no virtio RNG either: it looks like a server. */
   nic?: NicModel;
   accel: 'kvm' | 'tcg';
@@ -122,7 +122,7 @@ export function qemuArgs(request: BootRequest): string[] {
     args.push(...disks.attach(`format=${format},file=${path(file)},cache=${cache ?? 'unsafe'},discard=unmap`, bus ?? 'virtio', !request.cdrom));
   }
   for (const drive of request.extraDrives ?? []) args.push('-drive', `if=virtio,format=raw,readonly=on,file=${path(drive)}`);
-  for (const disk of request.extraDisks ?? []) args.push(...disks.attach(`format=${disk.format},file=${path(disk.file)},cache=unsafe,discard=unmap`, disk.bus, false));
+  for (const disk of request.extraDisks ?? []) args.push(...disks.attach(`format=${disk.format},file=${path(disk.file)},cache=${disk.cache ?? 'unsafe'},discard=unmap`, disk.bus, false));
 
   const nic = request.nic ?? 'virtio';
   if (!request.noNetwork) {

@@ -95,7 +95,7 @@ export class VirtualMachine {
     public options: MachineOptions,
     readonly overlay: string,
     /** options.emptyDisks as made (a qcow2 file each), then options.disks: each on its bus. */
-    readonly extraDisks: ReadonlyArray<{ file: string; bus: DiskBus }> = [],
+    readonly extraDisks: ReadonlyArray<{ file: string; bus: DiskBus; cache?: 'writeback' }> = [],
   ) {
     this.dir = join(overlay, '..');
     this.consoleLog = join(this.dir, 'console.log');
@@ -115,7 +115,7 @@ export class VirtualMachine {
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', file, String(size)]);
       emptyDisks.push({ file, bus });
     }
-    const machine = new VirtualMachine(options, overlay, [...emptyDisks, ...(options.disks ?? []).map(({ file, bus }) => ({ file: resolve(file), bus }))]);
+    const machine = new VirtualMachine(options, overlay, [...emptyDisks, ...(options.disks ?? []).map(({ file, bus }) => ({ file: resolve(file), bus, cache: 'writeback' as const }))]);
     await machine.boot();
     return machine;
   }
@@ -145,7 +145,8 @@ export class VirtualMachine {
       disk: this.options.image ? { file: this.overlay, format: 'qcow2', cache: this.options.durableDisk ? 'writeback' : 'unsafe', bus: this.options.diskBus ?? 'virtio' } : undefined,
       tftp: this.options.netboot,
       cdrom: this.options.cdrom,
-      extraDisks: this.extraDisks.map(({ file, bus }) => ({ file, format: file.endsWith('.qcow2') ? 'qcow2' : 'raw', bus })),
+      // A disk file of the user's keeps what the guest flushed, even if QEMU is killed.
+      extraDisks: this.extraDisks.map(({ file, bus, cache }) => ({ file, format: file.endsWith('.qcow2') ? 'qcow2' : 'raw', bus, cache })),
       nic: this.options.nic ?? 'virtio',
       accel,
       memoryMiB: this.options.memoryMiB ?? 1024,

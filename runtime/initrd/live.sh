@@ -8,7 +8,7 @@ LIVE_MEDIUM=/run/live-medium
 
 # Mounts the ISO 9660 medium that holds NAME_VERSION.root.squashfs; waits up to 20 s for it.
 live_find_medium() {
-	for module in $(cat /etc/slipway/live-modules); do insmod "/usr/lib/modules/$KVER/$module" 2>/dev/null; done
+	load_modules /etc/slipway/live-modules
 	mkdir -p "$LIVE_MEDIUM"
 	tries=0
 	while [ $tries -lt 100 ]; do
@@ -25,13 +25,10 @@ live_find_medium() {
 	return 1
 }
 
-# Sets DATA_DEV and HASH_DEV to the medium's root and verity data.
+# Sets DATA_DEV and HASH_DEV to the medium's root and verity data, LIVE_DEVICE to the medium.
 live_root() {
 	LIVE_DEVICE=$(live_find_medium "$1") || fail "no CD or USB stick holds slipway/$1.root.squashfs (the ISO this UKI came from)"
-	losetup -r /dev/loop0 "$LIVE_MEDIUM/slipway/$1.root.squashfs" || fail "cannot attach the medium's root to /dev/loop0"
-	losetup -r /dev/loop1 "$LIVE_MEDIUM/slipway/$1.root.verity" || fail "cannot attach the medium's verity data to /dev/loop1"
-	DATA_DEV=/dev/loop0
-	HASH_DEV=/dev/loop1
+	attach_root_files "$LIVE_MEDIUM/slipway/$1.root.squashfs" "$LIVE_MEDIUM/slipway/$1.root.verity" "$LIVE_DEVICE"
 	say "running live from $LIVE_DEVICE"
 }
 

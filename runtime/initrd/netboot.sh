@@ -35,10 +35,7 @@ netboot_root() {
 	# The root's own network setup (systemd-networkd) starts from a clean interface.
 	ip addr flush dev "$nic"
 	ip link set "$nic" down
-	losetup -r /dev/loop0 /run/netboot/root.squashfs || fail "cannot attach the fetched root to /dev/loop0"
-	losetup -r /dev/loop1 /run/netboot/root.verity || fail "cannot attach the fetched verity data to /dev/loop1"
-	DATA_DEV=/dev/loop0
-	HASH_DEV=/dev/loop1
+	attach_root_files /run/netboot/root.squashfs /run/netboot/root.verity "$url"
 }
 
 # Reads every block of the verified root: dm-verity fails the read of any block that does not

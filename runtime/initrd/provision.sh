@@ -28,7 +28,7 @@ take_config_from() {
 
 # Finds a host config and copies it to $1 (a plan beside it to $2); prints where it came from.
 find_config() {
-	for module in $(cat /etc/slipway/provision-modules); do insmod "/usr/lib/modules/$KVER/$module" 2>/dev/null; done
+	load_modules /etc/slipway/provision-modules
 	fw=/sys/firmware/qemu_fw_cfg/by_name/opt/slipway
 	if [ -r "$fw/config/raw" ]; then
 		cat "$fw/config/raw" >"$1" || return 1

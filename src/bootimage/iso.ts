@@ -13,7 +13,7 @@ import { makeEsp } from './esp.ts';
 /** The ISO's volume label; the live initrd finds the medium by the files on it, not by this. */
 export const ISO_VOLUME_ID = 'SLIPWAY';
 
-/** ISO 9660 and FAT timestamps for SOURCE_DATE_EPOCH: YYYYMMDDhhmmss00. */
+/** xorriso's volume dates for SOURCE_DATE_EPOCH: YYYYMMDDhhmmss00. */
 function isoDate(epoch: number): string {
   return `${new Date(epoch * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14)}00`;
 }
@@ -30,9 +30,10 @@ export interface IsoInput {
 
 export async function makeIso(output: string, input: IsoInput): Promise<void> {
   const efiBoot = join(input.workDir, 'efiboot.img');
-  // The UKI and a little room for the FAT, whose bytes the ISO holds twice over if not kept small.
+  // The UKI and a little room: FAT16 up to 30 MiB (one-sector clusters stop near 32), FAT32 above.
   const size = alignUp(statSync(input.efiProgram).size + 2 * MiB, MiB);
-  await makeEsp(efiBoot, size, input.volumeSerial, [{ path: 'EFI/BOOT/BOOTX64.EFI', source: input.efiProgram }], input.epoch, 16);
+  const fat = size <= 30 * MiB ? 16 : 32;
+  await makeEsp(efiBoot, fat === 16 ? size : Math.max(size, 40 * MiB), input.volumeSerial, [{ path: 'EFI/BOOT/BOOTX64.EFI', source: input.efiProgram }], input.epoch, fat);
   const date = isoDate(input.epoch);
   // xorriso gives each file its mtime (with SOURCE_DATE_EPOCH set, never the clock's time).
   for (const { source } of input.files) utimesSync(source, input.epoch, input.epoch);

@@ -15,6 +15,8 @@ export interface Partition {
   size: number;
   /** What blkid finds in it: "ext4 \"data\"", say; empty when it finds nothing. */
   content: string;
+  /** Its GPT partition UUID, lower-case, when it has one. */
+  uuid?: string;
 }
 
 export interface Disk {
@@ -41,12 +43,16 @@ export interface System {
 export const LIVE_SYSTEM: System = {
   sysfs: '/sys',
   probe(device) {
+    let text: string;
     try {
-      const text = execFileSync('blkid', ['-p', '-o', 'export', device], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      return Object.fromEntries(text.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-    } catch {
-      return {}; // blkid exits 2 when it finds nothing
+      text = execFileSync('blkid', ['-p', '-o', 'export', device], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      // Exit 2 is "nothing found"; anything else (conflicting signatures, an unreadable disk) is not empty.
+      const { status, stderr } = error as { status?: number; stderr?: string };
+      if (status === 2) return {};
+      throw new InstallError(`cannot tell what ${device} holds: blkid -p exited ${status ?? '(not run)'}${stderr?.trim() ? `: ${stderr.trim()}` : ''}`, 'look at the disk with wipefs and blkid; nothing was written to it');
     }
+    return Object.fromEntries(text.split('\n').filter((line) => line.includes('=')).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
   },
   resolve(path) {
     try {
@@ -80,7 +86,10 @@ export function readDisk(system: System, name: string): Disk {
   const partitions = readdirSync(dir)
     .filter((entry) => entry.startsWith(name) && existsSync(join(dir, entry, 'partition')))
     .sort((a, b) => Number(readText(join(dir, a, 'partition'))) - Number(readText(join(dir, b, 'partition'))))
-    .map((part) => ({ name: part, size: Number(readText(join(dir, part, 'size'))) * 512, content: describeProbe(system.probe(`/dev/${part}`)) }));
+    .map((part) => {
+      const found = system.probe(`/dev/${part}`);
+      return { name: part, size: Number(readText(join(dir, part, 'size'))) * 512, content: describeProbe(found), uuid: found.PART_ENTRY_UUID?.toLowerCase() };
+    });
   return {
     name,
     device: `/dev/${name}`,
@@ -133,7 +142,7 @@ function diskNamed(system: System, path: string, disks: Disk[]): Disk {
  * The disk to install on, checked: not the medium the live system runs from, writable, big enough,
  * with 512-byte sectors, and (unless `wipe`) holding no partitions or filesystem.
  */
-export function chooseDisk(system: System, settings: InstallSettings, options: { medium?: string; minimumSize: number }): Disk {
+export function chooseDisk(system: System, settings: InstallSettings, options: { medium?: string; minimumSize: number; holdsImage?: (disk: Disk) => boolean }): Disk {
   const disks = listDisks(system).filter((disk) => disk.device !== options.medium);
   let disk: Disk;
   if (settings.device === ONLY_EMPTY_DISK) {
@@ -158,6 +167,10 @@ export function chooseDisk(system: System, settings: InstallSettings, options: {
   }
   if (disk.logicalBlockSize !== 512) {
     throw new InstallError(`${diskTitle(disk)} has ${disk.logicalBlockSize}-byte sectors; slipway's partition tables are written for 512-byte sectors`, 'name a disk with 512-byte sectors (most can be switched with nvme format)');
+  }
+  // Booted from the medium again after an install (a reboot with the CD still first): never again.
+  if (options.holdsImage?.(disk)) {
+    throw new InstallError(`${diskTitle(disk)} holds this image already; nothing was written to it`, 'boot from that disk (put it before the installer in the boot order); to install again, wipe it first');
   }
   if (!isEmpty(disk) && !settings.wipe) {
     throw new InstallError(

@@ -12,7 +12,7 @@
  * lines, writes nothing more and exits with the install error's code (15).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeError } from '../error-report.ts';
 import { InstallError } from '../errors.ts';
@@ -22,6 +22,7 @@ import { parseHostConfig } from '../hostconfig/load.ts';
 import { InstallSchema, type InstallSettings } from '../hostconfig/schema.ts';
 import { readYaml } from '../shared/yaml.ts';
 import { installMapName, parseInstallMap, type InstallMap } from '../shared/install-map.ts';
+import { sha256 } from '../shared/hash.ts';
 import { PARTITION_TYPES } from '../shared/layout.ts';
 import { transferRate } from '../shared/rate.ts';
 import { chooseDisk, diskContents, diskTitle, isEmpty, LIVE_SYSTEM, readDisk, type Disk } from './disks.ts';
@@ -38,12 +39,21 @@ function say(text: string): void {
 }
 
 /** Runs a system tool; a failure is an install error that names the tool and what it said. */
-function run(program: string, args: string[], doing: string): void {
+function run(program: string, args: string[], doing: string, hint = 'see the lines above'): void {
   try {
     execFileSync(program, args, { stdio: 'pipe' });
   } catch (error) {
     const said = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() || (error as Error).message;
-    throw new InstallError(`cannot ${doing}: ${program} ${args.join(' ')}: ${said}`, 'see the lines above; the disk named in install.device may be left without a partition table');
+    throw new InstallError(`cannot ${doing}: ${program} ${args.join(' ')}: ${said}`, hint);
+  }
+}
+
+/** Unmounts, saying so if it cannot: never in place of the error that brought us here. */
+function unmount(mountPoint: string): void {
+  try {
+    execFileSync('umount', [mountPoint], { stdio: 'pipe' });
+  } catch {
+    say(`warning: cannot unmount ${mountPoint}`);
   }
 }
 
@@ -67,7 +77,8 @@ function installSettings(cmdline: string): { settings?: InstallSettings; config?
   let settings: InstallSettings | undefined;
   if (existsSync(configFile)) {
     const text = readFileSync(configFile, 'utf8');
-    const source = readFileSync(join(STATE, 'provisioned'), 'utf8').trim();
+    const provisioned = join(STATE, 'provisioned');
+    const source = existsSync(provisioned) ? readFileSync(provisioned, 'utf8').trim() : 'the host config';
     const facts = factsFromManifest(JSON.parse(readFileSync(FACTS_PATH, 'utf8')) as ManifestFacts);
     settings = parseHostConfig(text, source, facts).install;
     const read = readYaml(text);
@@ -75,21 +86,43 @@ function installSettings(cmdline: string): { settings?: InstallSettings; config?
   }
   const device = commandLineArgument(cmdline, 'slipway.install.device');
   if (device !== undefined) {
-    const parsed = InstallSchema.safeParse({ device, wipe: commandLineArgument(cmdline, 'slipway.install.wipe') !== undefined });
+    const wipe = commandLineArgument(cmdline, 'slipway.install.wipe');
+    if (wipe !== undefined && !['', '1', 'true', 'yes'].includes(wipe)) {
+      throw new InstallError(`slipway.install.wipe=${wipe}: expected the word alone (or =1, =true, =yes)`, 'leave it out to keep a disk that holds partitions from being written');
+    }
+    const parsed = InstallSchema.safeParse({ device, wipe: wipe !== undefined });
     if (!parsed.success) throw new InstallError(`slipway.install.device=${device}: ${parsed.error.issues[0]!.message}`, 'fix the kernel command line');
     settings = parsed.data;
   }
   return { settings, config };
 }
 
-/** The map is small: 64 KiB is more than any has. */
+/** A map is a few KiB; one this big is no map. */
 const MAP_LIMIT = 1024 * 1024;
 
-async function loadMap(medium: Medium, image: string): Promise<InstallMap> {
+/**
+ * The install map, checked against the sha256 the UKI carries (slipway.install.map=): the map
+ * holds the sha256 of every byte the install writes, so the chain goes from the signed UKI to the
+ * disk, whatever the medium or the HTTP server hands over. The network may be coming up still
+ * (netboot): a failed read is tried again for 30 s.
+ */
+async function loadMap(medium: Medium, image: string, expected: string): Promise<InstallMap> {
   const name = installMapName(image);
-  const text = (await readWhole(medium, name, MAP_LIMIT).catch((error: Error) => {
-    throw error instanceof InstallError ? error : new InstallError(`${medium.name} has no ${name}: ${error.message}`, 'boot the ISO (or serve the build folder) slipway built for this image');
-  })).toString('utf8');
+  let bytes: Buffer | undefined;
+  for (let attempt = 1; !bytes; attempt++) {
+    try {
+      bytes = await readWhole(medium, name, MAP_LIMIT);
+    } catch (error) {
+      if (attempt >= 10) {
+        throw error instanceof InstallError ? error : new InstallError(`cannot read ${name} from ${medium.name}: ${(error as Error).message}`, 'boot the ISO (or serve the build folder) slipway built for this image');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+  }
+  if (sha256(bytes) !== expected) {
+    throw new InstallError(`${name} from ${medium.name} is not the one this UKI was built with (its sha256 differs from slipway.install.map=)`, 'boot the ISO (or serve the build folder) that came out of the same build');
+  }
+  const text = bytes.toString('utf8');
   const result = parseInstallMap(text);
   if ('problem' in result) throw new InstallError(`${name} from ${medium.name} is not an install map: ${result.problem}`, 'the ISO (or the served folder) is damaged, or from another slipway: build it again');
   return result.map;
@@ -109,7 +142,7 @@ async function withMedium<T>(device: string, use: () => Promise<T>): Promise<T> 
   try {
     return await use();
   } finally {
-    run('umount', [LIVE_MEDIUM], 'unmount the installer medium');
+    unmount(LIVE_MEDIUM);
   }
 }
 
@@ -165,20 +198,26 @@ function partitionDevice(disk: Disk, number: number): string {
 
 /** The host config (and the plan compiled from it) onto the installed ESP, where its first boot looks. */
 function handOverConfig(disk: Disk, map: InstallMap, config: HostConfigFile): string {
-  const device = partitionDevice(disk, map.partitions.findIndex((p) => p.type === PARTITION_TYPES.esp) + 1);
+  const esp = map.partitions.findIndex((p) => p.type === PARTITION_TYPES.esp);
+  if (esp < 0) throw new InstallError('the install map has no ESP to put the host config on', 'the installed disk is complete; give it a host config on a config drive');
+  const device = partitionDevice(disk, esp + 1);
   const mountPoint = '/run/slipway/install-esp';
   mkdirSync(mountPoint, { recursive: true });
-  run('mount', ['-t', 'vfat', '-o', 'nodev,nosuid,noexec', device, mountPoint], `mount the installed ESP ${device}`);
+  const noConfig = 'the installed disk is complete but holds no host config: give it one on a config drive';
+  run('mount', ['-t', 'vfat', '-o', 'nodev,nosuid,noexec', device, mountPoint], `mount the installed ESP ${device}`, noConfig);
   try {
-    mkdirSync(join(mountPoint, 'slipway'), { recursive: true });
+    const folder = join(mountPoint, 'slipway');
+    mkdirSync(folder, { recursive: true });
+    // A config baked in at build time would come first at the installed host's first boot.
+    for (const old of readdirSync(folder).filter((file) => /^config\./.test(file) || file === 'plan.tar')) rmSync(join(folder, old));
     const name = config.ignition ? 'config.ign' : 'config.yaml';
     copyFileSync(config.file, join(mountPoint, 'slipway', name));
     const plan = join(STATE, 'provision', 'plan.tar');
     if (existsSync(plan)) copyFileSync(plan, join(mountPoint, 'slipway', 'plan.tar'));
-    run('sync', ['-f', mountPoint], 'write the host config to the installed ESP');
+    run('sync', ['-f', mountPoint], 'write the host config to the installed ESP', noConfig);
     return `${device}:/slipway/${name}`;
   } finally {
-    run('umount', [mountPoint], 'unmount the installed ESP');
+    unmount(mountPoint);
   }
 }
 
@@ -212,17 +251,33 @@ async function install(cmdline: string): Promise<void> {
     say('no disk to install on (install.device in the host config, or slipway.install.device= on the kernel command line): running live');
     return;
   }
-  await source.open((medium) => installFrom(source, medium, settings, config));
+  const mapDigest = commandLineArgument(cmdline, 'slipway.install.map');
+  if (!mapDigest || !/^[0-9a-f]{64}$/.test(mapDigest)) {
+    throw new InstallError('this UKI names no install map (slipway.install.map=SHA256 on its command line)', 'boot an ISO or netboot UKI from a slipway that installs');
+  }
+  // Disks whose drivers load late (NVMe, RAID HBAs, USB) are there, with their /dev/disk/by-id names.
+  try {
+    execFileSync('udevadm', ['settle', '--timeout=30'], { stdio: 'pipe' });
+  } catch {
+    say('warning: udev still had events queued after 30 s');
+  }
+  await source.open((medium) => installFrom(source, medium, mapDigest, settings, config));
 }
 
-async function installFrom(source: Source, medium: Medium, settings: InstallSettings, config: HostConfigFile | undefined): Promise<void> {
+/** Whether the disk holds this very image already: its root partition, by the UUID its root hash gives. */
+function holdsImage(disk: Disk, map: InstallMap): boolean {
+  const root = map.partitions.find((p) => p.type === PARTITION_TYPES.root);
+  return root !== undefined && disk.partitions.some((p) => p.uuid === root.uuid);
+}
+
+async function installFrom(source: Source, medium: Medium, mapDigest: string, settings: InstallSettings, config: HostConfigFile | undefined): Promise<void> {
   const { image } = source;
-  const map = await loadMap(medium, image);
-  const disk = chooseDisk(LIVE_SYSTEM, settings, { medium: source.mediumDisk, minimumSize: map.minimumSize });
+  const map = await loadMap(medium, image, mapDigest);
+  const disk = chooseDisk(LIVE_SYSTEM, settings, { medium: source.mediumDisk, minimumSize: map.minimumSize, holdsImage: (d) => holdsImage(d, map) });
   refuseIfMounted(disk);
   if (!isEmpty(disk)) {
     say(`wiping ${diskTitle(disk)}, which held ${diskContents(disk)} (install.wipe is set)`);
-    for (const device of [...disk.partitions.map((p) => `/dev/${p.name}`), disk.device]) run('wipefs', ['-a', '-q', device], `wipe ${device}`);
+    for (const device of [...disk.partitions.map((p) => `/dev/${p.name}`), disk.device]) run('wipefs', ['-a', '-q', device], `wipe ${device}`, 'nothing of the image was written yet; look at the disk with wipefs');
   }
   const started = performance.now();
   say(`installing ${image} from ${medium.name} on ${diskTitle(disk)}`);
@@ -237,7 +292,17 @@ async function installFrom(source: Source, medium: Medium, settings: InstallSett
   run('systemctl', ['--no-block', settings.then], settings.then);
 }
 
-install(readFileSync('/proc/cmdline', 'utf8')).catch((error: unknown) => {
+/** A system call's failure (EIO from a scratched CD, EBUSY on the disk) as an install error, not as a bug. */
+function asInstallError(error: unknown): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (error instanceof Error && typeof errno.code === 'string' && !(error instanceof InstallError)) {
+    return new InstallError(`the install stopped: ${error.message}`, 'see the lines above; a disk written in part has no partition table and boots nothing', { cause: error });
+  }
+  return error;
+}
+
+install(readFileSync('/proc/cmdline', 'utf8')).catch((caught: unknown) => {
+  const error = asInstallError(caught);
   const { text, exitCode } = describeError('slipway-install', error, { everyLine: true });
   process.stdout.write(text);
   process.exitCode = exitCode;

@@ -74,14 +74,24 @@ export function httpMedium(folderUrl: string): Medium {
         response.resume();
         throw new InstallError(`cannot fetch ${url}: the server answered ${response.statusCode}`, 'serve the build\'s whole folder, install map included, at the netboot URL');
       }
-      let done = 0;
-      for await (const chunk of response as AsyncIterable<Buffer>) {
-        const wanted = Math.min(chunk.length, length - done);
-        if (wanted <= 0) break;
-        yield chunk.subarray(0, wanted);
-        done += wanted;
+      const start = response.statusCode === 206 ? /^bytes (\d+)-/.exec(String(response.headers['content-range'] ?? ''))?.[1] : '0';
+      if (Number(start) !== at) {
+        response.destroy();
+        throw new InstallError(`${url}: asked from byte ${at}, the server answered ${response.headers['content-range'] ?? 'without a Content-Range'}`, 'serve the folder with a web server that honours Range requests');
       }
-      response.destroy();
+      let done = 0;
+      try {
+        for await (const chunk of response as AsyncIterable<Buffer>) {
+          const wanted = Math.min(chunk.length, length - done);
+          yield chunk.subarray(0, wanted);
+          done += wanted;
+          if (done >= length) break;
+        }
+      } catch (error) {
+        throw new InstallError(`cannot fetch ${url}: ${(error as Error).message} after ${done} bytes`, 'check the network and the server, then boot again');
+      } finally {
+        response.destroy();
+      }
     },
   };
 }

@@ -3,7 +3,7 @@
  * the ESP and data filesystems, the disk. Each takes the part of the build's state it reads and
  * returns what it makes.
  */
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { compressInitrdArchive, initrdModulesArchive, initrdProgramsArchive } from '../assemble/initrd.ts';
 import { moduleClosure } from '../assemble/kernel.ts';
@@ -18,6 +18,7 @@ import { signEfiProgram, type SecureBootKeys } from '../bootimage/secure-boot.ts
 import { makeUki, ukiSbat } from '../bootimage/uki.ts';
 import { BuildError } from '../errors.ts';
 import { PLAN_FILE_NAME } from '../hostconfig/read.ts';
+import { sha256 } from '../shared/hash.ts';
 import { stableUuid, ukiFileName, type PartitionRole } from '../shared/layout.ts';
 import { transferRate } from '../shared/rate.ts';
 import type { BuildState } from './context.ts';
@@ -67,19 +68,9 @@ export async function makeVerity(ctx: Pick<BuildState, 'plan' | 'staging' | 'dig
 
 type UkiState = Pick<BuildState, 'plan' | 'staging' | 'work' | 'kernel' | 'initrd' | 'verity' | 'osRelease' | 'secureBoot'>;
 
-/**
- * The disk's UKI and, with `--format netboot`, the one that fetches its root over the network, with
- * `--format iso` the one that runs it from the installer's medium: the same but for the command line.
- */
+/** The disk's UKI. The live and netboot ones come with the installers (makeInstallers). */
 export async function makeBootImage(ctx: UkiState): Promise<void> {
-  const { plan, verity } = ctx;
-  await makeSignedUki(ctx, kernelCommandLine(plan, verity.rootHash), artifactPath(plan, ctx.staging, 'uki'));
-  if (plan.artifacts.netboot) await makeSignedUki(ctx, netbootCommandLine(plan, verity.rootHash), artifactPath(plan, ctx.staging, 'netboot'));
-  if (plan.artifacts.iso) await makeSignedUki(ctx, liveCommandLine(plan, verity.rootHash), liveUkiPath(ctx.work));
-}
-
-function liveUkiPath(work: string): string {
-  return join(work, 'live.efi');
+  await makeSignedUki(ctx, kernelCommandLine(ctx.plan, ctx.verity.rootHash), artifactPath(ctx.plan, ctx.staging, 'uki'));
 }
 
 async function makeSignedUki(ctx: UkiState, cmdline: string, output: string): Promise<void> {
@@ -184,18 +175,22 @@ export async function writeDiskImage(ctx: Pick<BuildState, 'plan' | 'staging' | 
 
 /**
  * With `--format iso` or `netboot`: what the installer writes the disk from (the map, and the packed
- * ESP and /var), as outputs beside the netboot UKI, and with `iso` the installer ISO. The ISO boots
- * the live UKI, which runs the root from the medium; a baked-in host config is on the medium for
- * the live system and the installed one alike.
+ * ESP and /var; outputs beside the netboot UKI), then the UKIs that run the image live, which carry
+ * the map's sha256 (so a signed UKI vouches for every byte an install writes), and with `iso` the
+ * installer ISO. A baked-in host config is on the ISO for the live system and the installed one.
  */
-export async function makeInstallers(ctx: Pick<BuildState, 'plan' | 'staging' | 'work' | 'layout' | 'hostConfig' | 'hostConfigPlan'>): Promise<void> {
-  const { plan } = ctx;
+export async function makeInstallers(ctx: UkiState & Pick<BuildState, 'layout' | 'hostConfig' | 'hostConfigPlan'>): Promise<void> {
+  const { plan, verity } = ctx;
   if (!plan.artifacts.iso && !plan.artifacts.netboot) return;
   const payload = writeInstallPayload(plan.artifacts.netboot ? ctx.staging : ctx.work, plan.basename, ctx.layout, diskContents(ctx));
+  const mapDigest = sha256(readFileSync(payload.map));
+  if (plan.artifacts.netboot) await makeSignedUki(ctx, netbootCommandLine(plan, verity.rootHash, mapDigest), artifactPath(plan, ctx.staging, 'netboot'));
   if (!plan.artifacts.iso) return;
+  const liveUki = join(ctx.work, 'live.efi');
+  await makeSignedUki(ctx, liveCommandLine(plan, verity.rootHash, mapDigest), liveUki);
   const onMedium = (source: string) => ({ name: basename(source), source });
   await makeIso(artifactPath(plan, ctx.staging, 'iso'), {
-    efiProgram: liveUkiPath(ctx.work),
+    efiProgram: liveUki,
     files: [
       onMedium(artifactPath(plan, ctx.staging, 'root')),
       onMedium(artifactPath(plan, ctx.staging, 'verity')),

@@ -133,12 +133,15 @@ export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
   return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...plan.kernel.cmdline].join(' ');
 }
 
-/** The installer ISO's UKI: the disk's, and the name of the root on the medium (runtime/initrd/live.sh). */
-export function liveCommandLine(plan: ImagePlan, rootHash: string): string {
-  return `${kernelCommandLine(plan, rootHash)} slipway.live=${plan.basename}`;
+/**
+ * The installer ISO's UKI: the disk's, the name of the root on the medium (runtime/initrd/live.sh),
+ * and the sha256 of the install map, which holds the sha256 of everything an install writes.
+ */
+export function liveCommandLine(plan: ImagePlan, rootHash: string, installMap: string): string {
+  return `${kernelCommandLine(plan, rootHash)} slipway.live=${plan.basename} slipway.install.map=${installMap}`;
 }
 
-/** The netboot UKI's: the disk's, and where to fetch the root (runtime/initrd/netboot.sh). */
-export function netbootCommandLine(plan: ImagePlan, rootHash: string): string {
-  return `${kernelCommandLine(plan, rootHash)} slipway.netboot=${plan.netboot!.rootUrl}`;
+/** The netboot UKI's: the disk's, where to fetch the root (runtime/initrd/netboot.sh), and the install map's sha256. */
+export function netbootCommandLine(plan: ImagePlan, rootHash: string, installMap: string): string {
+  return `${kernelCommandLine(plan, rootHash)} slipway.netboot=${plan.netboot!.rootUrl} slipway.install.map=${installMap}`;
 }

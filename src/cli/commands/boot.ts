@@ -28,7 +28,7 @@ export function parseDisk(text: string): { size: number; bus: DiskBus } | { file
   const [first = '', bus = 'virtio', ...rest] = text.split(',');
   const problem = () => new UsageError(`--disk ${text}: expected SIZE[,BUS] or FILE[,BUS], such as 20G,nvme`, 'give a size of at least 1M or a .raw or .qcow2 disk file, and a bus of virtio, nvme or sata');
   if (rest.length > 0 || !isBus(bus)) throw problem();
-  if (/\.(raw|qcow2|img)$/.test(first)) {
+  if (/\.(raw|qcow2)$/.test(first)) {
     if (!existsSync(first)) throw new UsageError(`--disk ${text}: no disk file ${first}`, `make it first, such as: qemu-img create -f qcow2 ${first} 20G`);
     return { file: first, bus };
   }

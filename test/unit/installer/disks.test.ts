@@ -88,6 +88,13 @@ describe('the disks the installer sees', () => {
     expect(named(true).device).toBe('/dev/nvme0n1');
   });
 
+  it('refuses a disk that holds this image already, even with wipe: a reboot back into the installer installs nothing', () => {
+    const installed: FakeDisk = { name: 'nvme0n1', size: 4 * GiB, found: { PTTYPE: 'gpt' }, partitions: [{ size: 64 * 1024 ** 2, found: { PART_ENTRY_UUID: 'AB-CD' } }] };
+    const system = machine([installed]);
+    const holdsImage = (disk: { partitions: Array<{ uuid?: string }> }) => disk.partitions.some((p) => p.uuid === 'ab-cd');
+    expect(() => chooseDisk(system, settings({ device: '/dev/nvme0n1', wipe: true }), { minimumSize: GiB, holdsImage })).toThrow('/dev/nvme0n1 (4.0 GiB) holds this image already; nothing was written to it');
+  });
+
   it('refuses a partition, the medium itself, and a path that leads to no disk', () => {
     const system = machine([used, empty]);
     const choose = (device: string, medium?: string) => chooseDisk(system, settings({ device, wipe: true }), { minimumSize: GiB, medium });

@@ -99,7 +99,8 @@ describe('planImage', () => {
     const plan = planImage(recipe, LOCK, { outDir: '/out', formats: ['raw', 'netboot'] });
     expect(plan.artifacts).toMatchObject({ raw: 'edge_2.1.0.raw', netboot: 'edge_2.1.0.netboot.efi' });
     expect(plan.netboot).toEqual({ rootUrl: 'http://192.0.2.10/images/edge_2.1.0' });
-    expect(netbootCommandLine(plan, 'ab'.repeat(32))).toMatch(/^roothash=(ab){32} .* slipway\.netboot=http:\/\/192\.0\.2\.10\/images\/edge_2\.1\.0$/);
+    expect(netbootCommandLine(plan, 'ab'.repeat(32), 'cd'.repeat(32))).toMatch(/^roothash=(ab){32} .* slipway\.netboot=http:\/\/192\.0\.2\.10\/images\/edge_2\.1\.0 slipway\.install\.map=(cd){32}$/);
+    expect(plan.artifacts).toMatchObject({ installMap: 'edge_2.1.0.install.json', installData: 'edge_2.1.0.install.bin' });
     expect(plan.kernel.initrdModules).toEqual(expect.arrayContaining(['virtio_net', 'loop']));
     expect(plan.formats).toEqual(['raw', 'netboot']);
   });
@@ -107,7 +108,7 @@ describe('planImage', () => {
   it('plans an installer ISO whose UKI runs the root from the medium, with what finds a CD or USB stick in the initrd', () => {
     const plan = planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw', 'iso'] });
     expect(plan.artifacts).toMatchObject({ raw: 'edge_2.1.0.raw', iso: 'edge_2.1.0.iso' });
-    expect(liveCommandLine(plan, 'ab'.repeat(32))).toMatch(/^roothash=(ab){32} .* slipway\.live=edge_2\.1\.0$/);
+    expect(liveCommandLine(plan, 'ab'.repeat(32), 'cd'.repeat(32))).toMatch(/^roothash=(ab){32} .* slipway\.live=edge_2\.1\.0 slipway\.install\.map=(cd){32}$/);
     expect(plan.kernel.liveModules).toEqual(expect.arrayContaining(['sr_mod', 'isofs', 'ahci', 'usb_storage', 'loop']));
     expect(plan.kernel.modules).toEqual(expect.arrayContaining(plan.kernel.liveModules));
     expect(planImage(RECIPE, LOCK, { outDir: '/out', formats: ['raw'] }).kernel.liveModules).toEqual([]);
