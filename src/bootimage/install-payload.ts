@@ -20,8 +20,13 @@ export interface InstallPayload {
   data: string;
 }
 
-/** Writes NAME_VERSION.install.json and .install.bin into `dir`; `contents` are the partitions' images. */
-export function writeInstallPayload(dir: string, image: string, layout: DiskLayout, contents: Partial<Record<PartitionRole, string>>): InstallPayload {
+/**
+ * Writes NAME_VERSION.install.json and .install.bin into `dir`; `contents` are the partitions'
+ * images, and `sha256Of` gives a whole file's digest (the build has the root's and verity's already).
+ */
+export async function writeInstallPayload(
+  dir: string, image: string, layout: DiskLayout, contents: Partial<Record<PartitionRole, string>>, sha256Of: (file: string) => Promise<string>,
+): Promise<InstallPayload> {
   const dataFile = `${dir}/${installDataName(image)}`;
   const data = openSync(dataFile, 'w');
   const ranges: InstallRange[] = [];
@@ -31,7 +36,7 @@ export function writeInstallPayload(dir: string, image: string, layout: DiskLayo
       const source = contents[partition.role];
       if (!source) continue;
       if (FILE_ROLES.includes(partition.role)) {
-        ranges.push(fileRange(source, partition.offset));
+        ranges.push({ offset: partition.offset, length: statSync(source).size, source: { file: basename(source), at: 0 }, sha256: await sha256Of(source) });
       } else if (PACKED_ROLES.includes(partition.role)) {
         packed = packChunks(source, partition.offset, { fd: data, name: installDataName(image) }, packed, ranges);
       }
@@ -50,18 +55,6 @@ export function writeInstallPayload(dir: string, image: string, layout: DiskLayo
   const mapFile = `${dir}/${installMapName(image)}`;
   writeFileSync(mapFile, `${JSON.stringify(map, null, 1)}\n`);
   return { map: mapFile, data: dataFile };
-}
-
-function fileRange(file: string, offset: number): InstallRange {
-  const hash = createHash('sha256');
-  const fd = openSync(file, 'r');
-  const buffer = Buffer.alloc(4 * MiB);
-  try {
-    for (let read; (read = readSync(fd, buffer, 0, buffer.length, null)) > 0;) hash.update(buffer.subarray(0, read));
-  } finally {
-    closeSync(fd);
-  }
-  return { offset, length: statSync(file).size, source: { file: basename(file), at: 0 }, sha256: hash.digest('hex') };
 }
 
 const ZERO_MIB = Buffer.alloc(MiB);

@@ -22,7 +22,7 @@ import { sha256 } from '../shared/hash.ts';
 import { stableUuid, ukiFileName, type PartitionRole } from '../shared/layout.ts';
 import { transferRate } from '../shared/rate.ts';
 import type { BuildState } from './context.ts';
-import { startHashing } from './outputs.ts';
+import { sha256Of, startHashing } from './outputs.ts';
 import { artifactPath, kernelCommandLine, liveCommandLine, netbootCommandLine } from './plan.ts';
 
 type Report = (detail: string) => void;
@@ -179,10 +179,10 @@ export async function writeDiskImage(ctx: Pick<BuildState, 'plan' | 'staging' | 
  * the map's sha256 (so a signed UKI vouches for every byte an install writes), and with `iso` the
  * installer ISO. A baked-in host config is on the ISO for the live system and the installed one.
  */
-export async function makeInstallers(ctx: UkiState & Pick<BuildState, 'layout' | 'hostConfig' | 'hostConfigPlan'>): Promise<void> {
+export async function makeInstallers(ctx: UkiState & Pick<BuildState, 'layout' | 'hostConfig' | 'hostConfigPlan' | 'digests'>): Promise<void> {
   const { plan, verity } = ctx;
   if (!plan.artifacts.iso && !plan.artifacts.netboot) return;
-  const payload = writeInstallPayload(plan.artifacts.netboot ? ctx.staging : ctx.work, plan.basename, ctx.layout, diskContents(ctx));
+  const payload = await writeInstallPayload(plan.artifacts.netboot ? ctx.staging : ctx.work, plan.basename, ctx.layout, diskContents(ctx), (file) => sha256Of(ctx, file));
   const mapDigest = sha256(readFileSync(payload.map));
   if (plan.artifacts.netboot) await makeSignedUki(ctx, netbootCommandLine(plan, verity.rootHash, mapDigest), artifactPath(plan, ctx.staging, 'netboot'));
   if (!plan.artifacts.iso) return;

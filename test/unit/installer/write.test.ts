@@ -16,6 +16,7 @@ import { folderMedium, httpMedium, readWhole, type Medium } from '../../../src/i
 import { verifyImage, writeImage, writePartitionTable } from '../../../src/installer/write.ts';
 import { serveFolder } from '../../helpers/static-server.ts';
 import { bytesToWrite, parseInstallMap, type InstallMap } from '../../../src/shared/install-map.ts';
+import { sha256File } from '../../../src/shared/hash.ts';
 import { MiB, type PartitionRole } from '../../../src/shared/layout.ts';
 
 let dir: string;
@@ -37,7 +38,7 @@ function image(name: string, size: number, filledMiBs: number[]): string {
 
 const noProgress = () => undefined;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-install-'));
   layout = planLayout({ name: 'edge', version: '1.0.0', rootHash: 'ab'.repeat(32), espSize: 3 * MiB, slotSize: 12 * MiB, dataSize: 5 * MiB });
   const root = join(dir, 'edge_1.0.0.root.squashfs');
@@ -45,7 +46,7 @@ beforeAll(() => {
   const verity = join(dir, 'edge_1.0.0.root.verity');
   writeFileSync(verity, randomBytes(8192));
   contents = { 'esp': image('esp.img', 3 * MiB, [0, 2]), 'root-a': root, 'verity-a': verity, 'data': image('var.img', 5 * MiB, [0, 3]) };
-  const payload = writeInstallPayload(dir, 'edge_1.0.0', layout, contents);
+  const payload = await writeInstallPayload(dir, 'edge_1.0.0', layout, contents, sha256File);
   const parsed = parseInstallMap(readFileSync(payload.map, 'utf8'));
   if ('problem' in parsed) throw new Error(parsed.problem);
   map = parsed.map;
