@@ -23,6 +23,14 @@ export type Firmware =
 /** How a disk is attached: virtio, or as a server's disks are, NVMe or SATA (q35's AHCI controller). */
 export type DiskBus = 'virtio' | 'nvme' | 'sata';
 
+/** A disk file's format as QEMU names it: a VHD is `vpc`. */
+export type DiskFormat = 'raw' | 'qcow2' | 'vpc' | 'vmdk';
+
+/** The format of a disk file, by its extension (a fixed VHD must be told: QEMU would probe it as raw). */
+export function diskFormatOf(file: string): DiskFormat {
+  return file.endsWith('.qcow2') ? 'qcow2' : file.endsWith('.vhd') ? 'vpc' : file.endsWith('.vmdk') ? 'vmdk' : 'raw';
+}
+
 /** The network card: virtio, or the Intel 82574 (e1000e) many servers and QEMU's q35 know. */
 export type NicModel = 'virtio' | 'e1000e';
 
@@ -33,13 +41,13 @@ export interface BootRequest {
    * `unsafe` (the default) ignores the guest's flushes: fast, and what a boot test wants.
    * `writeback` honours them, so data a guest fsynced survives QEMU being killed (power-cut tests).
    */
-  disk?: { file: string; format: 'raw' | 'qcow2'; cache?: 'unsafe' | 'writeback'; bus?: DiskBus };
+  disk?: { file: string; format: DiskFormat; cache?: 'unsafe' | 'writeback'; bus?: DiskBus };
   /** An ISO in a SATA CD drive (q35's AHCI), booted before any disk: the installer. */
   cdrom?: string;
   /** More disks, read-only raw images after the main one (a config drive, say). */
   extraDrives?: readonly string[];
   /** Writable disks after those, such as the empty disks of a machine to install on. */
-  extraDisks?: ReadonlyArray<{ file: string; format: 'raw' | 'qcow2'; bus: DiskBus; cache?: 'unsafe' | 'writeback' }>;
+  extraDisks?: ReadonlyArray<{ file: string; format: DiskFormat; bus: DiskBus; cache?: 'unsafe' | 'writeback' }>;
   /** virtio unless told otherwise. A machine with neither a virtio disk nor a virtio NIC gets no virtio RNG either: it looks like a server. */
   nic?: NicModel;
   accel: 'kvm' | 'tcg';
@@ -50,6 +58,14 @@ export interface BootRequest {
   forwards: readonly PortForward[];
   /** No network card at all (and so no network boot for the firmware to try). */
   noNetwork?: boolean;
+  /**
+   * The user network on 169.254.0.0/16 (the guest gets 169.254.0.15, the host is 169.254.0.2), with
+   * services at guest-visible addresses such as a cloud's metadata address: each connection the
+   * guest opens runs `command` (by /bin/sh), which carries it on its standard input and output.
+   */
+  linkLocal?: ReadonlyArray<{ address: string; port: number; command: string }>;
+  /** SMBIOS system strings (type 1), as a cloud's hypervisor sets them: what the guest reads as its DMI. */
+  smbios?: { manufacturer?: string; product?: string; version?: string };
   /** QEMU's TFTP server on the user network, offering bootFile (a path in dir) to PXE. */
   tftp?: { dir: string; bootFile: string };
   fwCfg: readonly FwCfgEntry[];
@@ -132,9 +148,16 @@ export function qemuArgs(request: BootRequest): string[] {
     // PXE stack loads the UKI: the 2019 iPXE Debian ships kept the NIC writing into memory after
     // the kernel took over (the kernel died without a word after its EFI stub).
     const rom = request.tftp && nic === 'virtio' ? ',romfile=' : '';
-    args.push('-netdev', `user,id=net0${tftp}${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0${rom}`);
+    const linkLocal = request.linkLocal
+      ? `,net=169.254.0.0/16,host=169.254.0.2,dns=169.254.0.3,dhcpstart=169.254.0.15${request.linkLocal.map((s) => `,guestfwd=tcp:${s.address}:${s.port}-cmd:${path(s.command)}`).join('')}`
+      : '';
+    args.push('-netdev', `user,id=net0${linkLocal}${tftp}${forwards}`, '-device', `${nic === 'e1000e' ? 'e1000e' : 'virtio-net-pci'},netdev=net0${rom}`);
   }
   if ((request.disk && (request.disk.bus ?? 'virtio') === 'virtio') || nic === 'virtio') args.push('-device', 'virtio-rng-pci');
+  if (request.smbios) {
+    const fields = Object.entries(request.smbios).map(([key, value]) => `,${key}=${path(value)}`).join('');
+    args.push('-smbios', `type=1${fields}`);
+  }
   if (request.tpmSocket) {
     args.push('-chardev', `socket,id=tpm,path=${path(request.tpmSocket)}`, '-tpmdev', 'emulator,id=tpm0,chardev=tpm', '-device', 'tpm-tis,tpmdev=tpm0');
   }

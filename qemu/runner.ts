@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { qemuArgs, type BootRequest, type DiskBus, type FwCfgEntry, type NicModel, type PortForward } from './args.ts';
+import { diskFormatOf, qemuArgs, type BootRequest, type DiskBus, type DiskFormat, type FwCfgEntry, type NicModel, type PortForward } from './args.ts';
 import { cleanConsole, consoleTail, EXCERPT_LINES, fatalProblem, judgeConsole, type Verdict } from './console.ts';
 import { GuestShell } from './guest-shell.ts';
 import { chooseAccel } from './kvm.ts';
@@ -24,6 +24,8 @@ export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 /** OVMF built for Secure Boot (SMM required); with OVMF_VARS' empty store it starts in setup mode. */
 export const OVMF_CODE_SECURE_BOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+/** What QEMU runs for each connection to a link-local service (see MachineOptions.linkLocal). */
+const PIPE_TO_PORT = new URL('./pipe-to-port.mjs', import.meta.url).pathname;
 
 export class BootFailure extends Error {
   constructor(
@@ -41,7 +43,7 @@ export interface MachineOptions {
   cdrom?: string;
   /** Network boot: QEMU's TFTP serves `dir` and offers `bootFile` (such as a netboot UKI) to the firmware's PXE. */
   netboot?: { dir: string; bootFile: string };
-  format?: 'raw' | 'qcow2';
+  format?: DiskFormat;
   accel?: 'kvm' | 'tcg';
   memoryMiB?: number;
   cpus?: number;
@@ -65,6 +67,14 @@ export interface MachineOptions {
   emptyDisks?: ReadonlyArray<{ size: number; bus: DiskBus }>;
   /** Existing disk files (raw or qcow2) after those: written in place, as a server's disks are. */
   disks?: ReadonlyArray<{ file: string; bus: DiskBus }>;
+  /**
+   * Services the guest reaches at link-local addresses (a cloud's metadata service at
+   * 169.254.169.254:80), each carried to a port on the host's loopback. The user network is then
+   * 169.254.0.0/16, and the host is 169.254.0.2 to the guest (not 10.0.2.2).
+   */
+  linkLocal?: ReadonlyArray<{ address: string; port: number; hostPort: number }>;
+  /** SMBIOS system strings, as a cloud's hypervisor sets them (EC2's manufacturer is "Amazon EC2"). */
+  smbios?: BootRequest['smbios'];
   /** The network card (virtio unless told). */
   nic?: NicModel;
   /** Console on this process's terminal instead of a log file (slipway boot). */
@@ -106,7 +116,7 @@ export class VirtualMachine {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-vm-'));
     const overlay = join(dir, 'disk.qcow2');
     if (options.image) {
-      const format = options.format ?? (options.image.endsWith('.qcow2') ? 'qcow2' : 'raw');
+      const format = options.format ?? diskFormatOf(options.image);
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', resolve(options.image), '-F', format, overlay, ...(options.diskSize ? [String(options.diskSize)] : [])]);
     }
     const emptyDisks: Array<{ file: string; bus: DiskBus }> = [];
@@ -146,7 +156,7 @@ export class VirtualMachine {
       tftp: this.options.netboot,
       cdrom: this.options.cdrom,
       // A disk file of the user's keeps what the guest flushed, even if QEMU is killed.
-      extraDisks: this.extraDisks.map(({ file, bus, cache }) => ({ file, format: file.endsWith('.qcow2') ? 'qcow2' : 'raw', bus, cache })),
+      extraDisks: this.extraDisks.map(({ file, bus, cache }) => ({ file, format: diskFormatOf(file), bus, cache })),
       nic: this.options.nic ?? 'virtio',
       accel,
       memoryMiB: this.options.memoryMiB ?? 1024,
@@ -155,6 +165,8 @@ export class VirtualMachine {
       forwards: this.options.forwards ?? [],
       noNetwork: this.options.noNetwork,
       fwCfg: this.options.fwCfg ?? [],
+      linkLocal: this.options.linkLocal?.map(({ address, port, hostPort }) => ({ address, port, command: `${process.execPath} ${PIPE_TO_PORT} ${hostPort}` })),
+      smbios: this.options.smbios,
       extraDrives: this.options.extraDrives ?? [],
       qmpSocket: join(this.dir, 'qmp.sock'),
       noReboot: true,

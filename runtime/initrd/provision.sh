@@ -1,7 +1,8 @@
 # First-boot provisioning, sourced by the initrd's init (busybox sh). A host config is looked for in
 # this order: QEMU's fw_cfg (opt/slipway/config), the ESP (/slipway/config.{yaml,json,ign}) or, live
 # from the installer ISO, the medium's /slipway, then a filesystem labelled SLIPWAY-CFG
-# (config.{yaml,json,ign} at its top). Beside it may be the plan
+# (config.{yaml,json,ign} at its top), and last where the platform keeps it (platform.sh: a cloud's
+# metadata service or drive, a URL). Beside it may be the plan
 # slipway compiled from it for this image (fw_cfg opt/slipway/plan, or plan.tar): a tar of what to
 # write into /var and the /etc overlay. Without a plan that fits, the image's Node.js checks the
 # config and compiles the plan, chrooted into the verified root. Nothing is written unless it
@@ -12,6 +13,9 @@ PLAN_NAME=plan.tar
 # The plan's record of the config and image facts it was compiled from (see src/hostconfig/compile.ts).
 PLAN_RECORD=var/lib/slipway/provision/compiled-from
 FACTS=/usr/lib/slipway/facts.json
+
+. /usr/lib/slipway/network.sh
+. /usr/lib/slipway/platform.sh
 
 # Copies the first config file found in folder $1 to $2, and the plan beside it to $3; prints its name.
 take_config_from() {
@@ -28,7 +32,6 @@ take_config_from() {
 
 # Finds a host config and copies it to $1 (a plan beside it to $2); prints where it came from.
 find_config() {
-	load_modules /etc/slipway/provision-modules
 	fw=/sys/firmware/qemu_fw_cfg/by_name/opt/slipway
 	if [ -r "$fw/config/raw" ]; then
 		cat "$fw/config/raw" >"$1" || return 1
@@ -49,9 +52,8 @@ find_config() {
 		[ -n "$name" ] && echo "the installer medium's /slipway/$name" && return 0
 	fi
 	# One probe of every device for both spellings of the label, the upper-case one first.
-	labels=$(blkid -c /dev/null -s LABEL)
-	drive=$(echo "$labels" | grep ': LABEL="SLIPWAY-CFG"' | head -n 1 | cut -d: -f1)
-	[ -n "$drive" ] || drive=$(echo "$labels" | grep ': LABEL="slipway-cfg"' | head -n 1 | cut -d: -f1)
+	drive=$(echo "$LABELS" | grep ': LABEL="SLIPWAY-CFG"' | head -n 1 | cut -d: -f1)
+	[ -n "$drive" ] || drive=$(echo "$LABELS" | grep ': LABEL="slipway-cfg"' | head -n 1 | cut -d: -f1)
 	if [ -n "$drive" ] && mount -o ro "$drive" /run/config-source 2>/dev/null; then
 		name=$(take_config_from /run/config-source "$1" "$2")
 		umount /run/config-source
@@ -76,21 +78,37 @@ apply_plan() {
 	(umask 022 && tar -x -m --numeric-owner -f "$1" -C "$2")
 }
 
-# The image's Node.js checks config $1 (from $2) and writes the plan $3; on a bad config the boot stops.
-compile_at_boot() {
+# Runs the image's provisioning program (src/hostconfig/agent.ts) with arguments "$@", chrooted into
+# the verified root; its standard output is the caller's. When the config needs the network (exit
+# 75: an Ignition config's remote sources), brings it up and runs it again.
+run_provision_agent() {
 	[ -x /sysroot/usr/bin/node ] || fail "this image has no Node.js to check a host config with (add nodejs to the recipe's packages, or compile the config with slipway)"
 	mount -t proc proc /sysroot/proc
 	mount --bind /dev /sysroot/dev
-	chroot /sysroot /usr/bin/node /usr/lib/slipway/provision.cjs "${1#/sysroot}" "$2" "${3#/sysroot}"
-	status=$?
+	while :; do
+		SLIPWAY_NETWORK=${NIC:+1} SLIPWAY_DNS=$(lease_dns_servers) chroot /sysroot /usr/bin/node /usr/lib/slipway/provision.cjs "$@"
+		status=$?
+		[ $status -eq 75 ] && [ -z "$NIC" ] || break
+		platform_network_up "the config's remote sources"
+	done
 	umount /sysroot/dev /sysroot/proc
-	if [ $status -ne 0 ]; then
+	[ -z "$NIC" ] || take_down_network "$NIC"
+	NIC=
+	return $status
+}
+
+# The image's Node.js checks config $1 (from $2) and writes the plan $3; on a bad config the boot stops.
+compile_at_boot() {
+	if ! run_provision_agent "${1#/sysroot}" "$2" "${3#/sysroot}"; then
 		rm -f "$1" "$3"
 		stop_boot "the host config from $2 is not valid (see above); nothing was applied"
 	fi
 }
 
 provision_first_boot() {
+	load_modules /etc/slipway/provision-modules
+	# Every device's label, probed once: config drives are found by them.
+	LABELS=$(blkid -c /dev/null -s LABEL)
 	mkdir -p "$STATE/provision"
 	config="$STATE/provision/config"
 	plan="$STATE/provision/$PLAN_NAME"
@@ -104,6 +122,17 @@ provision_first_boot() {
 			rm -f "$plan"
 			compile_at_boot "$config" "$source" "$plan"
 		fi
+	else
+		source=
+		platform=$(machine_platform "$LABELS")
+		if [ "$platform" != qemu ]; then
+			say "reading the host config from the $platform platform"
+			if platform_config "$platform" "$LABELS" "$plan"; then
+				source=$(cat "$STATE/provision/platform/source")
+			fi
+		fi
+	fi
+	if [ -n "$source" ]; then
 		apply_plan "$plan" /sysroot || stop_boot "cannot write the host config's files to /var (see above); the next boot tries again"
 		sync
 		hostname=$(cat "$STATE/etc/upper/hostname" 2>/dev/null)

@@ -41,7 +41,7 @@ const SEALED_VAR_LIBRARIES = [
 ];
 const RUNTIME = new URL('../../runtime/initrd/', import.meta.url);
 /** The scripts init sources, installed as /usr/lib/slipway/NAME. */
-const SOURCED_SCRIPTS = ['verity.sh', 'provision.sh', 'netboot.sh', 'live.sh'];
+const SOURCED_SCRIPTS = ['verity.sh', 'provision.sh', 'network.sh', 'platform.sh', 'netboot.sh', 'live.sh'];
 /** Programs init's tools run by path: udhcpc's lease handler. */
 const RUN_SCRIPTS = ['udhcpc.script'];
 const SEALED_VAR_SCRIPT = 'sealed-var.sh';
@@ -112,11 +112,13 @@ class InitrdContents {
 
 /**
  * `boot` modules are loaded at every boot; `provision` ones only when a first boot looks for a host
- * config; `live` ones only when the installer ISO boots, to find its medium.
+ * config, `network` ones when it reads it over the network; `live` ones only when the installer ISO
+ * boots, to find its medium.
  */
 export interface InitrdModules {
   boot: readonly string[];
   provision: readonly string[];
+  network: readonly string[];
   live: readonly string[];
 }
 
@@ -157,8 +159,9 @@ export function initrdModulesArchive(hostTree: Tree, kernel: KernelInfo, modules
   const paths = (names: readonly string[]) => names.map((name) => kernel.modules.get(name)!);
   contents.file('etc/slipway/modules', Buffer.from(paths(modules.boot).map((p) => `${p}\n`).join('')), 0o644);
   contents.file('etc/slipway/provision-modules', Buffer.from(paths(modules.provision).map((p) => `${p}\n`).join('')), 0o644);
+  contents.file('etc/slipway/network-modules', Buffer.from(paths(modules.network).map((p) => `${p}\n`).join('')), 0o644);
   contents.file('etc/slipway/live-modules', Buffer.from(paths(modules.live).map((p) => `${p}\n`).join('')), 0o644);
-  for (const path of paths([...modules.boot, ...modules.provision, ...modules.live])) {
+  for (const path of paths([...new Set([...modules.boot, ...modules.provision, ...modules.network, ...modules.live])])) {
     const full = `usr/lib/modules/${kernel.version}/${path}`;
     contents.file(full, hostTree.read(full), 0o644);
   }

@@ -63,6 +63,13 @@ export const NETBOOT_MODULES = ['virtio_net', 'loop'];
  */
 export const LIVE_MODULES = ['ahci', 'sr_mod', 'isofs', 'sd_mod', 'xhci_pci', 'ehci_pci', 'usb_storage', 'uas', 'loop'];
 
+/**
+ * The NICs a first boot brings up when the platform keeps the host config behind the network (a
+ * metadata service, a URL): virtio's (QEMU, GCE, OpenStack), EC2's ENA and Google's gVNIC. The
+ * `network` module set adds servers' NICs.
+ */
+export const PLATFORM_NIC_MODULES = ['virtio_net', 'ena', 'gve'];
+
 /** The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config drive. */
 export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs'];
 

@@ -7,6 +7,7 @@ import type { ImageFacts } from './facts.ts';
 import type { HostConfig } from './schema.ts';
 import { installTargets, parseUnitFile, UnitSyntaxError, type UnitFile } from '../shared/unitfile.ts';
 import { isUnitFileName } from '../shared/paths.ts';
+import { imageUserKeysPath } from './plan.ts';
 
 const WRITABLE = /^\/(etc|var)\/./;
 
@@ -47,9 +48,13 @@ function checkOwner(owner: string, at: string, config: HostConfig, facts: ImageF
 }
 
 /** What the plan writes besides files[]: each user's home (with .ssh and its keys), each unit's file. */
-function plannedPaths(config: HostConfig): Map<string, { what: string; folder: boolean }> {
+function plannedPaths(config: HostConfig, facts: ImageFacts): Map<string, { what: string; folder: boolean }> {
   const paths = new Map<string, { what: string; folder: boolean }>();
   config.users.forEach((user, index) => {
+    if (facts.users.has(user.name)) {
+      if (user.sshAuthorizedKeys.length > 0) paths.set(imageUserKeysPath(user.name), { what: `the authorized keys of users[${index}] (${user.name})`, folder: false });
+      return;
+    }
     const home = `/var/home/${user.name}`;
     paths.set(home, { what: `the home of users[${index}] (${user.name})`, folder: true });
     if (user.sshAuthorizedKeys.length > 0) {
@@ -65,9 +70,9 @@ function plannedPaths(config: HostConfig): Map<string, { what: string; folder: b
  * Refuses what the initrd could only half apply: a file below another file, or a file where the
  * plan puts a home, keys or a unit, or one of their folders. (Names over 255 bytes fail the schema.)
  */
-function checkPlannedPaths(config: HostConfig, problems: string[]): void {
+function checkPlannedPaths(config: HostConfig, facts: ImageFacts, problems: string[]): void {
   const files = new Map(config.files.map((file, index) => [file.path, index]));
-  const planned = plannedPaths(config);
+  const planned = plannedPaths(config, facts);
   config.files.forEach((file, index) => {
     const at = `files[${index}].path`;
     for (let cut = file.path.lastIndexOf('/'); cut > 0; cut = file.path.lastIndexOf('/', cut - 1)) {
@@ -96,16 +101,20 @@ export function checkHostConfig(config: HostConfig, facts: ImageFacts): string[]
     if (user.uid !== undefined) uids.add(user.uid);
   });
   config.users.forEach((user, index) => {
-    if (facts.users.has(user.name)) problems.push(`users[${index}].name: "${user.name}" already exists in the image; give a new user name`);
-    else if (facts.groups.has(user.name)) problems.push(`users[${index}].name: "${user.name}" is a group of the image; give a new user name`);
-    if (user.uid !== undefined && imageUids.has(user.uid)) problems.push(`users[${index}].uid: ${user.uid} is already used in the image`);
+    if (facts.users.has(user.name)) {
+      // As Ignition and cloud-init do, a user the image has (root included) may get keys and groups.
+      for (const field of ['uid', 'shell'] as const) {
+        if (user[field] !== undefined) problems.push(`users[${index}].${field}: "${user.name}" is a user of the image, which a config gives only ssh keys and groups; leave ${field} out or give a new user name`);
+      }
+    } else if (facts.groups.has(user.name)) problems.push(`users[${index}].name: "${user.name}" is a group of the image; give a new user name`);
+    else if (user.uid !== undefined && imageUids.has(user.uid)) problems.push(`users[${index}].uid: ${user.uid} is already used in the image`);
     user.groups.forEach((group, g) => {
       if (!facts.groups.has(group) && !configUsers.has(group)) problems.push(`users[${index}].groups[${g}]: unknown group "${group}"`);
     });
   });
 
   duplicates(config.files, (f) => f.path, 'files', problems);
-  checkPlannedPaths(config, problems);
+  checkPlannedPaths(config, facts, problems);
   config.files.forEach((file, index) => {
     const at = `files[${index}]`;
     if (!WRITABLE.test(file.path)) problems.push(`${at}.path: ${file.path} is on the read-only root; files go under /etc or /var`);

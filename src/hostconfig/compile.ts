@@ -12,7 +12,8 @@ import { posix } from 'node:path';
 import { packTar, type TarEntry } from '../shared/tar.ts';
 import { sha256 } from '../shared/hash.ts';
 import { factsDigest, factsFromManifest, type ManifestFacts } from './facts.ts';
-import { parseHostConfig } from './load.ts';
+import { ignitionRemoteSources } from './ignition-remote.ts';
+import { decodeUserData, hostConfigFrom } from './load.ts';
 import { planProvision, type Write } from './plan.ts';
 import type { HostConfig } from './schema.ts';
 
@@ -51,13 +52,21 @@ export function packPlan(writes: readonly Write[], source: PlanSource): Promise<
 
 export interface CompiledConfig {
   config: HostConfig;
-  plan: Buffer;
+  /** Left out when the config still has remote sources (Ignition's http(s) URLs): the first boot fetches them and compiles. */
+  plan?: Buffer;
+  /** The URLs the first boot fetches before it can compile. */
+  remote: string[];
+}
+
+/** The plan for a checked config on an image, recording the config's bytes and the image's facts it came from. */
+export function compilePlan(config: HostConfig, configBytes: Buffer, facts: ManifestFacts): Promise<Buffer> {
+  return packPlan(planProvision(config, factsFromManifest(facts)), { config: sha256(configBytes), image: factsDigest(facts) });
 }
 
 /** Checks a config file's bytes against an image's facts and compiles it; throws ConfigError naming every problem. */
 export async function compileHostConfig(bytes: Buffer, label: string, facts: ManifestFacts): Promise<CompiledConfig> {
-  const imageFacts = factsFromManifest(facts);
-  const config = parseHostConfig(bytes.toString('utf8'), label, imageFacts);
-  const source = { config: sha256(bytes), image: factsDigest(facts) };
-  return { config, plan: await packPlan(planProvision(config, imageFacts), source) };
+  const data = decodeUserData(bytes, label);
+  const config = hostConfigFrom(data, label, factsFromManifest(facts));
+  const remote = data.kind === 'ignition' ? ignitionRemoteSources(data.document) : [];
+  return { config, remote, ...(remote.length === 0 ? { plan: await compilePlan(config, bytes, facts) } : {}) };
 }

@@ -35,6 +35,8 @@ export async function configFwCfg(configFile: string, image: string, planDir: st
     return [config];
   }
   const { plan } = await compileHostConfig(readConfigBytes(configFile), configFile, facts);
+  // A config with remote sources is compiled by the first boot, once it has fetched them.
+  if (!plan) return [config];
   const planFile = join(planDir, PLAN_FILE_NAME);
   writeFileSync(planFile, plan);
   return [config, { name: FW_CFG_PLAN, file: planFile }];

@@ -1,7 +1,10 @@
 /**
  * The common subset of an Ignition v3 config (Flatcar, Fedora CoreOS): passwd.users with ssh keys,
- * storage.files with data: URLs, systemd.units. It becomes a native host config, so an existing
- * config gives the same host; anything outside the subset is an error that names it.
+ * storage.files with data:, http: and https: sources, configs merged or replaced by URL,
+ * systemd.units. It becomes a native host config, so an existing config gives the same host;
+ * anything outside the subset is an error that names it. Remote sources are fetched by the host at
+ * first boot (resolveIgnitionRemotes); on the build host a config that has them is checked without
+ * their contents.
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -16,10 +19,29 @@ const HASH = /^(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})$/;
 /** As much as a whole host config may be: gzip can inflate a few kilobytes into gigabytes. */
 const MAX_INFLATED_BYTES = 16 * 1024 ** 2;
 
+/** A source Ignition fetches: data:, or http(s), where plain http needs a hash (it can be changed on the way). */
+const Resource = z
+  .strictObject({
+    source: z
+      .string()
+      .refine((source) => /^(data|https?):/i.test(source), { message: 'expected a data:, http:// or https:// URL (slipway fetches no other kind)' })
+      .nullish(),
+    compression: z.enum(['gzip', '']).nullish(),
+    httpHeaders: z.array(z.strictObject({ name: z.string(), value: z.string().nullish() })).nullish(),
+    verification: z.strictObject({ hash: z.string().regex(HASH, 'expected sha256-HEX or sha512-HEX').nullish() }).optional(),
+  })
+  .superRefine((resource, ctx) => {
+    if (/^http:/i.test(resource.source ?? '') && !resource.verification?.hash) {
+      ctx.addIssue({ code: 'custom', path: ['verification', 'hash'], message: 'a plain http:// source needs verification.hash: what it serves can be changed on the way' });
+    }
+  });
+
+export type IgnitionResource = z.output<typeof Resource>;
+
 const IgnitionSchema = z.strictObject({
   ignition: z.strictObject({
     version: z.string().regex(/^3\.\d+\.\d+(-experimental)?$/, 'slipway reads Ignition spec 3 configs (version "3.x.0")'),
-    config: unsupported('merging or replacing configs').optional(),
+    config: z.strictObject({ merge: z.array(Resource).optional(), replace: Resource.optional() }).optional(),
     timeouts: z.unknown().optional(),
     security: unsupported().optional(),
     proxy: unsupported().optional(),
@@ -52,15 +74,7 @@ const IgnitionSchema = z.strictObject({
             overwrite: z.boolean().optional(),
             user: z.strictObject({ name: z.string().optional(), id: z.number().int().optional() }).optional(),
             group: z.strictObject({ name: z.string().optional(), id: z.number().int().optional() }).optional(),
-            contents: z
-              .strictObject({
-                source: z.string().optional(),
-                compression: z.enum(['gzip', '']).optional(),
-                // For http(s) sources only, which a host never fetches; a data: URL has none to send.
-                httpHeaders: z.array(z.strictObject({ name: z.string(), value: z.string().nullish() })).optional(),
-                verification: z.strictObject({ hash: z.string().regex(HASH, 'expected sha256-HEX or sha512-HEX').nullish() }).optional(),
-              })
-              .optional(),
+            contents: Resource.optional(),
             append: unsupported().optional(),
           }),
         )
@@ -104,10 +118,10 @@ export class IgnitionProblem extends Error {
   }
 }
 
-/** A data: URL's bytes (RFC 2397); Ignition's other sources need a network the host does not have yet. */
+/** A data: URL's bytes (RFC 2397); http(s) sources are fetched by the host first (resolveIgnitionRemotes). */
 export function decodeDataUrl(source: string, path: string): Buffer {
   const match = /^data:([^,]*),(.*)$/s.exec(source);
-  if (!match) throw new IgnitionProblem(path, `only data: URLs are supported (the host reads its config before its network is up), got "${source.slice(0, 40)}"`);
+  if (!match) throw new IgnitionProblem(path, `expected a data: URL, got "${source.slice(0, 40)}"`);
   const base64 = match[1]!.split(';').includes('base64');
   if (base64) {
     const text = match[2]!.replace(/\s/g, '');
@@ -131,7 +145,22 @@ function percentDecoded(text: string, path: string): Buffer {
   return Buffer.concat(bytes);
 }
 
-function verify(bytes: Buffer, hash: string, at: string): void {
+/** Whether a source is fetched over the network (rather than carried in a data: URL). */
+export function isRemote(source: string): boolean {
+  return /^https?:/i.test(source);
+}
+
+/** Inflates gzip-compressed contents, within the bound a host config has. */
+export function inflate(bytes: Buffer, at: string): Buffer {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch (error) {
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new IgnitionProblem(at, tooLarge ? `the contents inflate past ${MAX_INFLATED_BYTES / 1024 ** 2} MiB, the most a host config carries` : 'the contents are not valid gzip');
+  }
+}
+
+export function verify(bytes: Buffer, hash: string, at: string): void {
   const [algorithm, expected] = hash.split('-') as [string, string];
   const actual = createHash(algorithm).update(bytes).digest('hex');
   if (actual !== expected) throw new IgnitionProblem(`${at}.contents.verification.hash`, `the contents are ${algorithm}-${actual}, not what the config says`);
@@ -145,6 +174,11 @@ function owner(user?: { name?: string; id?: number }, group?: { name?: string; i
   return g === undefined ? u : `${u ?? 'root'}:${g}`;
 }
 
+function fileOwnerAndMode(file: NonNullable<NonNullable<IgnitionConfig['storage']>['files']>[number]): { mode?: string; owner?: string } {
+  const who = owner(file.user, file.group);
+  return { ...(file.mode !== undefined ? { mode: file.mode.toString(8).padStart(4, '0') } : {}), ...(who !== undefined ? { owner: who } : {}) };
+}
+
 export function ignitionSchema(): typeof IgnitionSchema {
   return IgnitionSchema;
 }
@@ -153,23 +187,14 @@ export function ignitionSchema(): typeof IgnitionSchema {
 export function fromIgnition(ignition: IgnitionConfig): HostConfigInput {
   const files = (ignition.storage?.files ?? []).map((file, index) => {
     const at = `storage.files[${index}]`;
-    let bytes = file.contents?.source === undefined ? Buffer.alloc(0) : decodeDataUrl(file.contents.source, `${at}.contents.source`);
-    if (file.contents?.compression === 'gzip') {
-      try {
-        bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
-      } catch (error) {
-        const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-        throw new IgnitionProblem(`${at}.contents`, tooLarge ? `the contents inflate past ${MAX_INFLATED_BYTES / 1024 ** 2} MiB, the most a host config carries` : 'the contents are not valid gzip');
-      }
-    }
+    const source = file.contents?.source;
+    // Not fetched yet (a check on the build host): the host fetches it at first boot.
+    if (source && isRemote(source)) return { path: file.path, ...fileOwnerAndMode(file), base64: '' };
+    let bytes = source == null ? Buffer.alloc(0) : decodeDataUrl(source, `${at}.contents.source`);
+    if (file.contents?.compression === 'gzip') bytes = inflate(bytes, `${at}.contents`);
     const hash = file.contents?.verification?.hash;
     if (hash) verify(bytes, hash, at);
-    return {
-      path: file.path,
-      ...(file.mode !== undefined ? { mode: file.mode.toString(8).padStart(4, '0') } : {}),
-      ...(owner(file.user, file.group) !== undefined ? { owner: owner(file.user, file.group) } : {}),
-      base64: bytes.toString('base64'),
-    };
+    return { path: file.path, ...fileOwnerAndMode(file), base64: bytes.toString('base64') };
   });
   return {
     users: (ignition.passwd?.users ?? []).map((user) => ({

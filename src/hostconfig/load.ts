@@ -1,17 +1,24 @@
 /**
- * Reading a host config: YAML or JSON, native or Ignition, then the schema, then the checks against
- * the image. Every problem is reported at once, each as `FILE: path: message`, the same on the
+ * Reading a host config: the bytes (gzip-compressed or not), then YAML or JSON, native, Ignition or
+ * `#cloud-config`, then the schema, then the checks against the image. Every problem is reported at
+ * once, each as `LABEL: path: message` with the path in the config's own format, the same on the
  * build host (`slipway config validate`) as on the console at boot.
  */
+import { gunzipSync } from 'node:zlib';
+import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from '../recipe/load.ts';
 import { readYaml } from '../shared/yaml.ts';
 import { checkHostConfig } from './check.ts';
+import { cloudConfigPath, cloudConfigSchema, CloudConfigProblem, fromCloudConfig, isCloudConfig } from './cloud-config.ts';
 import type { ImageFacts } from './facts.ts';
-import { fromIgnition, IgnitionProblem, ignitionSchema, isIgnition } from './ignition.ts';
-import { HostConfigSchema, type HostConfig } from './schema.ts';
+import { fromIgnition, IgnitionProblem, ignitionSchema, isIgnition, type IgnitionConfig } from './ignition.ts';
+import { HostConfigSchema, type HostConfig, type HostConfigInput } from './schema.ts';
 
 export const CONFIG_HINT = "see 'Host config' in the README, or run 'slipway config schema'";
+
+/** As much as a whole host config may be once inflated (user data is often gzipped: EC2 takes 16 KiB of it). */
+export const MAX_CONFIG_BYTES = 16 * 1024 ** 2;
 
 function fail(label: string, problems: string[], hint = CONFIG_HINT): ConfigError {
   return new ConfigError(problems.map((p) => `${label}: ${p}`).join('\n'), hint);
@@ -29,27 +36,97 @@ function ignitionPath(problem: string): string {
     .replace(/^units\[/, 'systemd.units[');
 }
 
-/** Parses and checks a host config; throws ConfigError with every problem found. */
-export function parseHostConfig(text: string, label: string, facts: ImageFacts): HostConfig {
+/** A config's document, parsed but not yet checked: what kind it is tells how to read it. */
+export type UserData =
+  | { kind: 'native'; document: Record<string, unknown> }
+  | { kind: 'ignition'; document: IgnitionConfig }
+  | { kind: 'cloud-config'; document: Record<string, unknown> };
+
+/** What a platform's metadata says of the machine: used where the config says nothing (as Afterburn does). */
+export interface PlatformIdentity {
+  hostname?: string;
+  /** Given to root, unless the config gives root keys of its own. */
+  sshKeys: string[];
+}
+
+function inflated(bytes: Buffer, label: string): Buffer {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_CONFIG_BYTES });
+  } catch (error) {
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+    throw fail(label, [`(top level): ${tooLarge ? `inflates past ${MAX_CONFIG_BYTES / 1024 ** 2} MiB, the most a host config may be` : 'starts like gzip but does not inflate'}`]);
+  }
+}
+
+/** Reads a config's bytes (inflating gzip) into its document, and tells which of the three formats it is. */
+export function decodeUserData(input: Buffer | string, label: string): UserData {
+  let bytes = typeof input === 'string' ? Buffer.from(input) : input;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = inflated(bytes, label);
+  const text = bytes.toString('utf8');
+  if (text.startsWith('#!')) throw fail(label, ['(top level): a script, which slipway does not run as user data; give a host config, an Ignition config or a #cloud-config']);
+  if (/^(Content-Type|MIME-Version):/i.test(text)) throw fail(label, ['(top level): a MIME multi-part archive, which slipway does not read; give one host config, Ignition config or #cloud-config']);
+  const cloud = isCloudConfig(text);
   const read = readYaml(text);
   if (!read.ok) throw fail(label, read.problems, read.hint);
-  let input: unknown = read.value ?? {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw fail(label, ['(top level): expected a mapping of settings']);
-  const ignitionInput = isIgnition(input);
-  const place = ignitionInput ? ignitionPath : (problem: string) => problem;
-  if (ignitionInput) {
-    const ignition = ignitionSchema().safeParse(input);
+  const document: unknown = read.value ?? {};
+  if (typeof document !== 'object' || Array.isArray(document)) throw fail(label, ['(top level): expected a mapping of settings']);
+  if (cloud) return { kind: 'cloud-config', document: document as Record<string, unknown> };
+  if (isIgnition(document)) {
+    const ignition = ignitionSchema().safeParse(document);
     if (!ignition.success) throw fail(label, formatIssues(ignition.error.issues));
-    try {
-      input = fromIgnition(ignition.data);
-    } catch (error) {
-      if (error instanceof IgnitionProblem) throw fail(label, [`${error.path}: ${error.message}`]);
-      throw error;
-    }
+    return { kind: 'ignition', document: ignition.data };
   }
-  const parsed = HostConfigSchema.safeParse(input);
+  return { kind: 'native', document: document as Record<string, unknown> };
+}
+
+const CLOUD_CONFIG_KEYS = 'hostname, users, ssh_authorized_keys, write_files and timezone';
+
+function cloudConfigIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' && issue.path.length === 0
+      ? issue.keys.map((key) => `${key}: not supported by slipway, which reads ${CLOUD_CONFIG_KEYS} of a cloud-config`)
+      : formatIssues([issue]),
+  );
+}
+
+/** The native input a document stands for, and how to name a native path in the document's own terms. */
+function nativeInput(data: UserData, label: string): { input: HostConfigInput; place: (problem: string) => string } {
+  try {
+    if (data.kind === 'ignition') return { input: fromIgnition(data.document), place: ignitionPath };
+    if (data.kind === 'native') return { input: data.document as HostConfigInput, place: (problem) => problem };
+    const cloud = cloudConfigSchema().safeParse(data.document);
+    if (!cloud.success) throw fail(label, cloudConfigIssues(cloud.error.issues));
+    const input = fromCloudConfig(cloud.data);
+    const topLevelRoot = cloud.data.ssh_authorized_keys?.length && !cloud.data.users?.some((user) => user.name === 'root') ? input.users!.length - 1 : undefined;
+    return { input, place: (problem) => cloudConfigPath(problem, topLevelRoot) };
+  } catch (error) {
+    if (error instanceof IgnitionProblem || error instanceof CloudConfigProblem) throw fail(label, [`${error.path}: ${error.message}`]);
+    throw error;
+  }
+}
+
+/** The platform's hostname and keys, where the config gives none. */
+function withIdentity(input: HostConfigInput, identity: PlatformIdentity): HostConfigInput {
+  const users = [...(input.users ?? [])];
+  const root = users.findIndex((user) => user.name === 'root');
+  if (identity.sshKeys.length > 0 && !(root >= 0 && (users[root]!.sshAuthorizedKeys ?? []).length > 0)) {
+    if (root >= 0) users[root] = { ...users[root]!, sshAuthorizedKeys: identity.sshKeys };
+    else users.push({ name: 'root', sshAuthorizedKeys: identity.sshKeys });
+  }
+  return { ...input, ...(input.hostname === undefined && identity.hostname ? { hostname: identity.hostname } : {}), users };
+}
+
+/** Checks a decoded config (with the platform's identity, if any) against the image; throws ConfigError with every problem. */
+export function hostConfigFrom(data: UserData, label: string, facts: ImageFacts, identity?: PlatformIdentity): HostConfig {
+  const { input, place } = nativeInput(data, label);
+  const parsed = HostConfigSchema.safeParse(identity ? withIdentity(input, identity) : input);
   if (!parsed.success) throw fail(label, formatIssues(parsed.error.issues).map(place));
   const problems = checkHostConfig(parsed.data, facts);
   if (problems.length > 0) throw fail(label, problems.map(place));
   return parsed.data;
+}
+
+/** Parses and checks a host config; throws ConfigError with every problem found. */
+export function parseHostConfig(input: Buffer | string, label: string, facts: ImageFacts): HostConfig {
+  return hostConfigFrom(decodeUserData(input, label), label, facts);
 }

@@ -5,7 +5,7 @@
  */
 import { containerUnit } from '../recipe/container-units.ts';
 import type { ImageFacts } from './facts.ts';
-import type { HostConfig, HostUser } from './schema.ts';
+import { DEFAULT_SHELL, type HostConfig, type HostUser } from './schema.ts';
 import { installTargets, parseUnitFile } from '../shared/unitfile.ts';
 
 export type Write =
@@ -14,6 +14,14 @@ export type Write =
   | { kind: 'symlink'; path: string; target: string };
 
 export const ACCOUNTS_DIR = '/var/lib/slipway/accounts';
+
+/**
+ * Where a user the image has gets the keys a config gives it: its home may be on the read-only root
+ * (root's is), so sshd reads them from /etc (runtime/rootfs/etc/ssh/sshd_config.d/slipway.conf).
+ */
+export function imageUserKeysPath(name: string): string {
+  return `/etc/ssh/authorized_keys.d/${name}`;
+}
 const FIRST_UID = 1000;
 
 interface Account {
@@ -45,11 +53,12 @@ function text(path: string, content: string, mode = 0o644, uid = 0, gid = 0): Wr
   return { kind: 'file', path, content: Buffer.from(content), mode, uid, gid };
 }
 
-function accountWrites(accounts: readonly Account[]): Write[] {
-  if (accounts.length === 0) return [];
+/** `imageUsers`: users the image has, which join groups (and get keys) but have no account to write. */
+function accountWrites(accounts: readonly Account[], imageUsers: readonly HostUser[]): Write[] {
+  if (accounts.length === 0 && !imageUsers.some((user) => user.groups.length > 0)) return [];
   const configGroups = new Map(accounts.map((a) => [a.user.name, [] as string[]]));
   const members: string[] = [];
-  for (const { user } of accounts) {
+  for (const user of [...accounts.map((a) => a.user), ...imageUsers]) {
     for (const group of user.groups) {
       if (configGroups.has(group)) configGroups.get(group)!.push(user.name);
       else members.push(`${group}:${user.name}\n`);
@@ -59,7 +68,7 @@ function accountWrites(accounts: readonly Account[]): Write[] {
   // No password: `*` matches none, and sshd is key-only. The last-change day is left empty: 0 would make
   // PAM demand a new password before every login, keys included.
   return [
-    text(`${ACCOUNTS_DIR}/passwd`, lines((a) => `${a.user.name}:x:${a.uid}:${a.gid}::/home/${a.user.name}:${a.user.shell}`)),
+    text(`${ACCOUNTS_DIR}/passwd`, lines((a) => `${a.user.name}:x:${a.uid}:${a.gid}::/home/${a.user.name}:${a.user.shell ?? DEFAULT_SHELL}`)),
     text(`${ACCOUNTS_DIR}/shadow`, lines((a) => `${a.user.name}:*::0:99999:7:::`), 0o600),
     text(`${ACCOUNTS_DIR}/group`, lines((a) => `${a.user.name}:x:${a.gid}:${configGroups.get(a.user.name)!.join(',')}`)),
     text(`${ACCOUNTS_DIR}/gshadow`, lines((a) => `${a.user.name}:!::${configGroups.get(a.user.name)!.join(',')}`), 0o600),
@@ -134,10 +143,14 @@ function networkWrites(config: HostConfig): Write[] {
 
 /** Everything applying `config` writes, in order; parents of each path are created as needed. */
 export function planProvision(config: HostConfig, facts: ImageFacts): Write[] {
-  const accounts = allocateAccounts(config.users, facts);
+  const imageUsers = config.users.filter((user) => facts.users.has(user.name));
+  const accounts = allocateAccounts(config.users.filter((user) => !facts.users.has(user.name)), facts);
   const writes: Write[] = [];
   if (config.hostname) writes.push(text('/etc/hostname', `${config.hostname}\n`));
-  writes.push(...accountWrites(accounts), ...homeWrites(accounts));
+  writes.push(...accountWrites(accounts, imageUsers), ...homeWrites(accounts));
+  for (const user of imageUsers.filter((u) => u.sshAuthorizedKeys.length > 0)) {
+    writes.push(text(imageUserKeysPath(user.name), user.sshAuthorizedKeys.map((key) => `${key.trim()}\n`).join('')));
+  }
   for (const file of config.files) {
     const content = file.content !== undefined ? Buffer.from(file.content) : Buffer.from(file.base64!, 'base64');
     writes.push({ kind: 'file', path: file.path, content, mode: file.mode, ...resolveOwner(file.owner, accounts, facts) });

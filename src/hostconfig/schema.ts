@@ -11,13 +11,17 @@ const fileMode = z
   .regex(/^0?[0-7]{3,4}$/, 'expected an octal mode such as "0644"')
   .transform((mode) => Number.parseInt(mode, 8));
 
+/** A new user's login shell when the config names none. */
+export const DEFAULT_SHELL = '/bin/bash';
+
 const userName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a user name (lower-case letters, digits, _ and -)');
 
+/** A new user, or a user the image has (root included), which gets only keys and groups. */
 export const HostUserSchema = z.strictObject({
   name: userName,
-  uid: z.number().int().min(1000).max(59999).optional(),
+  uid: z.number().int().min(1000).max(59999).optional().describe('a new user\'s; the next free one from 1000 when left out'),
   groups: z.array(z.string()).default([]).describe('supplementary groups that exist in the image, such as sudo'),
-  shell: passwdPath.default('/bin/bash'),
+  shell: passwdPath.optional().describe(`a new user's login shell, ${DEFAULT_SHELL} when left out`),
   sshAuthorizedKeys: z.array(sshPublicKey).default([]),
 });
 

@@ -33,7 +33,8 @@ export async function makeInitrd(ctx: Pick<BuildState, 'plan' | 'cache' | 'tree'
   const provisionModules = moduleClosure(kernel, plan.kernel.provisionModules, []).filter((m) => !bootModules.includes(m));
   // Some (isofs) are provisioning's too: live, they are needed before it.
   const liveModules = moduleClosure(kernel, plan.kernel.liveModules, []).filter((m) => !bootModules.includes(m));
-  const modules = initrdModulesArchive(ctx.tree, kernel, { boot: bootModules, provision: provisionModules, live: liveModules }, plan.sourceDateEpoch);
+  const networkModules = moduleClosure(kernel, plan.kernel.networkModules, []).filter((m) => !bootModules.includes(m));
+  const modules = initrdModulesArchive(ctx.tree, kernel, { boot: bootModules, provision: provisionModules, network: networkModules, live: liveModules }, plan.sourceDateEpoch);
   const programs = ctx.initrdPrograms ?? compressInitrdArchive(initrdProgramsArchive(ctx.initrdTree, plan.sourceDateEpoch, plan.disk.encryption === 'tpm2'), ctx.cache, true);
   rmSync(ctx.initrdTree.root, { recursive: true, force: true });
   // Before the root filesystem, not beside it: mksquashfs and two compressors at once took the
@@ -140,13 +141,16 @@ export async function makeFilesystems(
   return { layout };
 }
 
-/** The baked-in config and the plan compiled from it, as files to copy onto the ESP. */
+/**
+ * The baked-in config and the plan compiled from it, as files to copy onto the ESP. A config with
+ * remote sources goes without a plan: its first boot fetches them and compiles it.
+ */
 function bakedConfig(ctx: Pick<BuildState, 'work' | 'hostConfig' | 'hostConfigPlan'>): Array<{ path: string; source: string }> {
   const { hostConfig, hostConfigPlan } = ctx;
-  if (!hostConfig || !hostConfigPlan) return [];
+  if (!hostConfig) return [];
   const files = [
     { name: hostConfig.fileName, bytes: hostConfig.bytes },
-    { name: PLAN_FILE_NAME, bytes: hostConfigPlan },
+    ...(hostConfigPlan ? [{ name: PLAN_FILE_NAME, bytes: hostConfigPlan }] : []),
   ];
   return files.map(({ name, bytes }) => {
     const source = join(ctx.work, 'boot', name);

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
-import { HOST_MODULES, INITRD_MODULES, LIVE_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, LIVE_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, PLATFORM_NIC_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { installDataName, installMapName } from '../shared/install-map.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
@@ -27,14 +27,19 @@ export interface ImagePlan {
   packages: { host: LockedPackage[]; initrd: LockedPackage[]; containers: Record<string, LockedPackage[]>; excluded: LockedPackage[] };
   /** What the root leaves out: packages never chosen, virtual packages the image provides, path globs. */
   leaveOut: { packages: string[]; provided: string[]; paths: string[] };
-  /** liveModules: what the initrd loads only when it boots from the installer ISO (empty without one). */
-  kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; provisionModules: string[]; liveModules: string[]; cmdline: string[] };
+  /**
+   * liveModules: what the initrd loads only when it boots from the installer ISO (empty without one);
+   * networkModules: only when a first boot reads its config over the network.
+   */
+  kernel: { package: string; modules: string[]; recipeModules: string[]; initrdModules: string[]; provisionModules: string[]; networkModules: string[]; liveModules: string[]; cmdline: string[] };
   rootfs: { type: 'squashfs'; compression: 'zstd' };
   /** encryption tpm2: /var is sealed at first boot (the initrd carries the tools, the UKI a signed PCR policy). */
   disk: { espSize: number; slotSize: number; rootPartition: number; verityPartition: number; dataSize: number; encryption: 'none' | 'tpm2' };
   artifacts: Record<string, string>;
   /** Who supplies the image, as SPDX writes it (the recipe's supplier), and the archive's codename: what the SBOM says. */
   sbom: { supplier: string; codename: string };
+  /** Where the first boot reads its host config (`auto`: found at boot), and metal's config URL. */
+  platform: Recipe['platform'];
   /** With netboot.url: where the netboot UKI fetches `BASENAME.root.squashfs` and `.root.verity` (the folder URL and the basename). */
   netboot?: { rootUrl: string };
 }
@@ -69,6 +74,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     throw new RecipeError('netboot and disk.encryption: tpm2 do not go together: a host booted over the network keeps /var in memory, with nothing to seal', 'drop one of them');
   }
   const sets = recipe.kernel.moduleSets;
+  const networkModules = [...PLATFORM_NIC_MODULES, ...(sets.includes('network') ? MODULE_SET_MODULES.network.root : [])];
   return {
     name: recipe.name,
     version,
@@ -89,7 +95,7 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     kernel: {
       package: recipe.kernel.package,
-      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...netbootModules, ...liveModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
+      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...netbootModules, ...liveModules, ...networkModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
       recipeModules: recipe.kernel.modules,
       initrdModules: [
         ...new Set([
@@ -99,12 +105,14 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
         ]),
       ],
       provisionModules: PROVISION_MODULES,
+      networkModules,
       liveModules,
       cmdline: recipe.kernel.cmdline,
     },
     rootfs: { type: 'squashfs', compression: 'zstd' },
     disk: { espSize: recipe.disk.espSize, slotSize: recipe.disk.slotSize, rootPartition: root, verityPartition: verity, dataSize: recipe.disk.dataSize, encryption: recipe.disk.encryption },
     sbom: { supplier: recipe.supplier ?? 'NOASSERTION', codename: lock.distribution.codename },
+    platform: recipe.platform,
     ...(recipe.netboot ? { netboot: { rootUrl: `${recipe.netboot.url.replace(/\/*$/, '/')}${basename}` } } : {}),
     artifacts: {
       ...Object.fromEntries(options.formats.filter(isDiskFormat).map((f) => [f, `${basename}.${FORMATS[f]!.extension}`])),
@@ -130,7 +138,16 @@ export function kernelCommandLine(plan: ImagePlan, rootHash: string): string {
   // to 44 MiB and the watermarks with it, which on a 1 GiB host kept 130 MiB from MemAvailable;
   // with always, Go's heaps also took 28 MiB of huge pages for 15 MiB of use. A recipe's
   // kernel.cmdline comes after, so `transparent_hugepage=madvise` there turns them back on.
-  return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...plan.kernel.cmdline].join(' ');
+  return [`roothash=${rootHash}`, 'ro', 'panic=10', 'transparent_hugepage=never', ...platformArguments(plan.platform), ...plan.kernel.cmdline].join(' ');
+}
+
+/** Where the first boot reads its config (runtime/initrd/platform.sh): `auto` finds it at boot, and says nothing here. */
+function platformArguments(platform: ImagePlan['platform']): string[] {
+  return [
+    ...(platform.name === 'auto' ? [] : [`slipway.platform=${platform.name}`]),
+    ...(platform.configUrl ? [`slipway.config.url=${platform.configUrl}`] : []),
+    ...(platform.configSha256 ? [`slipway.config.sha256=${platform.configSha256}`] : []),
+  ];
 }
 
 /**

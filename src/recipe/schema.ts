@@ -7,6 +7,7 @@ import { besidePath, imagePath, passwdPath, sshPublicKey, unique, unitFileName }
 import { formatSize, parseSize } from './size.ts';
 import { MAX_ID, USER_SPEC } from './container-user.ts';
 import { isEmptyWindow, WINDOW_PATTERN } from '../shared/reboot-window.ts';
+import { PLATFORMS } from '../shared/platform.ts';
 
 const name = z
   .string()
@@ -226,6 +227,24 @@ export const RecipeSchema = z.strictObject({
     })
     .optional()
     .describe('boot over the network: the netboot UKI fetches the root into memory and runs live, /var in memory'),
+  platform: z
+    .union([
+      z.enum(PLATFORMS),
+      z.strictObject({
+        name: z.enum(PLATFORMS),
+        configUrl: z
+          .string()
+          .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~%!$&'()*+,;=:@\/-]*)?(\?[A-Za-z0-9._~%!$&'()*+,;=:@\/?-]*)?$/, 'expected an http:// or https:// URL, such as https://config.example.com/hosts/web.yaml')
+          .optional()
+          .describe('metal: where the first boot fetches its host config (the kernel command line\'s slipway.config.url= can give one too)'),
+        configSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected the sha256 of the config, 64 lower-case hex digits').optional().describe('the config must have this sha256 (give it for an http:// URL)'),
+      }),
+    ])
+    .default('auto')
+    .transform((platform) => (typeof platform === 'string' ? { name: platform } : platform))
+    .refine((platform) => platform.configUrl === undefined || platform.name === 'metal', { message: 'configUrl goes with name: metal; the other platforms hand over their own user data' })
+    .refine((platform) => platform.configSha256 === undefined || platform.configUrl !== undefined, { message: 'configSha256 pins the config at configUrl: give both' })
+    .describe('where the first boot looks for its host config: auto (found at boot), qemu, metal, aws, gcp, openstack or nocloud; see "Platforms" in the README'),
   secureBoot: z
     .strictObject({
       keys: z.string().min(1).describe("the folder 'slipway keygen --secure-boot' made, beside the recipe: its db key signs systemd-boot and the UKI"),

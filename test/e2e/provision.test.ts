@@ -8,6 +8,7 @@
  * an Ignition config gives the host it declares; a bad config stops the boot with the message
  * `slipway config validate` prints.
  */
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -21,6 +22,7 @@ import { slipway } from '../helpers/cli.ts';
 import { builtContainerArchive } from '../helpers/oci-image.ts';
 import { pushArchive, startRegistry, type Registry } from '../helpers/registry.ts';
 import { installIntoSlotB } from '../helpers/slot.ts';
+import { serveFolder } from '../helpers/static-server.ts';
 import { hostKeyFingerprints, makeKeyPair, ssh, type KeyPair } from '../helpers/ssh.ts';
 import { buildVariant, freePort } from '../helpers/variant.ts';
 
@@ -166,22 +168,36 @@ describe('first-boot provisioning', () => {
   });
 
   // The Ignition twin of a native config like alpha's: the same kinds of setting (a user and key, a
-  // file with owner and mode, an enabled unit, the hostname), which alpha and bravo check natively.
-  it('gives an Ignition config\'s host the hostname, user, file and unit it declares', async () => {
+  // file with owner and mode, an enabled unit, the hostname), which alpha and bravo check natively;
+  // and what Ignition configs fetch by URL: a file's contents, a config merged in, and root's keys.
+  it('gives an Ignition config\'s host the hostname, user, file and unit it declares, and what it names by URL', async () => {
     await hosts.bravo!.vm.dispose();
+    const served = tempDir('ignition-sources');
+    const merged = JSON.stringify({ ignition: { version: '3.4.0' }, storage: { files: [{ path: '/etc/slipway-test/merged', contents: { source: 'data:,merged%0A' } }] } });
+    writeFileSync(join(served, 'merge.ign'), merged);
+    writeFileSync(join(served, 'fetched.txt'), 'fetched\n');
+    const server = await serveFolder(served);
+    const sha256 = (text: string) => `sha256-${createHash('sha256').update(text).digest('hex')}`;
     const ignition = {
-      ignition: { version: '3.4.0' },
-      passwd: { users: [{ name: 'carol', sshAuthorizedKeys: [keys.alpha!.publicKey] }] },
+      ignition: { version: '3.4.0', config: { merge: [{ source: `http://10.0.2.2:${server.port}/merge.ign`, verification: { hash: sha256(merged) } }] } },
+      passwd: { users: [{ name: 'carol', sshAuthorizedKeys: [keys.alpha!.publicKey] }, { name: 'root', sshAuthorizedKeys: [keys.bravo!.publicKey] }] },
       storage: { files: [
         { path: '/etc/hostname', mode: 420, contents: { source: 'data:,charlie%0A' } },
         { path: '/etc/slipway-test/whoami', mode: 384, user: { name: 'carol' }, contents: { source: `data:;base64,${Buffer.from('charlie\n').toString('base64')}` } },
+        { path: '/etc/slipway-test/fetched', contents: { source: `http://10.0.2.2:${server.port}/fetched.txt`, verification: { hash: sha256('fetched\n') } } },
       ] },
       systemd: { units: [{ name: 'marker.service', enabled: true, contents: MARKER_UNIT }] },
     };
     const { vm, sshPort } = await boot(writeConfig('charlie-ignition', ignition, 'json'));
-    const login = await ssh(sshPort, 'carol', keys.alpha!, 'hostname; id -un; cat /etc/slipway-test/whoami; stat -c "%U %a" /etc/slipway-test/whoami; systemctl is-active marker.service');
+    await server.close();
+    expect(vm.console).toMatch(/slipway-initrd: network up on \S+ for the config's remote sources/);
+    expect(server.requests).toEqual(expect.arrayContaining(['/merge.ign', '/fetched.txt']));
+    const login = await ssh(sshPort, 'carol', keys.alpha!, 'hostname; id -un; cat /etc/slipway-test/whoami; stat -c "%U %a" /etc/slipway-test/whoami; systemctl is-active marker.service; cat /etc/slipway-test/fetched /etc/slipway-test/merged');
     expect(login.exitCode, login.stderr).toBe(0);
-    expect(login.stdout).toBe('charlie\ncarol\ncharlie\ncarol 600\nactive');
+    expect(login.stdout).toBe('charlie\ncarol\ncharlie\ncarol 600\nactive\nfetched\nmerged');
+    // root, a user of the image, got the keys the config gives it (and only those).
+    expect((await ssh(sshPort, 'root', keys.bravo!, 'id -un')).stdout).toBe('root');
+    expect((await ssh(sshPort, 'root', keys.alpha!, 'id -un')).exitCode).not.toBe(0);
     await vm.dispose();
   }, 600_000);
 

@@ -144,7 +144,7 @@ describe('applying a plan', () => {
     ].join('\n'));
     const root = tempDir('root');
     const plan = join(tempDir('plan'), 'plan.tar');
-    writeFileSync(plan, (await compileHostConfig(config, 'config.yaml', facts)).plan);
+    writeFileSync(plan, (await compileHostConfig(config, 'config.yaml', facts)).plan!);
     expect((await initrdShell('apply_plan "$1" "$2"', plan, root)).exitCode).toBe(0);
     expect(tree(etc(root))).toEqual([
       'app', 'app/env', 'hostname', 'localtime', 'systemd', 'systemd/system', 'systemd/system/app.service',
@@ -172,7 +172,7 @@ describe('whether a plan fits', () => {
     mkdirSync(join(dir, 'root', 'usr/lib/slipway'), { recursive: true });
     writeFileSync(join(dir, 'root', FACTS_PATH), factsFileText(facts));
     writeFileSync(join(dir, 'config'), config);
-    writeFileSync(join(dir, 'plan.tar'), (await compileHostConfig(compiledFrom, 'c.yaml', compiledFor)).plan);
+    writeFileSync(join(dir, 'plan.tar'), (await compileHostConfig(compiledFrom, 'c.yaml', compiledFor)).plan!);
     return dir;
   }
 

@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { hostConfigJsonSchema } from '../../hostconfig/schema.ts';
 import { compileConfigFile, factsForImage, validateConfigFile } from '../../hostconfig/read.ts';
-import { errorMessage, OutputError, UsageError } from '../../errors.ts';
+import { ConfigError, errorMessage, OutputError, UsageError } from '../../errors.ts';
 import { replaceFileDurably } from '../../shared/durable.ts';
 import { stringOption, type Command } from '../command.ts';
 
@@ -12,7 +12,13 @@ async function compile(file: string, image: string | undefined, planFile: string
     const what = existing.isSymbolicLink() ? 'a symlink' : existing.isDirectory() ? 'a folder' : 'not a regular file';
     throw new OutputError(`config compile: --out ${planFile} is ${what}, which a plan does not replace`, 'give a new file, or a plan file to replace');
   }
-  const { config, plan } = await compileConfigFile(file, image);
+  const { config, plan, remote } = await compileConfigFile(file, image);
+  if (!plan) {
+    throw new ConfigError(
+      `${file}: fetches ${remote.length} remote source${remote.length > 1 ? 's' : ''} at first boot (${remote.slice(0, 3).join(', ')}${remote.length > 3 ? ', ...' : ''}), so only the host can compile it`,
+      'hand the host the config alone (boot --config, build --config or a config drive do): its first boot fetches the sources and compiles the plan',
+    );
+  }
   try {
     replaceFileDurably(planFile, plan);
   } catch (cause) {

@@ -112,10 +112,11 @@ describe('checkHostConfig', () => {
       .toEqual(['files[2]: "/etc/a" is given twice']);
   });
 
-  it('refuses a user that already exists in the image', () => {
-    expect(check({ users: [{ name: 'alice' }, { name: 'app' }, { name: 'www-data' }] })).toEqual([
-      'users[1].name: "app" already exists in the image; give a new user name',
-      'users[2].name: "www-data" already exists in the image; give a new user name',
+  it('gives a user the image has keys and groups, but no uid or shell of its own', () => {
+    expect(check({ users: [{ name: 'alice' }, { name: 'root', groups: ['adm'], sshAuthorizedKeys: ['ssh-ed25519 AAAA k'] }, { name: 'www-data' }] })).toEqual([]);
+    expect(check({ users: [{ name: 'app', uid: 1500 }, { name: 'root', shell: '/bin/sh' }] })).toEqual([
+      'users[0].uid: "app" is a user of the image, which a config gives only ssh keys and groups; leave uid out or give a new user name',
+      'users[1].shell: "root" is a user of the image, which a config gives only ssh keys and groups; leave shell out or give a new user name',
     ]);
   });
 
@@ -202,13 +203,13 @@ describe('checkHostConfig', () => {
 
   it('reports every problem at once, in the order of the config', () => {
     expect(check({
-      users: [{ name: 'app' }],
+      users: [{ name: 'app', shell: '/bin/sh' }],
       files: [{ path: '/opt/a', base64: '!' }],
       units: [{ name: 'x.service', content: 'oops' }],
       containers: [{ name: 'web', image: { ref: 'r/web:1' } }],
       timezone: 'Nowhere',
     })).toEqual([
-      'users[0].name: "app" already exists in the image; give a new user name',
+      'users[0].shell: "app" is a user of the image, which a config gives only ssh keys and groups; leave shell out or give a new user name',
       'files[0].path: /opt/a is on the read-only root; files go under /etc or /var',
       'files[0].base64: not valid base64',
       'units[0].content: does not parse as a unit file: line 1: "oops" is not a Key=Value line, a [Section] header or a comment',

@@ -66,7 +66,7 @@ describe('compileHostConfig', () => {
     const config = Buffer.from('hostname: web\nunits: [{ name: ssh.service, enabled: true }]\n');
     const first = await compileHostConfig(config, 'a.yaml', FACTS);
     expect((await compileHostConfig(config, 'b.yaml', FACTS)).plan).toEqual(first.plan);
-    expect((await entries(first.plan)).map((e) => [e.name, e.linkname])).toContainEqual([
+    expect((await entries(first.plan!)).map((e) => [e.name, e.linkname])).toContainEqual([
       'var/lib/slipway/etc/upper/systemd/system/multi-user.target.wants/ssh.service', '/usr/lib/systemd/system/ssh.service',
     ]);
   });
@@ -78,7 +78,7 @@ describe('compileHostConfig', () => {
       storage: { files: [{ path: '/etc/motd', mode: 384, user: { name: 'carol' }, contents: { source: 'data:,hi%0A' } }] },
     }));
     const native = Buffer.from('users: [{ name: carol, sshAuthorizedKeys: ["ssh-ed25519 AAAA carol"] }]\nfiles: [{ path: /etc/motd, content: "hi\\n", owner: carol, mode: "0600" }]\n');
-    const writes = async (bytes: Buffer, label: string) => (await entries((await compileHostConfig(bytes, label, FACTS)).plan)).slice(1);
+    const writes = async (bytes: Buffer, label: string) => (await entries((await compileHostConfig(bytes, label, FACTS)).plan!)).slice(1);
     expect(await writes(ignition, 'c.ign')).toEqual(await writes(native, 'c.yaml'));
   });
 

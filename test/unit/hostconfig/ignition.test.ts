@@ -176,7 +176,7 @@ describe('decodeDataUrl', () => {
   it('refuses other sources, naming the place and the source', () => {
     const error = problem(() => decodeDataUrl('https://example.com/config', 'storage.files[2].contents.source'));
     expect(error.path).toBe('storage.files[2].contents.source');
-    expect(error.message).toBe('only data: URLs are supported (the host reads its config before its network is up), got "https://example.com/config"');
+    expect(error.message).toBe('expected a data: URL, got "https://example.com/config"');
   });
 
   it('refuses base64 that does not decode', () => {
@@ -291,9 +291,13 @@ describe('fromIgnition', () => {
     expect(problems(ignition({ passwd: { users: [{ name: 'old', shouldExist: false }] } }))).toEqual(['passwd.users[0].shouldExist: not supported by slipway (removing a user of the image)']);
   });
 
-  it('names the file whose source is not a data: URL', () => {
-    const error = problem(() => convert(ignition({ storage: { files: [{ path: '/etc/a', contents: { source: 'data:,ok' } }, { path: '/etc/b', contents: { source: 's3://bucket/b' } }] } })));
-    expect(error.path).toBe('storage.files[1].contents.source');
+  it('refuses a source it cannot fetch, naming the file', () => {
+    expect(problems(ignition({ storage: { files: [{ path: '/etc/a', contents: { source: 'data:,ok' } }, { path: '/etc/b', contents: { source: 's3://bucket/b' } }] } })))
+      .toEqual(['storage.files[1].contents.source: expected a data:, http:// or https:// URL (slipway fetches no other kind)']);
+  });
+
+  it('converts a config whose sources are remote without their contents, which the host fetches', () => {
+    expect(convert(ignition({ storage: { files: [{ path: '/etc/b', mode: 0o600, contents: { source: 'https://example.com/b' } }] } })).files).toEqual([{ path: '/etc/b', mode: '0600', base64: '' }]);
   });
 
   it('turns units with contents, enabled, mask and drop-ins into native units', () => {
@@ -334,14 +338,15 @@ describe('what slipway does not take from Ignition', () => {
     expect(line).toMatch(/^passwd\.users\[0\]\.passwordHash: not supported by slipway \(slipway hosts allow key-only logins\)$/);
   });
 
-  it('refuses merged, replaced and remote configs', () => {
-    expect(problems({ ignition: { version: '3.4.0', config: { merge: [{ source: 'https://example.com/c.ign' }] } } }))
-      .toEqual(['ignition.config: not supported by slipway (merging or replacing configs)']);
+  it('takes merged and replaced configs by https, and by http with a hash only', () => {
+    expect(parseHostConfig(JSON.stringify({ ignition: { version: '3.4.0', config: { merge: [{ source: 'https://example.com/c.ign' }] } } }), 'c.ign', baseFacts()).users).toEqual([]);
+    expect(problems({ ignition: { version: '3.4.0', config: { replace: { source: 'http://192.0.2.1/c.ign' } } } }))
+      .toEqual(['ignition.config.replace.verification.hash: a plain http:// source needs verification.hash: what it serves can be changed on the way']);
   });
 
-  it('refuses an http source, naming the file', () => {
+  it('refuses an http source without a hash, naming the file', () => {
     expect(problems(ignition({ storage: { files: [{ path: '/etc/a', contents: { source: 'http://192.0.2.1/a' } }] } })))
-      .toEqual(['storage.files[0].contents.source: only data: URLs are supported (the host reads its config before its network is up), got "http://192.0.2.1/a"']);
+      .toEqual(['storage.files[0].contents.verification.hash: a plain http:// source needs verification.hash: what it serves can be changed on the way']);
   });
 
   it('refuses Ignition spec 2 configs', () => {

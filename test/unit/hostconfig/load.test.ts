@@ -33,7 +33,7 @@ describe('parseHostConfig', () => {
   it('reads a YAML config', () => {
     const config = parseHostConfig('hostname: web\nusers:\n  - name: alice\n    groups: [sudo]\ntimezone: UTC\n', 'host.yaml', imageFacts());
     expect(config.hostname).toBe('web');
-    expect(config.users).toEqual([{ name: 'alice', groups: ['sudo'], shell: '/bin/bash', sshAuthorizedKeys: [] }]);
+    expect(config.users).toEqual([{ name: 'alice', groups: ['sudo'], sshAuthorizedKeys: [] }]);
     expect(config.timezone).toBe('UTC');
   });
 
@@ -66,7 +66,7 @@ describe('parseHostConfig', () => {
   });
 
   it('reports a check against the image as FILE: path: message', () => {
-    expect(problems('users:\n  - name: app\n')).toEqual(['host.yaml: users[0].name: "app" already exists in the image; give a new user name']);
+    expect(problems('users:\n  - name: app\n    uid: 1200\n')).toEqual(['host.yaml: users[0].uid: "app" is a user of the image, which a config gives only ssh keys and groups; leave uid out or give a new user name']);
     expect(problems('containers:\n  - name: web\n    image: { ref: r/web:1 }\n')).toEqual(['host.yaml: containers[0].name: the image already has a container "web"']);
     expect(problems('timezone: Europe/Berlin\n')).toEqual(['host.yaml: timezone: the image has no time zone "Europe/Berlin" (is tzdata in the recipe\'s packages?)']);
     expect(problems('units:\n  - name: ssh.service\n    enabled: false\n')).toEqual(['host.yaml: units[0].enabled: to turn off a unit of the image, use mask: true']);
@@ -128,8 +128,8 @@ describe('parseHostConfig on an Ignition config', () => {
   });
 
   it('names a user problem by its place in passwd.users', () => {
-    expect(problems(ign({ passwd: { users: [{ name: 'alice' }, { name: 'app' }] } }), 'c.ign'))
-      .toEqual(['c.ign: passwd.users[1].name: "app" already exists in the image; give a new user name']);
+    expect(problems(ign({ passwd: { users: [{ name: 'alice' }, { name: 'app', shell: '/bin/sh' }] } }), 'c.ign'))
+      .toEqual(['c.ign: passwd.users[1].shell: "app" is a user of the image, which a config gives only ssh keys and groups; leave shell out or give a new user name']);
     expect(problems(ign({ passwd: { users: [{ name: 'alice' }, { name: 'alice' }] } }), 'c.ign'))
       .toEqual(['c.ign: passwd.users[1]: "alice" is given twice']);
     expect(problems(ign({ passwd: { users: [{ name: 'Alice' }] } }), 'c.ign'))

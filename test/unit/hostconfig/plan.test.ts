@@ -285,3 +285,19 @@ describe('planProvision', () => {
     for (const write of writes) expect(write.path).toMatch(/^\/(etc|var)\/./);
   });
 });
+
+describe('planProvision for users the image has', () => {
+  it('gives root and app keys in /etc/ssh/authorized_keys.d and groups through members, with no account of their own', () => {
+    const writes = plan({ users: [{ name: 'root', sshAuthorizedKeys: [KEY_A] }, { name: 'app', groups: ['docker'], sshAuthorizedKeys: [KEY_B] }] });
+    expect(textAt(writes, '/etc/ssh/authorized_keys.d/root')).toBe(`${KEY_A}\n`);
+    expect(at(writes, '/etc/ssh/authorized_keys.d/app')).toMatchObject({ mode: 0o644, uid: 0, gid: 0 });
+    expect(textAt(writes, `${ACCOUNTS_DIR}/passwd`)).toBe('');
+    expect(lines(writes, `${ACCOUNTS_DIR}/members`)).toEqual(['docker:app']);
+    expect(writes.some((w) => w.path.startsWith('/var/home/'))).toBe(false);
+  });
+
+  it('writes no accounts when image users get keys only', () => {
+    const writes = plan({ users: [{ name: 'root', sshAuthorizedKeys: [KEY_A] }] });
+    expect(writes.some((w) => w.path.startsWith(ACCOUNTS_DIR))).toBe(false);
+  });
+});

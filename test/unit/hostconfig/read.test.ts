@@ -124,10 +124,10 @@ describe('validateConfigFile', () => {
     const facts = factsForImage(builtImage({ image: IMAGE }));
     const dir = tempDir('read');
     writeFileSync(join(dir, 'good.yaml'), 'users: [{ name: alice, groups: [sudo] }]\n');
-    writeFileSync(join(dir, 'bad.yaml'), 'users: [{ name: app }]\n');
+    writeFileSync(join(dir, 'bad.yaml'), 'users: [{ name: app, uid: 1234 }]\n');
     expect(validateConfigFile(join(dir, 'good.yaml'), facts).users.map((u) => u.name)).toEqual(['alice']);
     expect(configError(() => validateConfigFile(join(dir, 'bad.yaml'), facts)).message)
-      .toBe(`${join(dir, 'bad.yaml')}: users[0].name: "app" already exists in the image; give a new user name`);
+      .toBe(`${join(dir, 'bad.yaml')}: users[0].uid: "app" is a user of the image, which a config gives only ssh keys and groups; leave uid out or give a new user name`);
   });
 
   it('refuses a file it cannot read, keeping the cause', () => {

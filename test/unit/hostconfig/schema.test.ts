@@ -44,7 +44,7 @@ describe('HostConfigSchema', () => {
     });
     expect(config.hostname).toBe('web-1');
     expect(config.users).toEqual([
-      { name: 'alice', groups: ['sudo'], shell: '/bin/bash', sshAuthorizedKeys: [KEY] },
+      { name: 'alice', groups: ['sudo'], sshAuthorizedKeys: [KEY] },
       { name: 'bob', uid: 2000, groups: [], shell: '/bin/sh', sshAuthorizedKeys: [] },
     ]);
     expect(config.files).toEqual([

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
-import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
-import { artifactPath, liveCommandLine, netbootCommandLine, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
+import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PLATFORM_NIC_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
+import { artifactPath, kernelCommandLine, liveCommandLine, netbootCommandLine, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
 import { RecipeError } from '../../../src/errors.ts';
 import { RecipeSchema, type ModuleSet } from '../../../src/recipe/schema.ts';
 
@@ -78,7 +78,8 @@ describe('planImage', () => {
     expect(plan.kernel.modules.slice(0, HOST_MODULES.length)).toEqual(HOST_MODULES);
     expect(plan.kernel.modules).toContain('wireguard');
     expect(plan.kernel.modules.filter((m) => m === 'overlay')).toHaveLength(1);
-    expect(plan.kernel.modules).toHaveLength(new Set([...HOST_MODULES, ...PROVISION_MODULES]).size + 1);
+    expect(plan.kernel.modules).toHaveLength(new Set([...HOST_MODULES, ...PROVISION_MODULES, ...PLATFORM_NIC_MODULES]).size + 1);
+    expect(plan.kernel.networkModules).toEqual(PLATFORM_NIC_MODULES);
     expect(plan.kernel.recipeModules).toEqual(['wireguard', 'overlay']);
     expect(plan.kernel.initrdModules).toEqual(INITRD_MODULES);
     expect(plan.kernel.package).toBe('linux-image-amd64');
@@ -146,5 +147,27 @@ describe('planImage', () => {
     expect(sourceDateEpoch(LOCK)).toBe(RELEASE_EPOCH);
     vi.stubEnv('SOURCE_DATE_EPOCH', '');
     expect(sourceDateEpoch(LOCK)).toBe(RELEASE_EPOCH);
+  });
+});
+
+describe('the platform on the command line', () => {
+  const planFor = (platform: unknown) => planImage(RecipeSchema.parse({ ...RECIPE_INPUT, platform }), LOCK, { outDir: '/out', formats: ['raw'] });
+  const RECIPE_INPUT = { name: 'edge', version: '2.1.0', disk: { slotSize: '512MiB', espSize: '32MiB', dataSize: '1GiB' } };
+
+  it('says nothing for auto, which the initrd finds at boot', () => {
+    expect(kernelCommandLine(planFor(undefined), 'ab'.repeat(32))).not.toMatch(/slipway\.(platform|config)/);
+  });
+
+  it('names the platform, and metal\'s config URL and sha256, before the recipe\'s own arguments', () => {
+    expect(kernelCommandLine(planFor('aws'), 'ab'.repeat(32))).toMatch(/ transparent_hugepage=never slipway\.platform=aws( |$)/);
+    const sha = 'c'.repeat(64);
+    expect(kernelCommandLine(planFor({ name: 'metal', configUrl: 'http://192.0.2.1/h.yaml', configSha256: sha }), 'ab'.repeat(32)))
+      .toMatch(new RegExp(`slipway\\.platform=metal slipway\\.config\\.url=http://192\\.0\\.2\\.1/h\\.yaml slipway\\.config\\.sha256=${sha}( |$)`));
+  });
+
+  it('refuses a config URL for a platform that hands over its own user data', () => {
+    const parsed = RecipeSchema.safeParse({ ...RECIPE_INPUT, platform: { name: 'aws', configUrl: 'http://192.0.2.1/h.yaml' } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toMatch(/configUrl goes with name: metal/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qemuArgs, type BootRequest } from '../../../qemu/args.ts';
+import { diskFormatOf, qemuArgs, type BootRequest } from '../../../qemu/args.ts';
 
 const UEFI: BootRequest = {
   firmware: { kind: 'uefi', code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/tmp/vm/vars.fd' },
@@ -191,5 +191,30 @@ describe('qemuArgs with commas in paths', () => {
   it('doubles commas in file names', () => {
     const args = qemuArgs({ ...UEFI, fwCfg: [{ name: 'opt/slipway/config', file: '/home/me/a,b.yaml' }] });
     expect(values(args, '-fw_cfg')).toEqual(['name=opt/slipway/config,file=/home/me/a,,b.yaml']);
+  });
+});
+
+describe('qemuArgs for a cloud-like machine', () => {
+  it('puts the user network on 169.254.0.0/16 with a command per connection to a link-local service', () => {
+    const args = qemuArgs({ ...UEFI, linkLocal: [{ address: '169.254.169.254', port: 80, command: '/usr/bin/node pipe.mjs 4100' }] });
+    expect(values(args, '-netdev')[0]).toBe('user,id=net0,net=169.254.0.0/16,host=169.254.0.2,dns=169.254.0.3,dhcpstart=169.254.0.15,guestfwd=tcp:169.254.169.254:80-cmd:/usr/bin/node pipe.mjs 4100');
+  });
+
+  it('sets the SMBIOS system strings a cloud\'s hypervisor sets, commas escaped', () => {
+    expect(values(qemuArgs({ ...UEFI, smbios: { manufacturer: 'Amazon EC2', product: 'm5,large' } }), '-smbios')).toEqual(['type=1,manufacturer=Amazon EC2,product=m5,,large']);
+    expect(qemuArgs(UEFI)).not.toContain('-smbios');
+  });
+});
+
+describe('diskFormatOf', () => {
+  // A fixed VHD has its footer only at the end: QEMU's probe takes it for raw, and the guest would
+  // see the footer as a last sector of its disk. The overlay's backing format says vpc instead.
+  it('names the format QEMU reads each disk file with, by its extension', () => {
+    expect(['host_1.0.0.raw', 'host_1.0.0.qcow2', 'host_1.0.0.vhd', 'host_1.0.0.vmdk', 'server.img'].map(diskFormatOf)).toEqual(['raw', 'qcow2', 'vpc', 'vmdk', 'raw']);
+  });
+
+  it('is what the drive says, for an extra disk as for the main one', () => {
+    const drives = values(qemuArgs({ ...UEFI, extraDisks: [{ file: '/tmp/vm/server.vhd', format: diskFormatOf('server.vhd'), bus: 'nvme' }] }), '-drive');
+    expect(drives.at(-1)).toBe('if=none,id=disk0,format=vpc,file=/tmp/vm/server.vhd,cache=unsafe,discard=unmap');
   });
 });

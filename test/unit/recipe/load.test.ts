@@ -54,6 +54,7 @@ describe('parseRecipe', () => {
       services: { enable: [], disable: [], mask: [] },
       containers: [],
       disk: { espSize: 64 * MiB, slotSize: 768 * MiB, dataSize: 256 * MiB, encryption: 'none' },
+      platform: { name: 'auto' },
       health: { timeoutSeconds: 120 },
       debug: { shell: false },
     });
