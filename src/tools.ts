@@ -36,6 +36,8 @@ export const TOOLS = {
   'bootctl': 'systemd-boot',
   'qemu-system-x86_64': 'qemu-system-x86',
   'qemu-img': 'qemu-utils',
+  'tar': 'tar',
+  'gzip': 'gzip',
   'skopeo': 'skopeo',
   'docker-registry': 'docker-registry',
   'ssh': 'openssh-client',

@@ -70,8 +70,14 @@ export const LIVE_MODULES = ['ahci', 'sr_mod', 'isofs', 'sd_mod', 'xhci_pci', 'e
  */
 export const PLATFORM_NIC_MODULES = ['virtio_net', 'ena', 'gve'];
 
-/** The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config drive. */
-export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs'];
+/**
+ * The modules the initrd loads at first boot only, to find a host config: fw_cfg, the ESP, a config
+ * drive, which OpenStack and cloud-init's tools often attach as a CD (IDE or SATA).
+ */
+export const PROVISION_MODULES = ['qemu_fw_cfg', 'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'nls_utf8', 'isofs', 'ata_piix', 'ahci', 'sr_mod'];
+
+/** What a cloud's root disk can be besides virtio-blk: NVMe (EC2's Nitro instances, GCE) and SCSI disks (GCE's virtio-SCSI). */
+export const CLOUD_DISK_MODULES = ['nvme', 'sd_mod'];
 
 export interface KernelInfo {
   version: string;

@@ -129,7 +129,7 @@ export async function inspectImage(image: string): Promise<ImageInfo> {
   if (problem) {
     const hint = problem.damaged
       ? 'the image is damaged: build or copy it again'
-      : 'inspect reads .raw disks; for .qcow2 run: qemu-img convert -O raw IMAGE.qcow2 IMAGE.raw';
+      : 'inspect reads .raw (and fixed .vhd) disks; for a .qcow2 or .vmdk run: qemu-img convert -O raw IMAGE IMAGE.raw; a .tar.gz for GCE holds disk.raw: tar -xSzf IMAGE.tar.gz';
     throw new ImageError(`${image} has no valid GPT: ${problem.what}`, hint);
   }
   const table = readGpt(head)!;

@@ -46,7 +46,7 @@ async function withRemotes(data: UserData, label: string): Promise<UserData> {
   try {
     return { kind: 'ignition', document: await resolveIgnitionRemotes(data.document, fetch) };
   } catch (error) {
-    if (error instanceof IgnitionProblem) throw new ConfigError(`${label}: ${error.path}: ${error.message}`, 'check that the host reaches the URLs the config names, and that they serve what its hashes say');
+    if (error instanceof IgnitionProblem) throw new ConfigError(error.problems.map((problem) => `${label}: ${problem.path}: ${problem.message}`).join('\n'), 'check that the host reaches the URLs the config names, and that they serve what its hashes say');
     throw error;
   }
 }

@@ -17,21 +17,23 @@ const unsupported = (why?: string) => z.never({ error: `not supported by slipway
 /** Ignition's verification.hash: the contents' digest, after decompression. */
 const HASH = /^(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})$/;
 /** As much as a whole host config may be: gzip can inflate a few kilobytes into gigabytes. */
-const MAX_INFLATED_BYTES = 16 * 1024 ** 2;
+export const MAX_INFLATED_BYTES = 16 * 1024 ** 2;
 
 /** A source Ignition fetches: data:, or http(s), where plain http needs a hash (it can be changed on the way). */
 const Resource = z
   .strictObject({
-    source: z
-      .string()
-      .refine((source) => /^(data|https?):/i.test(source), { message: 'expected a data:, http:// or https:// URL (slipway fetches no other kind)' })
-      .nullish(),
+    source: z.string().nullish(),
     compression: z.enum(['gzip', '']).nullish(),
     httpHeaders: z.array(z.strictObject({ name: z.string(), value: z.string().nullish() })).nullish(),
     verification: z.strictObject({ hash: z.string().regex(HASH, 'expected sha256-HEX or sha512-HEX').nullish() }).optional(),
   })
   .superRefine((resource, ctx) => {
-    if (/^http:/i.test(resource.source ?? '') && !resource.verification?.hash) {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(resource.source ?? '')?.[1]?.toLowerCase();
+    if (resource.source != null && !['data', 'http', 'https'].includes(scheme ?? '')) {
+      const got = scheme ? `${scheme}: URLs are not supported by slipway` : `"${resource.source.slice(0, 40)}" is not a URL`;
+      ctx.addIssue({ code: 'custom', path: ['source'], message: `${got} (it reads data:, http: and https: sources)` });
+    }
+    if (scheme === 'http' && !resource.verification?.hash) {
       ctx.addIssue({ code: 'custom', path: ['verification', 'hash'], message: 'a plain http:// source needs verification.hash: what it serves can be changed on the way' });
     }
   });
@@ -41,7 +43,14 @@ export type IgnitionResource = z.output<typeof Resource>;
 const IgnitionSchema = z.strictObject({
   ignition: z.strictObject({
     version: z.string().regex(/^3\.\d+\.\d+(-experimental)?$/, 'slipway reads Ignition spec 3 configs (version "3.x.0")'),
-    config: z.strictObject({ merge: z.array(Resource).optional(), replace: Resource.optional() }).optional(),
+    config: z
+      .strictObject({ merge: z.array(Resource).optional(), replace: Resource.optional() })
+      .superRefine((config, ctx) => {
+        for (const [index, reference] of (config.merge ?? []).entries()) {
+          if (reference.source == null) ctx.addIssue({ code: 'custom', path: ['merge', index, 'source'], message: 'required: the URL of the config to merge' });
+        }
+      })
+      .optional(),
     timeouts: z.unknown().optional(),
     security: unsupported().optional(),
     proxy: unsupported().optional(),
@@ -113,8 +122,18 @@ export function isIgnition(document: unknown): boolean {
 }
 
 export class IgnitionProblem extends Error {
-  constructor(readonly path: string, message: string) {
+  /** Every problem found at once, this one's path and message first. */
+  readonly problems: ReadonlyArray<{ path: string; message: string }>;
+
+  constructor(readonly path: string, message: string, more: ReadonlyArray<{ path: string; message: string }> = []) {
     super(message);
+    this.problems = [{ path, message }, ...more];
+  }
+
+  /** The same problems, found in a config that the parent names as `where`. */
+  within(where: string): IgnitionProblem {
+    const [first, ...more] = this.problems.map((problem) => ({ path: `${where}: ${problem.path}`, message: problem.message }));
+    return new IgnitionProblem(first!.path, first!.message, more);
   }
 }
 
@@ -160,10 +179,11 @@ export function inflate(bytes: Buffer, at: string): Buffer {
   }
 }
 
+/** Checks a resource's verification.hash (`at` names the resource: a file's contents, a referenced config). */
 export function verify(bytes: Buffer, hash: string, at: string): void {
   const [algorithm, expected] = hash.split('-') as [string, string];
   const actual = createHash(algorithm).update(bytes).digest('hex');
-  if (actual !== expected) throw new IgnitionProblem(`${at}.contents.verification.hash`, `the contents are ${algorithm}-${actual}, not what the config says`);
+  if (actual !== expected) throw new IgnitionProblem(`${at}.verification.hash`, `the contents are ${algorithm}-${actual}, not what the config says`);
 }
 
 function owner(user?: { name?: string; id?: number }, group?: { name?: string; id?: number }): string | undefined {
@@ -193,7 +213,7 @@ export function fromIgnition(ignition: IgnitionConfig): HostConfigInput {
     let bytes = source == null ? Buffer.alloc(0) : decodeDataUrl(source, `${at}.contents.source`);
     if (file.contents?.compression === 'gzip') bytes = inflate(bytes, `${at}.contents`);
     const hash = file.contents?.verification?.hash;
-    if (hash) verify(bytes, hash, at);
+    if (hash) verify(bytes, hash, `${at}.contents`);
     return { path: file.path, ...fileOwnerAndMode(file), base64: bytes.toString('base64') };
   });
   return {

@@ -13,6 +13,7 @@ import { checkHostConfig } from './check.ts';
 import { cloudConfigPath, cloudConfigSchema, CloudConfigProblem, fromCloudConfig, isCloudConfig } from './cloud-config.ts';
 import type { ImageFacts } from './facts.ts';
 import { fromIgnition, IgnitionProblem, ignitionSchema, isIgnition, type IgnitionConfig } from './ignition.ts';
+import { renderIgnitionOffline } from './ignition-remote.ts';
 import { HostConfigSchema, type HostConfig, type HostConfigInput } from './schema.ts';
 
 export const CONFIG_HINT = "see 'Host config' in the README, or run 'slipway config schema'";
@@ -92,7 +93,7 @@ function cloudConfigIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 /** The native input a document stands for, and how to name a native path in the document's own terms. */
 function nativeInput(data: UserData, label: string): { input: HostConfigInput; place: (problem: string) => string } {
   try {
-    if (data.kind === 'ignition') return { input: fromIgnition(data.document), place: ignitionPath };
+    if (data.kind === 'ignition') return { input: fromIgnition(renderIgnitionOffline(data.document)), place: ignitionPath };
     if (data.kind === 'native') return { input: data.document as HostConfigInput, place: (problem) => problem };
     const cloud = cloudConfigSchema().safeParse(data.document);
     if (!cloud.success) throw fail(label, cloudConfigIssues(cloud.error.issues));
@@ -100,7 +101,8 @@ function nativeInput(data: UserData, label: string): { input: HostConfigInput; p
     const topLevelRoot = cloud.data.ssh_authorized_keys?.length && !cloud.data.users?.some((user) => user.name === 'root') ? input.users!.length - 1 : undefined;
     return { input, place: (problem) => cloudConfigPath(problem, topLevelRoot) };
   } catch (error) {
-    if (error instanceof IgnitionProblem || error instanceof CloudConfigProblem) throw fail(label, [`${error.path}: ${error.message}`]);
+    if (error instanceof IgnitionProblem) throw fail(label, error.problems.map((problem) => `${problem.path}: ${problem.message}`));
+    if (error instanceof CloudConfigProblem) throw fail(label, [`${error.path}: ${error.message}`]);
     throw error;
   }
 }

@@ -22,7 +22,7 @@ export function readConfigBytes(file: string): Buffer {
 
 /** The manifest beside a built image (NAME_VERSION.raw, .qcow2, .iso or .netboot.efi → NAME_VERSION.manifest.json), or the manifest itself. */
 export function manifestFor(image: string): string {
-  return image.endsWith('.manifest.json') ? image : image.replace(/\.(raw|qcow2|iso|netboot\.efi)$/, '') + '.manifest.json';
+  return image.endsWith('.manifest.json') ? image : image.replace(/\.(raw|qcow2|vhd|vmdk|tar\.gz|iso|netboot\.efi)$/, '') + '.manifest.json';
 }
 
 /** The facts a build recorded in the manifest of `image`. */

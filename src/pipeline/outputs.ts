@@ -32,7 +32,7 @@ export async function convertFormats(ctx: Pick<BuildState, 'plan' | 'work' | 'st
   const formats = ctx.plan.formats.filter(isDiskFormat).sort((a, b) => (a === 'raw' ? -1 : b === 'raw' ? 1 : 0));
   for (const format of formats) {
     const output = artifactPath(ctx.plan, ctx.staging, format);
-    await FORMATS[format]!.convert(raw, output);
+    await FORMATS[format]!.convert(raw, output, { sourceDateEpoch: ctx.plan.sourceDateEpoch });
     const known = ctx.digests.get(raw);
     if (format === 'raw' && known) ctx.digests.set(output, known);
     else startHashing(ctx, output);

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { HOST_SET, INITRD_SET, containerSetName, type LockedPackage, type Lockfile } from '../assemble/lock.ts';
 import { excludedPackages, IMAGE_PROVIDES, IMAGE_REMOVALS } from '../assemble/leave-out.ts';
-import { HOST_MODULES, INITRD_MODULES, LIVE_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, PLATFORM_NIC_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
+import { HOST_MODULES, INITRD_MODULES, LIVE_MODULES, MODULE_SET_MODULES, NETBOOT_MODULES, CLOUD_DISK_MODULES, PLATFORM_NIC_MODULES, PROVISION_MODULES, SEALED_VAR_MODULES } from '../assemble/kernel.ts';
 import type { Recipe } from '../recipe/schema.ts';
 import { installDataName, installMapName } from '../shared/install-map.ts';
 import { splitSlot, verityLabel } from '../shared/layout.ts';
@@ -95,11 +95,13 @@ export function planImage(recipe: Recipe, lock: Lockfile, options: { outDir: str
     },
     kernel: {
       package: recipe.kernel.package,
-      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...netbootModules, ...liveModules, ...networkModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
+      modules: [...new Set([...HOST_MODULES, ...PROVISION_MODULES, ...sealedModules, ...netbootModules, ...liveModules, ...networkModules, ...CLOUD_DISK_MODULES, ...sets.flatMap((set) => MODULE_SET_MODULES[set].root), ...recipe.kernel.modules])],
       recipeModules: recipe.kernel.modules,
       initrdModules: [
         ...new Set([
           ...INITRD_MODULES, ...sealedModules, ...sets.flatMap((set) => MODULE_SET_MODULES[set].initrd),
+          // A cloud's disk may be NVMe: an image for any platform but QEMU finds its root there too.
+          ...(recipe.platform.name === 'qemu' ? [] : CLOUD_DISK_MODULES),
           // Booting over the network, the initrd needs the NICs the root has drivers for.
           ...(recipe.netboot ? [...netbootModules, ...(sets.includes('network') ? MODULE_SET_MODULES.network.root : [])] : []),
         ]),

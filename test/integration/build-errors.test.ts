@@ -113,9 +113,9 @@ describe('slipway build refuses what cannot work', () => {
   });
 
   it('an unknown output format', async () => {
-    const result = await slipway(['build', join(REPO_ROOT, 'recipes/host.yaml'), '--format', 'vmdk']);
+    const result = await slipway(['build', join(REPO_ROOT, 'recipes/host.yaml'), '--format', 'vdi']);
     expect(result.exitCode).toBe(2);
-    expect(errorLines(result).lines[0]).toBe('slipway: --format: unknown format vmdk');
+    expect(errorLines(result).lines[0]).toBe('slipway: --format: unknown format vdi');
   });
 });
 

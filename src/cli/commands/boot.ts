@@ -26,9 +26,10 @@ function parseBus(text: string, flag: string): DiskBus {
 /** `--disk 20G,nvme` (an empty disk made with the machine) or `--disk server.qcow2,nvme` (a disk file, written in place). */
 export function parseDisk(text: string): { size: number; bus: DiskBus } | { file: string; bus: DiskBus } {
   const [first = '', bus = 'virtio', ...rest] = text.split(',');
-  const problem = () => new UsageError(`--disk ${text}: expected SIZE[,BUS] or FILE[,BUS], such as 20G,nvme`, 'give a size of at least 1M or a .raw or .qcow2 disk file, and a bus of virtio, nvme or sata');
+  const problem = () => new UsageError(`--disk ${text}: expected SIZE[,BUS] or FILE[,BUS], such as 20G,nvme`, 'give a size of at least 1M or a .raw, .qcow2 or .vhd disk file, and a bus of virtio, nvme or sata');
   if (rest.length > 0 || !isBus(bus)) throw problem();
-  if (/\.(raw|qcow2)$/.test(first)) {
+  // Not a .vmdk: QEMU cannot write a streamOptimized VMDK in place.
+  if (/\.(raw|qcow2|vhd)$/.test(first)) {
     if (!existsSync(first)) throw new UsageError(`--disk ${text}: no disk file ${first}`, `make it first, such as: qemu-img create -f qcow2 ${first} 20G`);
     return { file: first, bus };
   }
@@ -76,16 +77,32 @@ export function sealsVar(image: string): boolean {
   return (value as { disk?: { encryption?: string } } | null)?.disk?.encryption === 'tpm2';
 }
 
+/** The disk formats QEMU boots (a VHD as vpc), in the order `boot RECIPE` prefers them. */
+const BOOTABLE_DISKS = ['qcow2', 'raw', 'vhd', 'vmdk'];
+
+/** Refuses what QEMU cannot boot as a disk: GCE's NAME_VERSION.tar.gz is an archive that holds one. */
+export function checkBootable(image: string): void {
+  if (image.endsWith('.tar.gz')) {
+    throw new ImageError(
+      `${image} is a disk for Google Compute Engine, a gzipped tar of disk.raw, which QEMU cannot boot`,
+      `boot the build's .raw or .qcow2 (build --format raw,gce), or unpack it first: tar -xSzf ${image} disk.raw`,
+    );
+  }
+}
+
 async function imageFor(target: string, values: OptionValues, global: GlobalFlags, out: (t: string) => void): Promise<string> {
   if (!isRecipe(target)) {
-    if (!existsSync(target)) throw new ImageError(`no image ${target}`, 'give a .raw or .qcow2 that slipway built, or a recipe to build first');
+    if (!existsSync(target)) throw new ImageError(`no image ${target}`, 'give a .raw, .qcow2, .vhd or .vmdk that slipway built, or a recipe to build first');
+    checkBootable(target);
     return resolve(target);
   }
   const asked = buildRequestFrom(target, values);
   // A machine boots one disk, qcow2 unless asked otherwise; --config goes to fw_cfg, not into its ESP.
   const formats = stringOption(values, 'format') === undefined ? ['qcow2'] : asked.formats;
+  const disk = BOOTABLE_DISKS.find((f) => formats.includes(f));
+  if (!disk) throw new UsageError(`--format ${formats.join(',')}: none of these is a disk QEMU boots`, `add one of ${BOOTABLE_DISKS.join(', ')}`);
   const { plan } = await buildWithProgress({ ...asked, formats, configFile: undefined, dryRun: false }, global, out);
-  return resolve(plan.outDir, plan.artifacts.qcow2 ?? plan.artifacts.raw!);
+  return resolve(plan.outDir, plan.artifacts[disk]!);
 }
 
 /** The one NAME_VERSION.netboot.efi in `dir`, which `--netboot DIR` boots when no image is named. */
@@ -151,7 +168,7 @@ export const bootCommand: Command = {
     nic: { type: 'string', value: 'virtio|e1000e', help: ['the network card (default virtio); e1000e is an Intel 82574. With', 'neither a virtio disk nor a virtio NIC, the machine has no virtio device'] },
     memory: { type: 'string', value: 'MIB', help: 'guest memory (default 1024)' },
     cpus: { type: 'string', value: 'N', help: 'guest CPUs (default 2)' },
-    format: { type: 'string', value: 'LIST', help: 'for a RECIPE, the disk formats to build: raw, qcow2 (default: qcow2)' },
+    format: { type: 'string', value: 'LIST', help: ['for a RECIPE, the formats to build (default: qcow2); the machine boots', 'the first of qcow2, raw, vhd, vmdk among them'] },
     netboot: { type: 'string', value: 'DIR', help: ['the folder QEMU\'s TFTP server offers a diskless machine (default: the', 'netboot UKI\'s own); without an IMAGE, its one NAME_VERSION.netboot.efi'] },
     ...IMAGE_OPTIONS,
   },

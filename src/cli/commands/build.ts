@@ -30,7 +30,7 @@ export const IMAGE_OPTIONS = {
 
 const BUILD_OPTIONS = {
   ...IMAGE_OPTIONS,
-  'format': { type: 'string', value: 'LIST', help: ['disk formats: raw, qcow2 (default: both); netboot: a UKI that fetches', 'the root from the recipe\'s netboot.url and runs live; iso: an installer', 'that boots live from a CD or USB stick and installs on a disk'] },
+  'format': { type: 'string', value: 'LIST', help: ['disk formats: raw, qcow2 (default: both), and for clouds vhd (Azure), vmdk', '(VMware), gce (Google\'s tar.gz); netboot: a UKI that fetches', 'the root from the recipe\'s netboot.url and runs live; iso: an installer', 'that boots live from a CD or USB stick and installs on a disk'] },
   'config': { type: 'string', value: 'FILE', help: 'bake a host config into the ESP (a single-purpose image; checked first)' },
   'dry-run': {
     type: 'boolean',

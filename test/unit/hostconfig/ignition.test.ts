@@ -293,7 +293,7 @@ describe('fromIgnition', () => {
 
   it('refuses a source it cannot fetch, naming the file', () => {
     expect(problems(ignition({ storage: { files: [{ path: '/etc/a', contents: { source: 'data:,ok' } }, { path: '/etc/b', contents: { source: 's3://bucket/b' } }] } })))
-      .toEqual(['storage.files[1].contents.source: expected a data:, http:// or https:// URL (slipway fetches no other kind)']);
+      .toEqual(['storage.files[1].contents.source: s3: URLs are not supported by slipway (it reads data:, http: and https: sources)']);
   });
 
   it('converts a config whose sources are remote without their contents, which the host fetches', () => {

@@ -28,3 +28,29 @@ describe('what platforms say of a machine', () => {
     expect(nocloudIdentity(undefined, 'cidata')).toEqual({ sshKeys: [] });
   });
 });
+
+describe('the metal platform', () => {
+  it('fetches the config at its URL and checks the sha256 it is pinned by', async () => {
+    const { createServer } = await import('node:http');
+    const { createHash } = await import('node:crypto');
+    const { readPlatformConfig } = await import('../../../src/hostconfig/platforms.ts');
+    const body = 'hostname: metal-1\n';
+    const server = createServer((request, response) => {
+      if (request.url === '/host.yaml') response.end(body);
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const context = (configUrl: string, configSha256?: string) => ({ dir: '/nonexistent', configUrl, configSha256, retryForMs: 2000, log: () => {} });
+    try {
+      const good = await readPlatformConfig('metal', context(`${base}/host.yaml`, createHash('sha256').update(body).digest('hex')));
+      expect(good.userData?.toString()).toBe(body);
+      expect(good.label).toBe(`${base}/host.yaml`);
+      await expect(readPlatformConfig('metal', context(`${base}/host.yaml`, '0'.repeat(64)))).rejects.toThrow(/its sha256 is [0-9a-f]{64}, not the 0{64} slipway\.config\.sha256 pins/);
+      await expect(readPlatformConfig('metal', context(`${base}/missing.yaml`))).rejects.toThrow(`no host config from the metal platform: ${base}/missing.yaml answered 404`);
+      expect(await readPlatformConfig('metal', { dir: '/nonexistent', retryForMs: 1000, log: () => {} })).toEqual({ label: 'metal', identity: { sshKeys: [] } });
+    } finally {
+      server.close();
+    }
+  });
+});

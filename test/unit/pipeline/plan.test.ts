@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LockedPackage, Lockfile } from '../../../src/assemble/lock.ts';
-import { HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PLATFORM_NIC_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
+import { CLOUD_DISK_MODULES, HOST_MODULES, INITRD_MODULES, MODULE_SET_MODULES, PLATFORM_NIC_MODULES, PROVISION_MODULES } from '../../../src/assemble/kernel.ts';
 import { artifactPath, kernelCommandLine, liveCommandLine, netbootCommandLine, planImage, sourceDateEpoch } from '../../../src/pipeline/plan.ts';
 import { RecipeError } from '../../../src/errors.ts';
 import { RecipeSchema, type ModuleSet } from '../../../src/recipe/schema.ts';
@@ -78,10 +78,11 @@ describe('planImage', () => {
     expect(plan.kernel.modules.slice(0, HOST_MODULES.length)).toEqual(HOST_MODULES);
     expect(plan.kernel.modules).toContain('wireguard');
     expect(plan.kernel.modules.filter((m) => m === 'overlay')).toHaveLength(1);
-    expect(plan.kernel.modules).toHaveLength(new Set([...HOST_MODULES, ...PROVISION_MODULES, ...PLATFORM_NIC_MODULES]).size + 1);
+    expect(plan.kernel.modules).toHaveLength(new Set([...HOST_MODULES, ...PROVISION_MODULES, ...PLATFORM_NIC_MODULES, ...CLOUD_DISK_MODULES]).size + 1);
     expect(plan.kernel.networkModules).toEqual(PLATFORM_NIC_MODULES);
     expect(plan.kernel.recipeModules).toEqual(['wireguard', 'overlay']);
-    expect(plan.kernel.initrdModules).toEqual(INITRD_MODULES);
+    expect(plan.kernel.initrdModules).toEqual([...INITRD_MODULES, ...CLOUD_DISK_MODULES]);
+    expect(planImage({ ...RECIPE, platform: { name: 'qemu' } }, LOCK, { outDir: '/out', formats: ['raw'] }).kernel.initrdModules).toEqual(INITRD_MODULES);
     expect(plan.kernel.package).toBe('linux-image-amd64');
     expect(plan.kernel.cmdline).toEqual(['console=ttyS0', 'quiet']);
   });

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultForwards, parseDisk, parseForward, sealsVar, tftpFor } from '../../../../src/cli/commands/boot.ts';
-import { RecipeError, UsageError } from '../../../../src/errors.ts';
+import { checkBootable, defaultForwards, parseDisk, parseForward, sealsVar, tftpFor } from '../../../../src/cli/commands/boot.ts';
+import { ImageError, RecipeError, UsageError } from '../../../../src/errors.ts';
 
 describe('parseForward', () => {
   it.each([
@@ -118,6 +118,36 @@ describe('parseDisk', () => {
     expect(() => parseDisk(`${file},nvme`)).toThrow(`no disk file ${file}`);
     writeFileSync(file, '');
     expect(parseDisk(`${file},nvme`)).toEqual({ file, bus: 'nvme' });
+  });
+
+  // QEMU writes a fixed VHD in place, but not a streamOptimized VMDK ("Could not write to allocated
+  // cluster for streamOptimized"): a .vmdk is not taken as a disk to write to.
+  it('takes a .vhd to write in place, and not a .vmdk', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-disk-'));
+    for (const name of ['server.vhd', 'server.vmdk']) writeFileSync(join(dir, name), '');
+    expect(parseDisk(`${join(dir, 'server.vhd')},sata`)).toEqual({ file: join(dir, 'server.vhd'), bus: 'sata' });
+    expect(() => parseDisk(join(dir, 'server.vmdk'))).toThrow('expected SIZE[,BUS] or FILE[,BUS]');
+  });
+});
+
+describe('checkBootable', () => {
+  it('refuses GCE\'s tar.gz, saying how to boot its disk instead', () => {
+    const refusal = (() => {
+      try {
+        checkBootable('out/host_1.0.0.tar.gz');
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(ImageError);
+    expect(refusal).toMatchObject({
+      message: 'out/host_1.0.0.tar.gz is a disk for Google Compute Engine, a gzipped tar of disk.raw, which QEMU cannot boot',
+      hint: "boot the build's .raw or .qcow2 (build --format raw,gce), or unpack it first: tar -xSzf out/host_1.0.0.tar.gz disk.raw",
+    });
+  });
+
+  it('takes the disks QEMU boots', () => {
+    for (const image of ['host.raw', 'host.qcow2', 'host.vhd', 'host.vmdk']) expect(() => checkBootable(image)).not.toThrow();
   });
 });
 

@@ -21,10 +21,11 @@ describe('parseFormats', () => {
   it('takes the formats asked for, each once', () => {
     expect(parseFormats('qcow2, raw,qcow2')).toEqual(['qcow2', 'raw']);
     expect(parseFormats(undefined)).toEqual(['raw', 'qcow2']);
+    expect(parseFormats('vhd,vmdk,gce')).toEqual(['vhd', 'vmdk', 'gce']);
   });
 
   it('rejects an unknown format', () => {
-    expect(() => parseFormats('vmdk')).toThrow(new UsageError('--format: unknown format vmdk', 'the formats are raw, qcow2, netboot, iso'));
+    expect(() => parseFormats('vdi')).toThrow(new UsageError('--format: unknown format vdi', 'the formats are raw, qcow2, vhd, vmdk, gce, netboot, iso'));
   });
 
   // A check of `f in FORMATS` is true for every Object.prototype key: `--format toString` was once
