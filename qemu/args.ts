@@ -44,6 +44,8 @@ export interface BootRequest {
   disk?: { file: string; format: DiskFormat; cache?: 'unsafe' | 'writeback'; bus?: DiskBus };
   /** An ISO in a SATA CD drive (q35's AHCI), booted before any disk: the installer. */
   cdrom?: string;
+  /** ISOs in SATA CD drives that are not booted (a config drive on a CD, as clouds attach them). */
+  dataCdroms?: readonly string[];
   /** More disks, read-only raw images after the main one (a config drive, say). */
   extraDrives?: readonly string[];
   /** Writable disks after those, such as the empty disks of a machine to install on. */
@@ -92,10 +94,10 @@ class DiskSlots {
   private count = 0;
   private sataPorts = 0;
 
-  /** A CD drive on the next SATA port, first in the boot order. */
-  attachCdrom(file: string): string[] {
+  /** A CD drive on the next SATA port; `boot`: first in the boot order. */
+  attachCdrom(file: string, boot = true): string[] {
     const id = `cd${this.count++}`;
-    return ['-drive', `if=none,id=${id},media=cdrom,readonly=on,format=raw,file=${path(file)}`, '-device', `ide-cd,drive=${id},bus=${this.sataPort()},bootindex=0`];
+    return ['-drive', `if=none,id=${id},media=cdrom,readonly=on,format=raw,file=${path(file)}`, '-device', `ide-cd,drive=${id},bus=${this.sataPort()}${boot ? ',bootindex=0' : ''}`];
   }
 
   private sataPort(): string {
@@ -137,6 +139,7 @@ export function qemuArgs(request: BootRequest): string[] {
     const { file, format, cache, bus } = request.disk;
     args.push(...disks.attach(`format=${format},file=${path(file)},cache=${cache ?? 'unsafe'},discard=unmap`, bus ?? 'virtio', !request.cdrom));
   }
+  for (const cd of request.dataCdroms ?? []) args.push(...disks.attachCdrom(cd, false));
   for (const drive of request.extraDrives ?? []) args.push('-drive', `if=virtio,format=raw,readonly=on,file=${path(drive)}`);
   for (const disk of request.extraDisks ?? []) args.push(...disks.attach(`format=${disk.format},file=${path(disk.file)},cache=${disk.cache ?? 'unsafe'},discard=unmap`, disk.bus, false));
 

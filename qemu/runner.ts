@@ -51,6 +51,8 @@ export interface MachineOptions {
   /** Leave out the network card: a firmware with nothing else to boot stops at once instead of trying PXE and HTTP. */
   noNetwork?: boolean;
   fwCfg?: FwCfgEntry[];
+  /** ISOs in CD drives that are not booted, as clouds attach config drives. */
+  dataCdroms?: readonly string[];
   /** Read-only raw disks after the image, such as a config drive. */
   extraDrives?: string[];
   /** Honour the guest's disk flushes, so what it fsynced survives kill() as it would a power cut. */
@@ -165,8 +167,9 @@ export class VirtualMachine {
       forwards: this.options.forwards ?? [],
       noNetwork: this.options.noNetwork,
       fwCfg: this.options.fwCfg ?? [],
-      linkLocal: this.options.linkLocal?.map(({ address, port, hostPort }) => ({ address, port, command: `${process.execPath} ${PIPE_TO_PORT} ${hostPort}` })),
+      linkLocal: this.options.linkLocal?.map(({ address, port, hostPort }) => ({ address, port, command: `'${process.execPath}' '${PIPE_TO_PORT}' ${hostPort}` })),
       smbios: this.options.smbios,
+      dataCdroms: this.options.dataCdroms,
       extraDrives: this.options.extraDrives ?? [],
       qmpSocket: join(this.dir, 'qmp.sock'),
       noReboot: true,

@@ -17,6 +17,7 @@ bring_up_network() {
 				echo "$name"
 				return 0
 			fi
+			ip link set "$name" down
 		done
 		if [ -n "$seen" ]; then budget=$((budget - 10)); else budget=$((budget - 1)) && sleep 0.2; fi
 	done

@@ -30,26 +30,37 @@ machine_platform() {
 	echo qemu
 }
 
-# Copies files ($4...) from the drive labelled $2 (either case; blkid's labels in $1) into folder $3.
+# The most a file from a drive may be: as much as a host config.
+DRIVE_FILE_MAX=16777216
+
+# Copies files ($4...) from the drive labelled $2 (either case; blkid's labels in $1) into folder $3,
+# which exists only when the drive was read whole.
 copy_from_drive() {
 	drive=$(echo "$1" | grep -i ": LABEL=\"$2\"" | head -n 1 | cut -d: -f1)
 	[ -n "$drive" ] || return 1
-	mkdir -p /run/platform-drive "$3"
+	mkdir -p /run/platform-drive
 	mount -o ro "$drive" /run/platform-drive 2>/dev/null || return 1
 	from=/run/platform-drive
 	label=$2
 	dest=$3
 	shift 3
+	mkdir -p "$dest"
 	for file in "$@"; do
-		[ ! -f "$from/$file" ] || cp "$from/$file" "$dest/" || { umount "$from"; return 1; }
+		[ -f "$from/$file" ] || continue
+		if [ "$(stat -c %s "$from/$file")" -gt $DRIVE_FILE_MAX ] || ! cp "$from/$file" "$dest/"; then
+			say "cannot read $file from the $label drive $drive (more than 16 MiB, or unreadable)"
+			umount "$from"
+			rm -rf "$dest"
+			return 1
+		fi
 	done
 	umount "$from"
 	say "reading the $label drive $drive"
 }
 
 # Reads the host config platform $1 holds into the plan $3 ($2: blkid's labels); the agent writes
-# where it came from to $STATE/provision/platform/source. Returns 1 when the platform holds none to
-# read (bare metal without a URL).
+# where it came from to $STATE/provision/platform/source. Returns 1, saying why, when there is none
+# to read (bare metal without a URL, a platform slipway does not know, an image without Node.js).
 platform_config() {
 	dir=$STATE/provision/platform
 	rm -rf "$dir"
@@ -60,10 +71,18 @@ platform_config() {
 			stop_boot "the nocloud platform's drive (a filesystem labelled cidata) cannot be read" ;;
 		openstack) copy_from_drive "$2" config-2 "$dir/config-2" openstack/latest/meta_data.json openstack/latest/user_data || network=1 ;;
 		aws | gcp) network=1 ;;
-		metal) grep -q 'slipway\.config\.url=' /proc/cmdline || return 1
+		metal) if ! grep -q 'slipway\.config\.url=' /proc/cmdline; then
+				say "the metal platform without slipway.config.url=: no host config to read"
+				return 1
+			fi
 			network=1 ;;
-		*) return 1 ;;
+		*) say "slipway.platform=$1 is not a platform slipway reads (metal, aws, gcp, openstack, nocloud, qemu): no host config read"
+			return 1 ;;
 	esac
+	if [ ! -x /sysroot/usr/bin/node ]; then
+		say "this image has no Node.js to read the $1 platform's config with (add nodejs to the recipe's packages): no host config read"
+		return 1
+	fi
 	[ -z "$network" ] || platform_network_up "$1"
 	run_provision_agent --platform "$1" "${dir#/sysroot}" "${3#/sysroot}" ||
 		stop_boot "no host config from the $1 platform (see above); nothing was applied, and the next boot tries again"

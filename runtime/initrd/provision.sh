@@ -105,11 +105,29 @@ compile_at_boot() {
 	fi
 }
 
+# Waits, for 3 s at most, until the block devices stop appearing: the CD and SATA drivers just loaded
+# probe their ports in the background, and a config drive in a CD drive shows up a moment later.
+settle_block_devices() {
+	[ -n "$(ls /sys/class/ata_port 2>/dev/null)" ] || return 0
+	last=$(ls /sys/class/block | wc -l)
+	steady=0
+	for tick in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		sleep 0.25
+		now=$(ls /sys/class/block | wc -l)
+		if [ "$now" = "$last" ]; then steady=$((steady + 1)); else steady=0; fi
+		last=$now
+		[ $steady -lt 4 ] || return 0
+	done
+}
+
 provision_first_boot() {
 	load_modules /etc/slipway/provision-modules
+	settle_block_devices
 	# Every device's label, probed once: config drives are found by them.
 	LABELS=$(blkid -c /dev/null -s LABEL)
 	mkdir -p "$STATE/provision"
+	# What a config and a platform's user data hold is for root only.
+	chmod 700 "$STATE/provision"
 	config="$STATE/provision/config"
 	plan="$STATE/provision/$PLAN_NAME"
 	rm -f "$plan"

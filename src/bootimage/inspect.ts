@@ -2,7 +2,7 @@
  * Reading a built disk back: partitions, the two slots with their versions and root hashes (a
  * slot's root hash is its two partition UUIDs joined), the UKIs on the ESP and the packages inside.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageError, errorMessage } from '../errors.ts';
@@ -10,6 +10,7 @@ import { EMPTY_LABEL, PARTITION_TYPES } from '../shared/layout.ts';
 import { PACKAGES_FILE, parsePackagesFile, type PackageRecord } from '../shared/packages.ts';
 import { runTool } from '../tools.ts';
 import { gptProblem, readGpt, type GptTable } from '../shared/gpt.ts';
+import { readRange } from '../shared/blockdev.ts';
 
 export interface SlotInfo {
   slot: 'a' | 'b';
@@ -34,18 +35,10 @@ export interface ImageInfo {
 const IMAGE_HINT = 'give the path of a .raw image that slipway built, or of the disk it was written to';
 
 function readAt(path: string, offset: number, length: number): Buffer {
-  let fd: number;
   try {
-    fd = openSync(path, 'r');
+    return readRange(path, offset, length);
   } catch (error) {
     throw new ImageError(`cannot read ${path}: ${errorMessage(error)}`, IMAGE_HINT);
-  }
-  try {
-    const buffer = Buffer.alloc(length);
-    const read = readSync(fd, buffer, 0, length, offset);
-    return buffer.subarray(0, read);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { describeError } from '../error-report.ts';
 import { ConfigError, UsageError } from '../errors.ts';
 import { replaceFileDurably } from '../shared/durable.ts';
+import { MAX_CONFIG_BYTES } from '../shared/inflate.ts';
 import { compilePlan } from './compile.ts';
 import { FACTS_PATH, factsFromManifest, type ManifestFacts } from './facts.ts';
 import { fetchBytes } from './fetch.ts';
@@ -30,7 +31,6 @@ import { readPlatformConfig } from './platforms.ts';
 const NEEDS_NETWORK = 75;
 /** How long a platform's metadata service or an Ignition source may keep from answering before the boot stops. */
 const RETRY_FOR_MS = 60_000;
-const MAX_REMOTE_BYTES = 16 * 1024 ** 2;
 
 const log = (line: string) => process.stderr.write(`slipway-provision: ${line}\n`);
 const hasNetwork = () => process.env.SLIPWAY_NETWORK === '1';
@@ -42,7 +42,7 @@ async function withRemotes(data: UserData, label: string): Promise<UserData> {
   if (data.kind !== 'ignition' || ignitionRemoteSources(data.document).length === 0) return data;
   if (!hasNetwork()) throw new NeedsNetwork();
   const fetch = (url: string, headers: Record<string, string>) =>
-    fetchBytes(url, { headers, maxBytes: MAX_REMOTE_BYTES, retryForMs: RETRY_FOR_MS, onRetry: (_attempt, delayMs, reason) => log(`${url}: ${reason}; trying again in ${Math.round(delayMs / 1000)} s`) });
+    fetchBytes(url, { headers, maxBytes: MAX_CONFIG_BYTES, retryForMs: RETRY_FOR_MS, onRetry: (_attempt, delayMs, reason) => log(`${url}: ${reason}; trying again in ${Math.round(delayMs / 1000)} s`) });
   try {
     return { kind: 'ignition', document: await resolveIgnitionRemotes(data.document, fetch) };
   } catch (error) {

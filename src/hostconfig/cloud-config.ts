@@ -8,14 +8,13 @@
  * slipway images have no default user: top-level ssh_authorized_keys, which cloud-init gives to the
  * distribution's default user, go to root (key-only logins; sshd reads them from /etc/ssh).
  */
-import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { inflateBounded, InflateError } from '../shared/inflate.ts';
 import type { HostConfigInput } from './schema.ts';
 
 /** A key slipway does not do; the problem's path names it. */
 const unsupported = (why: string) => z.never({ error: `not supported by slipway (${why})` });
 
-const MAX_INFLATED_BYTES = 16 * 1024 ** 2;
 
 /** cloud-init's `groups`: a list, or one comma-separated string. */
 const groupList = z.union([z.string(), z.array(z.string())]);
@@ -81,13 +80,13 @@ function groupsOf(groups: string | string[] | undefined): string[] | undefined {
 
 function fileBytes(file: z.output<typeof WriteFileSchema>, at: string): Buffer {
   const encoding = file.encoding ?? 'text/plain';
-  let bytes = Buffer.from(file.content, encoding.includes('b64') || encoding.includes('base64') ? 'base64' : 'utf8');
+  let bytes: Buffer = Buffer.from(file.content, encoding.includes('b64') || encoding.includes('base64') ? 'base64' : 'utf8');
   if (encoding.startsWith('gz')) {
     try {
-      bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
+      bytes = inflateBounded(bytes);
     } catch (error) {
-      const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-      throw new CloudConfigProblem(`${at}.content`, tooLarge ? `inflates past ${MAX_INFLATED_BYTES / 1024 ** 2} MiB, the most a host config carries` : 'not valid gzip');
+      if (error instanceof InflateError) throw new CloudConfigProblem(`${at}.content`, error.message);
+      throw error;
     }
   }
   return bytes;

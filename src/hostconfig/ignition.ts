@@ -7,8 +7,8 @@
  * their contents.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { inflateBounded, InflateError, MAX_CONFIG_BYTES } from '../shared/inflate.ts';
 import type { HostConfigInput } from './schema.ts';
 
 /** A part of Ignition slipway does not do; the problem's path names it, `why` says why when useful. */
@@ -17,7 +17,7 @@ const unsupported = (why?: string) => z.never({ error: `not supported by slipway
 /** Ignition's verification.hash: the contents' digest, after decompression. */
 const HASH = /^(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})$/;
 /** As much as a whole host config may be: gzip can inflate a few kilobytes into gigabytes. */
-export const MAX_INFLATED_BYTES = 16 * 1024 ** 2;
+export const MAX_INFLATED_BYTES = MAX_CONFIG_BYTES;
 
 /** A source Ignition fetches: data:, or http(s), where plain http needs a hash (it can be changed on the way). */
 const Resource = z
@@ -172,10 +172,10 @@ export function isRemote(source: string): boolean {
 /** Inflates gzip-compressed contents, within the bound a host config has. */
 export function inflate(bytes: Buffer, at: string): Buffer {
   try {
-    return gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
+    return inflateBounded(bytes);
   } catch (error) {
-    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-    throw new IgnitionProblem(at, tooLarge ? `the contents inflate past ${MAX_INFLATED_BYTES / 1024 ** 2} MiB, the most a host config carries` : 'the contents are not valid gzip');
+    if (error instanceof InflateError) throw new IgnitionProblem(at, error.tooLarge ? `the contents inflate past ${MAX_CONFIG_BYTES / 1024 ** 2} MiB, the most a host config carries` : 'the contents are not valid gzip');
+    throw error;
   }
 }
 

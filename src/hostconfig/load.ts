@@ -4,10 +4,10 @@
  * once, each as `LABEL: path: message` with the path in the config's own format, the same on the
  * build host (`slipway config validate`) as on the console at boot.
  */
-import { gunzipSync } from 'node:zlib';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { formatIssues } from '../recipe/load.ts';
+import { formatIssuePath, formatIssues } from '../recipe/load.ts';
+import { inflateBounded, InflateError, isGzip } from '../shared/inflate.ts';
 import { readYaml } from '../shared/yaml.ts';
 import { checkHostConfig } from './check.ts';
 import { cloudConfigPath, cloudConfigSchema, CloudConfigProblem, fromCloudConfig, isCloudConfig } from './cloud-config.ts';
@@ -17,9 +17,6 @@ import { renderIgnitionOffline } from './ignition-remote.ts';
 import { HostConfigSchema, type HostConfig, type HostConfigInput } from './schema.ts';
 
 export const CONFIG_HINT = "see 'Host config' in the README, or run 'slipway config schema'";
-
-/** As much as a whole host config may be once inflated (user data is often gzipped: EC2 takes 16 KiB of it). */
-export const MAX_CONFIG_BYTES = 16 * 1024 ** 2;
 
 function fail(label: string, problems: string[], hint = CONFIG_HINT): ConfigError {
   return new ConfigError(problems.map((p) => `${label}: ${p}`).join('\n'), hint);
@@ -52,18 +49,19 @@ export interface PlatformIdentity {
 
 function inflated(bytes: Buffer, label: string): Buffer {
   try {
-    return gunzipSync(bytes, { maxOutputLength: MAX_CONFIG_BYTES });
+    return inflateBounded(bytes);
   } catch (error) {
-    const tooLarge = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-    throw fail(label, [`(top level): ${tooLarge ? `inflates past ${MAX_CONFIG_BYTES / 1024 ** 2} MiB, the most a host config may be` : 'starts like gzip but does not inflate'}`]);
+    if (!(error instanceof InflateError)) throw error;
+    throw fail(label, [`(top level): ${error.tooLarge ? error.message : 'starts like gzip but does not inflate'}`]);
   }
 }
 
 /** Reads a config's bytes (inflating gzip) into its document, and tells which of the three formats it is. */
 export function decodeUserData(input: Buffer | string, label: string): UserData {
   let bytes = typeof input === 'string' ? Buffer.from(input) : input;
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = inflated(bytes, label);
-  const text = bytes.toString('utf8');
+  if (isGzip(bytes)) bytes = inflated(bytes, label);
+  // A byte-order mark, which some editors write, is not part of the text.
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   if (text.startsWith('#!')) throw fail(label, ['(top level): a script, which slipway does not run as user data; give a host config, an Ignition config or a #cloud-config']);
   if (/^(Content-Type|MIME-Version):/i.test(text)) throw fail(label, ['(top level): a MIME multi-part archive, which slipway does not read; give one host config, Ignition config or #cloud-config']);
   const cloud = isCloudConfig(text);
@@ -80,14 +78,19 @@ export function decodeUserData(input: Buffer | string, label: string): UserData 
   return { kind: 'native', document: document as Record<string, unknown> };
 }
 
-const CLOUD_CONFIG_KEYS = 'hostname, users, ssh_authorized_keys, write_files and timezone';
+/** What slipway reads of a cloud-config, and of each user and file in it: said when a key is refused. */
+const CLOUD_CONFIG_KEYS: Record<string, string> = {
+  '': 'hostname, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
+  users: 'name, ssh_authorized_keys, groups and shell of a user',
+  write_files: 'path, content, encoding, permissions and owner of a file',
+};
 
 function cloudConfigIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys' && issue.path.length === 0
-      ? issue.keys.map((key) => `${key}: not supported by slipway, which reads ${CLOUD_CONFIG_KEYS} of a cloud-config`)
-      : formatIssues([issue]),
-  );
+  return issues.flatMap((issue) => {
+    const known = CLOUD_CONFIG_KEYS[String(issue.path[0] ?? '')];
+    if (issue.code !== 'unrecognized_keys' || known === undefined || issue.path.length > 2) return formatIssues([issue]);
+    return issue.keys.map((key) => `${formatIssuePath([...issue.path, key])}: not supported by slipway, which reads ${known}`);
+  });
 }
 
 /** The native input a document stands for, and how to name a native path in the document's own terms. */
@@ -115,7 +118,9 @@ function withIdentity(input: HostConfigInput, identity: PlatformIdentity): HostC
     if (root >= 0) users[root] = { ...users[root]!, sshAuthorizedKeys: identity.sshKeys };
     else users.push({ name: 'root', sshAuthorizedKeys: identity.sshKeys });
   }
-  return { ...input, ...(input.hostname === undefined && identity.hostname ? { hostname: identity.hostname } : {}), users };
+  // An Ignition config names its host by writing /etc/hostname.
+  const named = input.hostname !== undefined || (input.files ?? []).some((file) => file.path === '/etc/hostname');
+  return { ...input, ...(!named && identity.hostname ? { hostname: identity.hostname } : {}), users };
 }
 
 /** Checks a decoded config (with the platform's identity, if any) against the image; throws ConfigError with every problem. */

@@ -6,14 +6,17 @@
  * metal. The initrd finds the platform (runtime/initrd/platform.sh), brings the network up when the
  * platform needs it, and copies a drive's files into the folder this reads.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, NetworkError } from '../errors.ts';
 import { sha256 } from '../shared/hash.ts';
+import { MAX_CONFIG_BYTES } from '../shared/inflate.ts';
+import { sshPublicKey } from '../shared/paths.ts';
 import type { PlatformName } from '../shared/platform.ts';
 import { readYaml } from '../shared/yaml.ts';
 import { FetchError, fetchBytes } from './fetch.ts';
 import type { PlatformIdentity } from './load.ts';
+import { hostnameSchema } from './schema.ts';
 
 
 /** What a platform gave: the user data (none when the platform holds none), its identity, and where it came from. */
@@ -34,8 +37,6 @@ export interface PlatformContext {
   log: (line: string) => void;
 }
 
-/** The most user data a platform may hand over (EC2 takes 16 KiB; a host config may be 16 MiB). */
-const MAX_USER_DATA = 16 * 1024 ** 2;
 const MAX_METADATA = 1024 ** 2;
 const METADATA = 'http://169.254.169.254';
 
@@ -84,7 +85,7 @@ const lines = (bytes: Buffer | undefined) => text(bytes).split('\n').map((line) 
 /** A host name from the platform's (often a fully qualified name): its first label, if it is a valid one. */
 export function hostnameFrom(name: string | undefined): string | undefined {
   const first = name?.trim().split('.')[0]?.toLowerCase();
-  return first && /^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(first) ? first : undefined;
+  return first && hostnameSchema.safeParse(first).success ? first : undefined;
 }
 
 async function aws(context: PlatformContext): Promise<PlatformConfig> {
@@ -93,7 +94,7 @@ async function aws(context: PlatformContext): Promise<PlatformConfig> {
   const token = text(await service('/latest/api/token', { method: 'PUT', headers: { 'X-aws-ec2-metadata-token-ttl-seconds': '300' } }));
   if (!token) throw new NetworkError(`no host config from the aws platform: ${METADATA}/latest/api/token gave no session token`, 'check the instance metadata options (IMDSv2 must be enabled)');
   const get: Get = (path, options = {}) => service(path, { ...options, headers: { 'X-aws-ec2-metadata-token': token } });
-  const userData = await get('/latest/user-data', { maxBytes: MAX_USER_DATA });
+  const userData = await get('/latest/user-data', { maxBytes: MAX_CONFIG_BYTES });
   const hostname = hostnameFrom(text(await get('/latest/meta-data/local-hostname')));
   const sshKeys: string[] = [];
   for (const entry of lines(await get('/latest/meta-data/public-keys/'))) {
@@ -103,17 +104,19 @@ async function aws(context: PlatformContext): Promise<PlatformConfig> {
   return { label: 'aws instance metadata (IMDSv2)', ...(userData ? { userData } : {}), identity: { ...(hostname ? { hostname } : {}), sshKeys } };
 }
 
-/** GCE's ssh-keys: `user:key` lines; the key part is what authorized_keys takes. */
+/** GCE's ssh-keys: `user:key` lines; the key part, after the first colon, is what authorized_keys takes. */
 export function gceKeys(bytes: Buffer | undefined): string[] {
-  return lines(bytes).map((line) => line.replace(/^[a-z_][a-z0-9_.-]*:(?=(ssh-|ecdsa-|sk-))/, ''));
+  return lines(bytes).map((line) => line.slice(line.indexOf(':') + 1));
 }
 
 async function gcp(context: PlatformContext): Promise<PlatformConfig> {
   const service = metadataClient('gcp', `${METADATA}/computeMetadata/v1`, context);
   const get: Get = (path, options = {}) => service(path, { ...options, headers: { 'Metadata-Flavor': 'Google' } });
-  const userData = await get('/instance/attributes/user-data', { maxBytes: MAX_USER_DATA });
+  const userData = await get('/instance/attributes/user-data', { maxBytes: MAX_CONFIG_BYTES });
   const hostname = hostnameFrom(text(await get('/instance/hostname')));
-  const sshKeys = [...gceKeys(await get('/instance/attributes/ssh-keys')), ...gceKeys(await get('/project/attributes/ssh-keys'))];
+  // As Afterburn reads them: the instance's keys, and the project's unless the instance blocks them.
+  const blocked = text(await get('/instance/attributes/block-project-ssh-keys')).toLowerCase() === 'true';
+  const sshKeys = [...gceKeys(await get('/instance/attributes/ssh-keys')), ...(blocked ? [] : gceKeys(await get('/project/attributes/ssh-keys')))];
   return { label: 'gcp instance metadata', ...(userData ? { userData } : {}), identity: { ...(hostname ? { hostname } : {}), sshKeys } };
 }
 
@@ -131,7 +134,13 @@ export function openstackIdentity(bytes: Buffer | undefined, label: string): Pla
   return { ...(hostname ? { hostname } : {}), sshKeys: keys.filter((key): key is string => typeof key === 'string').flatMap((key) => lines(Buffer.from(key))) };
 }
 
-const fileIn = (dir: string, name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name)) : undefined);
+/** A file the initrd copied from a drive, if there was one (it copies none past 16 MiB; checked again here). */
+function fileIn(dir: string, name: string): Buffer | undefined {
+  const path = join(dir, name);
+  if (!existsSync(path)) return undefined;
+  if (statSync(path).size > MAX_CONFIG_BYTES) throw new ConfigError(`${path}: more than the ${MAX_CONFIG_BYTES / 1024 ** 2} MiB user data may be`, 'give the drive a smaller user data file');
+  return readFileSync(path);
+}
 
 async function openstack(context: PlatformContext): Promise<PlatformConfig> {
   const drive = join(context.dir, 'config-2');
@@ -143,7 +152,7 @@ async function openstack(context: PlatformContext): Promise<PlatformConfig> {
   const get = metadataClient('openstack', `${METADATA}/openstack/latest`, context);
   const label = 'OpenStack metadata service';
   const meta = await get('/meta_data.json');
-  const userData = await get('/user_data', { maxBytes: MAX_USER_DATA });
+  const userData = await get('/user_data', { maxBytes: MAX_CONFIG_BYTES });
   return { label, ...(userData ? { userData } : {}), identity: openstackIdentity(meta, label) };
 }
 
@@ -170,11 +179,14 @@ async function nocloud(context: PlatformContext): Promise<PlatformConfig> {
 async function metal(context: PlatformContext): Promise<PlatformConfig> {
   const url = context.configUrl;
   if (!url) return { label: 'metal', identity: { sshKeys: [] } };
+  if (/^http:/i.test(url) && !context.configSha256) {
+    throw new ConfigError(`${url}: a plain http:// config URL needs slipway.config.sha256= (what it serves can be changed on the way)`, 'give the config\'s sha256 beside the URL, or serve it over https');
+  }
   const label = url;
   let userData: Buffer;
   try {
     userData = await fetchBytes(url, {
-      maxBytes: MAX_USER_DATA,
+      maxBytes: MAX_CONFIG_BYTES,
       retryForMs: context.retryForMs,
       onRetry: (_attempt, delayMs, reason) => context.log(`metal config at ${url}: ${reason}; trying again in ${Math.round(delayMs / 1000)} s`),
     });
@@ -191,7 +203,18 @@ async function metal(context: PlatformContext): Promise<PlatformConfig> {
 
 const READERS: Record<Exclude<PlatformName, 'auto' | 'qemu'>, (context: PlatformContext) => Promise<PlatformConfig>> = { aws, gcp, openstack, nocloud, metal };
 
-export function readPlatformConfig(platform: PlatformName, context: PlatformContext): Promise<PlatformConfig> {
+/**
+ * What the platform holds for this machine. A key in its metadata that is not one OpenSSH public key
+ * line is left out with a line saying so: one odd key of a project's must not keep every new
+ * machine from booting, nor be blamed on the user's config.
+ */
+export async function readPlatformConfig(platform: PlatformName, context: PlatformContext): Promise<PlatformConfig> {
   if (platform === 'auto' || platform === 'qemu') throw new Error(`${platform} has no reader: the initrd reads its sources itself`);
-  return READERS[platform](context);
+  const config = await READERS[platform](context);
+  const sshKeys = config.identity.sshKeys.filter((key) => {
+    const valid = sshPublicKey.safeParse(key.trim()).success;
+    if (!valid) context.log(`${config.label}: left out an ssh key that is not one OpenSSH public key line: "${key.slice(0, 40)}"`);
+    return valid;
+  });
+  return { ...config, identity: { ...config.identity, sshKeys: sshKeys.map((key) => key.trim()) } };
 }

@@ -41,7 +41,7 @@ export function factsForImage(image: string | undefined): ImageFacts {
 }
 
 export function validateConfigFile(file: string, facts: ImageFacts): HostConfig {
-  return parseHostConfig(readConfigBytes(file).toString('utf8'), file, facts);
+  return parseHostConfig(readConfigBytes(file), file, facts);
 }
 
 /** Checks a config file against a built image and compiles it into the plan the image's first boot applies. */

@@ -76,11 +76,11 @@ export const InstallSchema = z.strictObject({
   then: z.enum(['poweroff', 'reboot']).default('poweroff').describe('what the machine does once the image is written and verified'),
 });
 
+/** A host's name: one label. */
+export const hostnameSchema = z.string().regex(/^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a host name: lower-case letters, digits and dashes, up to 63');
+
 export const HostConfigSchema = z.strictObject({
-  hostname: z
-    .string()
-    .regex(/^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a host name: lower-case letters, digits and dashes, up to 63')
-    .optional(),
+  hostname: hostnameSchema.optional(),
   users: z.array(HostUserSchema).default([]),
   files: z.array(HostFileSchema).default([]),
   units: z.array(HostUnitSchema).default([]),

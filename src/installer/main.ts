@@ -17,10 +17,8 @@ import { basename, dirname, join } from 'node:path';
 import { describeError } from '../error-report.ts';
 import { InstallError } from '../errors.ts';
 import { FACTS_PATH, factsFromManifest, type ManifestFacts } from '../hostconfig/facts.ts';
-import { isIgnition } from '../hostconfig/ignition.ts';
-import { parseHostConfig } from '../hostconfig/load.ts';
+import { decodeUserData, hostConfigFrom } from '../hostconfig/load.ts';
 import { InstallSchema, type InstallSettings } from '../hostconfig/schema.ts';
-import { readYaml } from '../shared/yaml.ts';
 import { installMapName, parseInstallMap, type InstallMap } from '../shared/install-map.ts';
 import { sha256 } from '../shared/hash.ts';
 import { PARTITION_TYPES } from '../shared/layout.ts';
@@ -76,13 +74,13 @@ function installSettings(cmdline: string): { settings?: InstallSettings; config?
   let config: HostConfigFile | undefined;
   let settings: InstallSettings | undefined;
   if (existsSync(configFile)) {
-    const text = readFileSync(configFile, 'utf8');
+    const bytes = readFileSync(configFile);
     const provisioned = join(STATE, 'provisioned');
     const source = existsSync(provisioned) ? readFileSync(provisioned, 'utf8').trim() : 'the host config';
     const facts = factsFromManifest(JSON.parse(readFileSync(FACTS_PATH, 'utf8')) as ManifestFacts);
-    settings = parseHostConfig(text, source, facts).install;
-    const read = readYaml(text);
-    config = { file: configFile, ignition: read.ok && isIgnition(read.value) };
+    const data = decodeUserData(bytes, source);
+    settings = hostConfigFrom(data, source, facts).install;
+    config = { file: configFile, ignition: data.kind === 'ignition' };
   }
   const device = commandLineArgument(cmdline, 'slipway.install.device');
   if (device !== undefined) {

@@ -1,10 +1,11 @@
 /** Disk formats, by name: adding one is adding an entry here. */
-import { chmodSync, closeSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ImageError } from '../errors.ts';
 import { readGpt, writeGpt } from '../shared/gpt.ts';
 import { MiB, alignUp, stableUuid } from '../shared/layout.ts';
 import { checkTools, runTool } from '../tools.ts';
+import { readRange } from '../shared/blockdev.ts';
 
 /** What a conversion knows of the build: its outputs carry the build's time, never the clock's. */
 export interface ConvertContext {
@@ -69,7 +70,7 @@ async function makeFixedVhd(raw: string, output: string, build: ConvertContext):
   const disk = diskGuidOf(raw);
   await runTool('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', raw, output]);
   if (statSync(output).size !== size + SECTOR) throw new ImageError(`qemu-img made ${output} ${statSync(output).size} bytes, not the disk's ${size} and a footer`, 'check the qemu-img version (qemu-utils)');
-  writeAt(output, size, stampVhdFooter(readAt(output, size, SECTOR), { size, sourceDateEpoch: build.sourceDateEpoch, uuid: stableUuid('vhd', disk) }));
+  writeAt(output, size, stampVhdFooter(readRange(output, size, SECTOR), { size, sourceDateEpoch: build.sourceDateEpoch, uuid: stableUuid('vhd', disk) }));
 }
 
 /** VHD times count from 2000-01-01T00:00:00Z. */
@@ -104,8 +105,8 @@ export function stampVhdFooter(footer: Buffer, stamp: { size: number; sourceDate
 async function makeStreamOptimizedVmdk(raw: string, output: string): Promise<void> {
   const disk = diskGuidOf(raw);
   await runTool('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw, output]);
-  const { offset, length } = vmdkDescriptorPlace(readAt(output, 0, SECTOR));
-  writeAt(output, offset, withVmdkCid(readAt(output, offset, length), stableUuid('vmdk', disk).slice(0, 8)));
+  const { offset, length } = vmdkDescriptorPlace(readRange(output, 0, SECTOR));
+  writeAt(output, offset, withVmdkCid(readRange(output, offset, length), stableUuid('vmdk', disk).slice(0, 8)));
 }
 
 /** Where a sparse VMDK's header says its text descriptor is. */
@@ -161,7 +162,7 @@ async function makeGceTar(raw: string, output: string, build: ConvertContext): P
 export async function copyPadded(raw: string, output: string, size: number): Promise<void> {
   const old = statSync(raw).size;
   if (size < old || size % SECTOR !== 0) throw new ImageError(`cannot pad ${raw} (${old} bytes) to ${size} bytes`, 'this is a bug in slipway, please report it');
-  const head = readAt(raw, 0, GPT_HEAD);
+  const head = readRange(raw, 0, GPT_HEAD);
   const table = readGpt(head);
   if (!table) throw new ImageError(`${raw} has no valid GPT`, 'convert a disk that slipway built');
   const gpt = writeGpt(size, table.diskGuid, table.partitions);
@@ -177,21 +178,11 @@ export async function copyPadded(raw: string, output: string, size: number): Pro
 
 /** The GUID of a raw disk's GPT: the disk's identity, stable across builds of one name and version. */
 function diskGuidOf(raw: string): string {
-  const table = readGpt(readAt(raw, 0, GPT_HEAD));
+  const table = readGpt(readRange(raw, 0, GPT_HEAD));
   if (!table) throw new ImageError(`${raw} has no valid GPT`, 'convert a disk that slipway built');
   return table.diskGuid;
 }
 
-function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const read = readSync(fd, buffer, 0, length, offset);
-    return buffer.subarray(0, read);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function writeAt(path: string, offset: number, data: Buffer): void {
   const fd = openSync(path, 'r+');

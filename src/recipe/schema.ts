@@ -244,6 +244,7 @@ export const RecipeSchema = z.strictObject({
     .transform((platform) => (typeof platform === 'string' ? { name: platform } : platform))
     .refine((platform) => platform.configUrl === undefined || platform.name === 'metal', { message: 'configUrl goes with name: metal; the other platforms hand over their own user data' })
     .refine((platform) => platform.configSha256 === undefined || platform.configUrl !== undefined, { message: 'configSha256 pins the config at configUrl: give both' })
+    .refine((platform) => !/^http:/i.test(platform.configUrl ?? '') || platform.configSha256 !== undefined, { message: 'a plain http:// configUrl needs configSha256: what it serves can be changed on the way' })
     .describe('where the first boot looks for its host config: auto (found at boot), qemu, metal, aws, gcp, openstack or nocloud; see "Platforms" in the README'),
   secureBoot: z
     .strictObject({

@@ -1,6 +1,6 @@
-/** Block device helpers: a device's size, and dropping what the kernel caches of it. */
+/** Block devices and disk files: a device's size, dropping what the kernel caches of it, and reading a range. */
 import { execFileSync } from 'node:child_process';
-import { fstatSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 
 /** The size of a block device, which fstat does not give: read from sysfs by its major:minor. */
 export function blockDeviceSize(fd: number): number {
@@ -18,4 +18,16 @@ export function blockDeviceSize(fd: number): number {
  */
 export function dropCachedBlocks(...devices: string[]): void {
   execFileSync('blockdev', ['--flushbufs', ...devices], { stdio: 'pipe' });
+}
+
+/** Up to `length` bytes of a file or device from `offset` (fewer at its end). */
+export function readRange(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const read = readSync(fd, buffer, 0, length, offset);
+    return buffer.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { VirtualMachine } from '../../qemu/runner.ts';
+import { VirtualMachine, type MachineOptions } from '../../qemu/runner.ts';
 import { tempDir } from '../helpers/archive.ts';
 import { slipway } from '../helpers/cli.ts';
 import { startMetadataService, type MetadataService } from '../helpers/metadata-server.ts';
@@ -183,13 +183,16 @@ describe('platforms', () => {
       'openstack/latest/meta_data.json': JSON.stringify({ uuid: 'f00', hostname: 'other-name.novalocal', public_keys: { mykey: platformKey.publicKey } }),
     });
     const seen: Record<string, string> = {};
-    for (const [platform, disk, drive] of [['nocloud', 'host_1.0.0.vmdk', cidata], ['openstack', 'host_1.0.0.vhd', config2]] as const) {
+    // The NoCloud ISO in a CD drive (SATA), as cloud-localds and VMware attach it; config-2 on a disk.
+    const twins: Array<[string, string, Pick<MachineOptions, 'dataCdroms' | 'extraDrives'>]> = [['nocloud', 'host_1.0.0.vmdk', { dataCdroms: [cidata] }], ['openstack', 'host_1.0.0.vhd', { extraDrives: [config2] }]];
+    for (const [platform, disk, drives] of twins) {
       const sshPort = await freePort();
-      const vm = await VirtualMachine.start({ image: join(out, disk), shell: true, extraDrives: [drive], forwards: [{ host: sshPort, guest: 22 }] });
+      const vm = await VirtualMachine.start({ image: join(out, disk), shell: true, ...drives, forwards: [{ host: sshPort, guest: 22 }] });
       machines.push(vm);
       await vm.waitFor(/slipway-health: ok/, 400_000);
       expect(vm.console).toMatch(new RegExp(`slipway-initrd: reading the host config from the ${platform} platform`));
       expect(vm.console).toMatch(/slipway-provision: applied the (NoCloud|OpenStack config) drive .* \(host twin\)/);
+      expect(vm.console).toMatch(platform === 'nocloud' ? /slipway-initrd: reading the cidata drive \/dev\/sr0/ : /slipway-initrd: reading the config-2 drive \/dev\/vd/);
       const login = await ssh(sshPort, 'admin', admin, DESCRIBE);
       expect(login.exitCode, login.stderr).toBe(0);
       seen[platform] = login.stdout;

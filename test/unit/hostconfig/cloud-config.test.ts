@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/errors.ts';
 import { baseFacts, type ImageFacts } from '../../../src/hostconfig/facts.ts';
 import { decodeUserData, hostConfigFrom, parseHostConfig } from '../../../src/hostconfig/load.ts';
+import { validateConfigFile } from '../../../src/hostconfig/read.ts';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop';
 const OTHER = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7i4jv8Y7Ex5Nn1tGsYxX6jfUz7mgm8Pp9dYvWQ6Gxv ops@bastion';
@@ -66,6 +70,16 @@ describe('#cloud-config user data', () => {
     expect(decodeUserData(gzipSync(JSON.stringify({ ignition: { version: '3.4.0' } })), 'x').kind).toBe('ignition');
   });
 
+  it('validates a gzipped config file as slipway config validate reads it', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'slipway-cloud-config-')), 'user-data.gz');
+    writeFileSync(file, gzipSync(CLOUD));
+    try {
+      expect(validateConfigFile(file, facts()).hostname).toBe('web-1');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   it('refuses gzip that does not inflate, or inflates past 16 MiB', () => {
     expect(problems(Buffer.from([0x1f, 0x8b, 1, 2, 3]))).toEqual(['user-data: (top level): starts like gzip but does not inflate']);
     expect(problems(gzipSync(Buffer.alloc(17 * 1024 ** 2, 0x20)))).toEqual(['user-data: (top level): inflates past 16 MiB, the most a host config may be']);
@@ -79,6 +93,18 @@ describe('#cloud-config user data', () => {
       'user-data: packages: not supported by slipway, which reads hostname, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
       'user-data: runcmd: not supported by slipway, which reads hostname, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
     ]);
+  });
+
+  it('refuses keys of a user or a file outside the subset, saying what it reads', () => {
+    expect(problems('#cloud-config\nusers:\n  - name: bob\n    gecos: Bob\nwrite_files:\n  - path: /etc/a\n    defer: true\n    source: x\n')).toEqual([
+      'user-data: users[0].gecos: not supported by slipway, which reads name, ssh_authorized_keys, groups and shell of a user',
+      'user-data: write_files[0].defer: not supported by slipway (files are written before the host starts)',
+      'user-data: write_files[0].source: not supported by slipway, which reads path, content, encoding, permissions and owner of a file',
+    ]);
+  });
+
+  it('reads a cloud-config that starts with a byte-order mark', () => {
+    expect(parseHostConfig(`\uFEFF${CLOUD}`, 'user-data', facts()).hostname).toBe('web-1');
   });
 
   it('names problems found after conversion by their cloud-config path', () => {
@@ -103,6 +129,11 @@ describe('a platform\'s identity', () => {
     const config = hostConfigFrom(data('users: [{ name: alice }]\n'), 'md', facts(), { hostname: 'ip-10-0-0-1', sshKeys: [KEY] });
     expect(config.hostname).toBe('ip-10-0-0-1');
     expect(config.users).toEqual([{ name: 'alice', groups: [], sshAuthorizedKeys: [] }, { name: 'root', groups: [], sshAuthorizedKeys: [KEY] }]);
+  });
+
+  it('leaves the name an Ignition config writes to /etc/hostname', () => {
+    const ignition = JSON.stringify({ ignition: { version: '3.4.0' }, storage: { files: [{ path: '/etc/hostname', contents: { source: 'data:,mine' } }] } });
+    expect(hostConfigFrom(decodeUserData(ignition, 'md'), 'md', facts(), { hostname: 'theirs', sshKeys: [] }).hostname).toBeUndefined();
   });
 
   it('leaves what the config sets', () => {

@@ -12,7 +12,7 @@ describe('what platforms say of a machine', () => {
   });
 
   it('reads GCE ssh-keys lines without their user prefix', () => {
-    expect(gceKeys(Buffer.from(`alice:${KEY}\n\nbob:ecdsa-sha2-nistp256 AAAA bob\n`))).toEqual([KEY, 'ecdsa-sha2-nistp256 AAAA bob']);
+    expect(gceKeys(Buffer.from(`alice:${KEY}\n\nBob.1:ecdsa-sha2-nistp256 AAAA bob\n`))).toEqual([KEY, 'ecdsa-sha2-nistp256 AAAA bob']);
     expect(gceKeys(undefined)).toEqual([]);
   });
 
@@ -47,7 +47,8 @@ describe('the metal platform', () => {
       expect(good.userData?.toString()).toBe(body);
       expect(good.label).toBe(`${base}/host.yaml`);
       await expect(readPlatformConfig('metal', context(`${base}/host.yaml`, '0'.repeat(64)))).rejects.toThrow(/its sha256 is [0-9a-f]{64}, not the 0{64} slipway\.config\.sha256 pins/);
-      await expect(readPlatformConfig('metal', context(`${base}/missing.yaml`))).rejects.toThrow(`no host config from the metal platform: ${base}/missing.yaml answered 404`);
+      await expect(readPlatformConfig('metal', context(`${base}/missing.yaml`, '0'.repeat(64)))).rejects.toThrow(`no host config from the metal platform: ${base}/missing.yaml answered 404`);
+      await expect(readPlatformConfig('metal', context(`${base}/host.yaml`))).rejects.toThrow(/a plain http:\/\/ config URL needs slipway\.config\.sha256=/);
       expect(await readPlatformConfig('metal', { dir: '/nonexistent', retryForMs: 1000, log: () => {} })).toEqual({ label: 'metal', identity: { sshKeys: [] } });
     } finally {
       server.close();

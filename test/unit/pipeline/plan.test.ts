@@ -166,6 +166,11 @@ describe('the platform on the command line', () => {
       .toMatch(new RegExp(`slipway\\.platform=metal slipway\\.config\\.url=http://192\\.0\\.2\\.1/h\\.yaml slipway\\.config\\.sha256=${sha}( |$)`));
   });
 
+  it('refuses a plain http config URL without its sha256', () => {
+    expect(RecipeSchema.safeParse({ ...RECIPE_INPUT, platform: { name: 'metal', configUrl: 'http://192.0.2.1/h.yaml' } }).error?.issues[0]?.message).toMatch(/a plain http:\/\/ configUrl needs configSha256/);
+    expect(RecipeSchema.safeParse({ ...RECIPE_INPUT, platform: { name: 'metal', configUrl: 'https://config.example/h.yaml' } }).success).toBe(true);
+  });
+
   it('refuses a config URL for a platform that hands over its own user data', () => {
     const parsed = RecipeSchema.safeParse({ ...RECIPE_INPUT, platform: { name: 'aws', configUrl: 'http://192.0.2.1/h.yaml' } });
     expect(parsed.success).toBe(false);

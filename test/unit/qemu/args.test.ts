@@ -218,3 +218,11 @@ describe('diskFormatOf', () => {
     expect(drives.at(-1)).toBe('if=none,id=disk0,format=vpc,file=/tmp/vm/server.vhd,cache=unsafe,discard=unmap');
   });
 });
+
+describe('qemuArgs with a config drive in a CD drive', () => {
+  it('puts it on a SATA port without a boot index, so the disk stays the one booted', () => {
+    const args = qemuArgs({ ...UEFI, dataCdroms: ['/tmp/cidata.iso'] });
+    expect(values(args, '-device')).toContain('ide-cd,drive=cd0,bus=ide.0');
+    expect(values(args, '-drive')).toContain('if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=/tmp/cidata.iso');
+  });
+});

@@ -1,0 +1,29 @@
+/**
+ * gzip inflated within a bound, as input from elsewhere must be: a few kilobytes of gzip can
+ * inflate into gigabytes. Host configs, their files and a platform's user data share one bound,
+ * what a whole host config may be.
+ */
+import { gunzipSync } from 'node:zlib';
+import { MAX_DOCUMENT_BYTES } from './yaml.ts';
+
+/** As much as a host config, or anything in it, may be once inflated (and fetched): 16 MiB. */
+export const MAX_CONFIG_BYTES = MAX_DOCUMENT_BYTES;
+
+export class InflateError extends Error {
+  constructor(readonly tooLarge: boolean) {
+    super(tooLarge ? `inflates past ${MAX_CONFIG_BYTES / 1024 ** 2} MiB, the most a host config may be` : 'is not valid gzip');
+  }
+}
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** The inflated bytes; throws InflateError for what does not inflate or inflates past MAX_CONFIG_BYTES. */
+export function inflateBounded(bytes: Uint8Array): Buffer {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_CONFIG_BYTES });
+  } catch (error) {
+    throw new InflateError((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE');
+  }
+}
