@@ -14,9 +14,6 @@ PLAN_NAME=plan.tar
 PLAN_RECORD=var/lib/slipway/provision/compiled-from
 FACTS=/usr/lib/slipway/facts.json
 
-. /usr/lib/slipway/network.sh
-. /usr/lib/slipway/platform.sh
-
 # Copies the first config file found in folder $1 to $2, and the plan beside it to $3; prints its name.
 take_config_from() {
 	for name in $CONFIG_NAMES; do
