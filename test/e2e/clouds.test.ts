@@ -65,6 +65,7 @@ function hostConfig(hostname: string | undefined, containerPort: number): Record
   };
 }
 
+/** EC2's Nitro instances see their disks as NVMe: the image for every platform but qemu has its driver in the initrd. */
 async function bootCloud(cloud: 'aws' | 'gcp', disk: string, userData: Buffer | undefined): Promise<{ vm: VirtualMachine; sshPort: number; httpPort: number; service: MetadataService }> {
   const service = await startMetadataService(cloud, { userData, hostname: `${cloud}-instance`, sshKeys: [platformKey.publicKey] });
   services.push(service);
@@ -72,6 +73,7 @@ async function bootCloud(cloud: 'aws' | 'gcp', disk: string, userData: Buffer | 
   const vm = await VirtualMachine.start({
     image: disk,
     shell: true,
+    ...(cloud === 'aws' ? { diskBus: 'nvme' as const } : {}),
     smbios: cloud === 'aws' ? { manufacturer: 'Amazon EC2', product: 't3.micro' } : { manufacturer: 'Google', product: 'Google Compute Engine' },
     linkLocal: [{ address: METADATA, port: 80, hostPort: service.port }],
     forwards: [{ host: sshPort, guest: 22 }, { host: httpPort, guest: 80 }],
@@ -93,7 +95,10 @@ async function checkCloudHost(cloud: 'aws' | 'gcp', disk: string, userData: Buff
   // Every request carried what the protocol asks for: a request without it is what the service refuses.
   expect(service.requests.length).toBeGreaterThan(2);
   expect(service.requests.filter((request) => !request.authorized)).toEqual([]);
-  if (cloud === 'aws') expect(service.requests[0]).toEqual({ method: 'PUT', path: '/latest/api/token', authorized: true });
+  if (cloud === 'aws') {
+    expect(service.requests[0]).toEqual({ method: 'PUT', path: '/latest/api/token', authorized: true });
+    expect(vm.console).toMatch(/slipway-initrd: root \/dev\/nvme0n1p2 verified by \/dev\/nvme0n1p3/);
+  }
 
   const login = await ssh(sshPort, 'admin', admin, 'hostname; id -Gn; cat /etc/slipway-test/cloud; stat -c "%U %a" /etc/slipway-test/cloud');
   expect(login.exitCode, login.stderr).toBe(0);
