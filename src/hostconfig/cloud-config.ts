@@ -1,5 +1,5 @@
 /**
- * The part of cloud-init's `#cloud-config` most images are given: hostname, users with their ssh
+ * The part of cloud-init's `#cloud-config` most images are given: hostname (or fqdn), users with their ssh
  * keys, groups and shell, top-level ssh_authorized_keys, write_files and timezone. It becomes a
  * native host config, so a cloud-config and its native twin give the same host; any other key is
  * an error that names it and says why, since a key cloud-init would act on and slipway ignored
@@ -9,7 +9,7 @@
  * distribution's default user, go to root (key-only logins; sshd reads them from /etc/ssh).
  */
 import { z } from 'zod';
-import { inflateBounded, InflateError } from '../shared/inflate.ts';
+import { InflateAllowance, InflateError } from '../shared/inflate.ts';
 import type { HostConfigInput } from './schema.ts';
 
 /** A key slipway does not do; the problem's path names it. */
@@ -49,6 +49,7 @@ const WriteFileSchema = z.strictObject({
 
 const CloudConfigSchema = z.strictObject({
   hostname: z.string().optional(),
+  fqdn: z.string().optional(),
   users: z.array(CloudUserEntry).optional(),
   ssh_authorized_keys: z.array(z.string()).optional(),
   write_files: z.array(WriteFileSchema).optional(),
@@ -78,18 +79,29 @@ function groupsOf(groups: string | string[] | undefined): string[] | undefined {
   return list.map((group) => group.trim()).filter(Boolean);
 }
 
-function fileBytes(file: z.output<typeof WriteFileSchema>, at: string): Buffer {
+function fileBytes(file: z.output<typeof WriteFileSchema>, at: string, allowance: InflateAllowance): Buffer {
   const encoding = file.encoding ?? 'text/plain';
   let bytes: Buffer = Buffer.from(file.content, encoding.includes('b64') || encoding.includes('base64') ? 'base64' : 'utf8');
   if (encoding.startsWith('gz')) {
     try {
-      bytes = inflateBounded(bytes);
+      bytes = allowance.inflate(bytes);
     } catch (error) {
       if (error instanceof InflateError) throw new CloudConfigProblem(`${at}.content`, error.message);
       throw error;
     }
   }
   return bytes;
+}
+
+/**
+ * The name cloud-init gives the host: `hostname`, else `fqdn`, cut to its first label when it has
+ * a domain (cloud-init sets the short name, and keeps the domain only for /etc/hosts).
+ */
+function shortHostname(cloud: CloudConfig): string | undefined {
+  const name = cloud.hostname ?? cloud.fqdn;
+  if (name === undefined) return undefined;
+  const dot = name.indexOf('.');
+  return dot > 0 ? name.slice(0, dot) : name;
 }
 
 /** Converts a checked cloud-config to native host config input. */
@@ -108,14 +120,16 @@ export function fromCloudConfig(cloud: CloudConfig): HostConfigInput {
     if (root) root.sshAuthorizedKeys = [...root.sshAuthorizedKeys, ...cloud.ssh_authorized_keys];
     else users.push({ name: 'root', sshAuthorizedKeys: cloud.ssh_authorized_keys });
   }
+  const allowance = new InflateAllowance();
   const files = (cloud.write_files ?? []).map((file, index) => ({
     path: file.path,
-    base64: fileBytes(file, `write_files[${index}]`).toString('base64'),
+    base64: fileBytes(file, `write_files[${index}]`, allowance).toString('base64'),
     ...(file.permissions !== undefined ? { mode: file.permissions } : {}),
     ...(file.owner !== undefined ? { owner: file.owner } : {}),
   }));
+  const hostname = shortHostname(cloud);
   return {
-    ...(cloud.hostname !== undefined ? { hostname: cloud.hostname } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
     users,
     files,
     ...(cloud.timezone !== undefined ? { timezone: cloud.timezone } : {}),
@@ -123,10 +137,17 @@ export function fromCloudConfig(cloud: CloudConfig): HostConfigInput {
 }
 
 /**
- * Names a problem found after conversion by where it is in the cloud-config. `rootFromTopLevel`:
- * the index of the root user that top-level ssh_authorized_keys made, if it made one.
+ * Names each problem found after conversion by where it is in the cloud-config: a root user that
+ * top-level ssh_authorized_keys made is that key, a name taken from fqdn is fqdn.
  */
-export function cloudConfigPath(problem: string, rootFromTopLevel?: number): string {
+export function cloudConfigPlacer(cloud: CloudConfig, input: HostConfigInput): (problem: string) => string {
+  const madeRoot = cloud.ssh_authorized_keys?.length && !cloud.users?.some((user) => user.name === 'root');
+  const rootFromTopLevel = madeRoot ? input.users!.length - 1 : undefined;
+  const hostnameKey = cloud.hostname === undefined && cloud.fqdn !== undefined ? 'fqdn' : 'hostname';
+  return (problem) => cloudConfigPath(problem, rootFromTopLevel).replace(/^hostname\b/, hostnameKey);
+}
+
+function cloudConfigPath(problem: string, rootFromTopLevel: number | undefined): string {
   if (rootFromTopLevel !== undefined) {
     const own = `users[${rootFromTopLevel}]`;
     if (problem.startsWith(`${own}.sshAuthorizedKeys`)) return problem.replace(/^users\[\d+\]\.sshAuthorizedKeys/, 'ssh_authorized_keys');

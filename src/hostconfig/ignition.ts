@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { inflateBounded, InflateError, MAX_CONFIG_BYTES } from '../shared/inflate.ts';
+import { InflateAllowance, InflateError, MAX_CONFIG_BYTES } from '../shared/inflate.ts';
 import type { HostConfigInput } from './schema.ts';
 
 /** A part of Ignition slipway does not do; the problem's path names it, `why` says why when useful. */
@@ -169,10 +169,10 @@ export function isRemote(source: string): boolean {
   return /^https?:/i.test(source);
 }
 
-/** Inflates gzip-compressed contents, within the bound a host config has. */
-export function inflate(bytes: Buffer, at: string): Buffer {
+/** Inflates gzip-compressed contents within the bound a host config has, shared by whatever one allowance inflates. */
+export function inflate(bytes: Buffer, at: string, allowance = new InflateAllowance()): Buffer {
   try {
-    return inflateBounded(bytes);
+    return allowance.inflate(bytes);
   } catch (error) {
     if (error instanceof InflateError) throw new IgnitionProblem(at, error.tooLarge ? `the contents inflate past ${MAX_CONFIG_BYTES / 1024 ** 2} MiB, the most a host config carries` : 'the contents are not valid gzip');
     throw error;
@@ -205,13 +205,14 @@ export function ignitionSchema(): typeof IgnitionSchema {
 
 /** Converts a validated Ignition config to native host config input (validated again after). */
 export function fromIgnition(ignition: IgnitionConfig): HostConfigInput {
+  const allowance = new InflateAllowance();
   const files = (ignition.storage?.files ?? []).map((file, index) => {
     const at = `storage.files[${index}]`;
     const source = file.contents?.source;
     // Not fetched yet (a check on the build host): the host fetches it at first boot.
     if (source && isRemote(source)) return { path: file.path, ...fileOwnerAndMode(file), base64: '' };
     let bytes = source == null ? Buffer.alloc(0) : decodeDataUrl(source, `${at}.contents.source`);
-    if (file.contents?.compression === 'gzip') bytes = inflate(bytes, `${at}.contents`);
+    if (file.contents?.compression === 'gzip') bytes = inflate(bytes, `${at}.contents`, allowance);
     const hash = file.contents?.verification?.hash;
     if (hash) verify(bytes, hash, `${at}.contents`);
     return { path: file.path, ...fileOwnerAndMode(file), base64: bytes.toString('base64') };

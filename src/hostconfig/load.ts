@@ -10,7 +10,7 @@ import { formatIssuePath, formatIssues } from '../recipe/load.ts';
 import { inflateBounded, InflateError, isGzip } from '../shared/inflate.ts';
 import { readYaml } from '../shared/yaml.ts';
 import { checkHostConfig } from './check.ts';
-import { cloudConfigPath, cloudConfigSchema, CloudConfigProblem, fromCloudConfig, isCloudConfig } from './cloud-config.ts';
+import { cloudConfigPlacer, cloudConfigSchema, CloudConfigProblem, fromCloudConfig, isCloudConfig } from './cloud-config.ts';
 import type { ImageFacts } from './facts.ts';
 import { fromIgnition, IgnitionProblem, ignitionSchema, isIgnition, type IgnitionConfig } from './ignition.ts';
 import { renderIgnitionOffline } from './ignition-remote.ts';
@@ -80,7 +80,7 @@ export function decodeUserData(input: Buffer | string, label: string): UserData 
 
 /** What slipway reads of a cloud-config, and of each user and file in it: said when a key is refused. */
 const CLOUD_CONFIG_KEYS: Record<string, string> = {
-  '': 'hostname, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
+  '': 'hostname, fqdn, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
   users: 'name, ssh_authorized_keys, groups and shell of a user',
   write_files: 'path, content, encoding, permissions and owner of a file',
 };
@@ -101,8 +101,7 @@ function nativeInput(data: UserData, label: string): { input: HostConfigInput; p
     const cloud = cloudConfigSchema().safeParse(data.document);
     if (!cloud.success) throw fail(label, cloudConfigIssues(cloud.error.issues));
     const input = fromCloudConfig(cloud.data);
-    const topLevelRoot = cloud.data.ssh_authorized_keys?.length && !cloud.data.users?.some((user) => user.name === 'root') ? input.users!.length - 1 : undefined;
-    return { input, place: (problem) => cloudConfigPath(problem, topLevelRoot) };
+    return { input, place: cloudConfigPlacer(cloud.data, input) };
   } catch (error) {
     if (error instanceof IgnitionProblem) throw fail(label, error.problems.map((problem) => `${problem.path}: ${problem.message}`));
     if (error instanceof CloudConfigProblem) throw fail(label, [`${error.path}: ${error.message}`]);

@@ -19,11 +19,25 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** The inflated bytes; throws InflateError for what does not inflate or inflates past MAX_CONFIG_BYTES. */
-export function inflateBounded(bytes: Uint8Array): Buffer {
+/** The inflated bytes; throws InflateError for what does not inflate or inflates past `limit`. */
+export function inflateBounded(bytes: Uint8Array, limit = MAX_CONFIG_BYTES): Buffer {
   try {
-    return gunzipSync(bytes, { maxOutputLength: MAX_CONFIG_BYTES });
+    return gunzipSync(bytes, { maxOutputLength: limit });
   } catch (error) {
     throw new InflateError((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE');
+  }
+}
+
+/**
+ * One config's gzip-compressed contents, inflated within one bound for all of them: a hundred small
+ * files that each inflate to 16 MiB must not make 1.6 GiB.
+ */
+export class InflateAllowance {
+  private used = 0;
+
+  inflate(bytes: Uint8Array): Buffer {
+    const inflated = inflateBounded(bytes, MAX_CONFIG_BYTES - this.used);
+    this.used += inflated.length;
+    return inflated;
   }
 }

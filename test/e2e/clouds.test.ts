@@ -216,7 +216,7 @@ describe('platforms', () => {
     const problems = validate.stderr.split('\n').filter((line) => line.includes(`${file}: `)).map((line) => line.slice(line.indexOf(`${file}: `) + file.length + 2));
     expect(problems).toEqual([
       'users[0]: slipway images have no default user: give each user by name',
-      'packages: not supported by slipway, which reads hostname, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
+      'packages: not supported by slipway, which reads hostname, fqdn, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
     ]);
 
     const { vm: bad } = await bootCloud('gcp', join(out, 'host_1.0.0.vmdk'), Buffer.from(badUserData));

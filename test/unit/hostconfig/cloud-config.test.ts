@@ -85,13 +85,19 @@ describe('#cloud-config user data', () => {
     expect(problems(gzipSync(Buffer.alloc(17 * 1024 ** 2, 0x20)))).toEqual(['user-data: (top level): inflates past 16 MiB, the most a host config may be']);
   });
 
+  it('bounds all the gzip-encoded write_files of a config together', () => {
+    const nine = gzipSync(Buffer.alloc(9 * 1024 ** 2, 0x20)).toString('base64');
+    const files = [0, 1].map((index) => `  - path: /etc/part${index}\n    encoding: gz+b64\n    content: ${nine}\n`).join('');
+    expect(problems(`#cloud-config\nwrite_files:\n${files}`)).toEqual(['user-data: write_files[1].content: inflates past 16 MiB, the most a host config may be']);
+  });
+
   it('refuses every key outside the subset, with its path and why', () => {
     expect(problems('#cloud-config\npackages: [nginx]\nruncmd: [reboot]\nusers:\n  - default\n  - name: bob\n    sudo: ALL=(ALL) NOPASSWD:ALL\n    lock_passwd: true\n')).toEqual([
       'user-data: users[0]: slipway images have no default user: give each user by name',
       'user-data: users[1].sudo: not supported by slipway (give the user the sudo group instead)',
       'user-data: users[1].lock_passwd: not supported by slipway (accounts have no password to lock: logins are key-only)',
-      'user-data: packages: not supported by slipway, which reads hostname, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
-      'user-data: runcmd: not supported by slipway, which reads hostname, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
+      'user-data: packages: not supported by slipway, which reads hostname, fqdn, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
+      'user-data: runcmd: not supported by slipway, which reads hostname, fqdn, users, ssh_authorized_keys, write_files and timezone of a cloud-config',
     ]);
   });
 
@@ -101,6 +107,13 @@ describe('#cloud-config user data', () => {
       'user-data: write_files[0].defer: not supported by slipway (files are written before the host starts)',
       'user-data: write_files[0].source: not supported by slipway, which reads path, content, encoding, permissions and owner of a file',
     ]);
+  });
+
+  it('names the host by the first label of a hostname or fqdn with a domain, as cloud-init does', () => {
+    expect(parseHostConfig('#cloud-config\nhostname: web-2.example.com\n', 'user-data', facts()).hostname).toBe('web-2');
+    expect(parseHostConfig('#cloud-config\nfqdn: db-1.internal.example\n', 'user-data', facts()).hostname).toBe('db-1');
+    expect(parseHostConfig('#cloud-config\nhostname: api\nfqdn: api-7.example.com\n', 'user-data', facts()).hostname).toBe('api');
+    expect(problems('#cloud-config\nfqdn: DB_1.example.com\n')).toEqual(['user-data: fqdn: expected a host name: lower-case letters, digits and dashes, up to 63']);
   });
 
   it('reads a cloud-config that starts with a byte-order mark', () => {

@@ -264,6 +264,14 @@ describe('fromIgnition', () => {
     expect(error.message).toBe('the contents inflate past 16 MiB, the most a host config carries');
   });
 
+  it('bounds all the gzip contents of a config together, not each file alone', () => {
+    const nine = `data:;base64,${gzipSync(Buffer.alloc(9 * 1024 ** 2)).toString('base64')}`;
+    const files = [0, 1, 2].map((index) => ({ path: `/etc/part${index}`, contents: { source: nine, compression: 'gzip' } }));
+    const error = problem(() => convert(ignition({ storage: { files } })));
+    expect(error.path).toBe('storage.files[1].contents');
+    expect(error.message).toBe('the contents inflate past 16 MiB, the most a host config carries');
+  });
+
   it('checks verification.hash against the contents, after decompression', () => {
     const data = Buffer.from('verified\n');
     const sha256 = createHash('sha256').update(data).digest('hex');
