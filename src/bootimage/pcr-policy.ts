@@ -19,7 +19,12 @@ import { runTool } from '../tools.ts';
 
 /** What a build that seals /var needs besides the signing tools. */
 export const SEALING_TOOLS = ['swtpm', 'systemd-measure'] as const;
-export const SEALING_FILES = ['/usr/lib/x86_64-linux-gnu/libtss2-esys.so.0', '/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0'] as const;
+export const SEALING_FILES = [
+  '/usr/lib/x86_64-linux-gnu/libtss2-esys.so.0',
+  '/usr/lib/x86_64-linux-gnu/libtss2-rc.so.0',
+  '/usr/lib/x86_64-linux-gnu/libtss2-mu.so.0',
+  '/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0',
+] as const;
 
 /** The only boot phase /var's key is released in. */
 export const UNLOCK_PHASE = 'enter-initrd';

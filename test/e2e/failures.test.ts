@@ -46,10 +46,10 @@ describe('the boot harness catches failed boots', () => {
     const { image } = await buildVariant((r) => {
       r.containers[0].command = ['/bin/busybox', 'false'];
       r.containers[0].restart = 'no';
-      r.health = { timeoutSeconds: 20 };
+      r.health = { timeoutSeconds: 10 };
     });
     const failure = await bootFailure(image, 300_000);
-    expect(failure.problem).toMatch(/^health check failed: slipway-health: FAILED: container web is not running \(after 20 s\)$/);
+    expect(failure.problem).toMatch(/^health check failed: slipway-health: FAILED: container web is not running \(after 10 s\)$/);
     expect(failure.excerpt).toMatch(/slipway-health: FAILED/);
   });
 });

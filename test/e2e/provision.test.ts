@@ -4,14 +4,14 @@
  * --config` passes it, with the plan compiled on the build host; the other gets its config with a
  * plan compiled from another config beside it, which its first boot must ignore, checking and
  * compiling the config with the image's Node instead. On both, ssh works into each with its own key
- * only; a reboot, and a switch to a new version in the other slot, keep all of it and the host keys;
+ * only; a reboot keeps all of it and the host keys (update.test shows a switch to the other slot
+ * does too);
  * an Ignition config gives the host it declares; a bad config stops the boot with the message
  * `slipway config validate` prints.
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { FwCfgEntry } from '../../qemu/args.ts';
@@ -21,7 +21,6 @@ import { tempDir } from '../helpers/archive.ts';
 import { slipway } from '../helpers/cli.ts';
 import { builtContainerArchive } from '../helpers/oci-image.ts';
 import { pushArchive, startRegistry, type Registry } from '../helpers/registry.ts';
-import { installIntoSlotB } from '../helpers/slot.ts';
 import { serveFolder } from '../helpers/static-server.ts';
 import { hostKeyFingerprints, makeKeyPair, ssh, type KeyPair } from '../helpers/ssh.ts';
 import { buildVariant, freePort } from '../helpers/variant.ts';
@@ -147,36 +146,12 @@ describe('first-boot provisioning', () => {
     expect((await vm.run('ctr --namespace slipway tasks list')).stdout).toMatch(/^extra-alpha\s+\d+\s+RUNNING$/m);
   });
 
-  it('keeps hostname, users, files and ssh host keys after a switch to the other slot', async () => {
-    const { vm, sshPort } = hosts.alpha!;
-    const fingerprints = await hostKeyFingerprints(sshPort);
-    await vm.powerOff();
-    const disk = join(tempDir('switched'), 'disk.raw');
-    await execa('qemu-img', ['convert', '-O', 'raw', vm.overlay, disk]);
-    await vm.dispose();
-    const v2 = await buildVariant((recipe) => {
-      recipe.version = '2.0.0';
-    });
-    await installIntoSlotB(disk, join(v2.dir, 'out'), 'host_2.0.0');
-
-    const port = await freePort();
-    const switched = await VirtualMachine.start({ image: disk, shell: true, forwards: [{ host: port, guest: 22 }] });
-    machines.push(switched);
-    await switched.waitFor(/slipway-health: ok/, 300_000);
-    expect(switched.console).toMatch(/slipway-initrd: root \/dev\/vda4 verified by \/dev\/vda5/);
-    expect(switched.console).not.toMatch(/slipway-provision|host config from/);
-    expect(await hostKeyFingerprints(port)).toEqual(fingerprints);
-    const login = await ssh(port, 'alice', keys.alpha!, 'hostname; cat /etc/slipway-test/whoami; . /etc/os-release; echo $IMAGE_VERSION; id -Gn');
-    expect(login.exitCode, login.stderr).toBe(0);
-    expect(login.stdout.split('\n')).toEqual(['alpha', 'alpha', '2.0.0', 'alice sudo']);
-    expect((await switched.run('ctr --namespace slipway tasks list')).stdout).toMatch(/^extra-alpha\s+\d+\s+RUNNING$/m);
-    await switched.dispose();
-  });
-
   // The Ignition twin of a native config like alpha's: the same kinds of setting (a user and key, a
   // file with owner and mode, an enabled unit, the hostname), which alpha and bravo check natively;
   // and what Ignition configs fetch by URL: a file's contents, a config merged in, and root's keys.
   it('gives an Ignition config\'s host the hostname, user, file and unit it declares, and what it names by URL', async () => {
+    // An idle guest under TCG still takes CPU from the one that boots.
+    await hosts.alpha!.vm.dispose();
     await hosts.bravo!.vm.dispose();
     const served = tempDir('ignition-sources');
     const merged = JSON.stringify({ ignition: { version: '3.4.0' }, storage: { files: [{ path: '/etc/slipway-test/merged', contents: { source: 'data:,merged%0A' } }] } });

@@ -1,6 +1,7 @@
 /**
  * Signed A/B updates under QEMU, from a TUF repository that `slipway publish` made, served on
- * loopback (the guest reaches it as 10.0.2.2): 1 → 2 into slot B with provisioning and /var kept,
+ * loopback (the guest reaches it as 10.0.2.2): 1 → 2 into slot B with provisioning (hostname, a
+ * file, a user who logs in with their key), the ssh host keys and /var kept,
  * a tampered target refused with nothing written, power cuts at three points of an apply survived
  * (each time the host boots a good version and the next apply succeeds), then 3 → 4 into slot B.
  */
@@ -11,11 +12,14 @@ import { stringify } from 'yaml';
 import { VirtualMachine } from '../../qemu/runner.ts';
 import { tempDir } from '../helpers/archive.ts';
 import { buildVersion, openLab, publishVersion, rebootAndWait as reboot, updateStatus, waitForBlessing as blessed, type UpdateLab } from '../helpers/update-lab.ts';
+import { hostKeyFingerprints, makeKeyPair, ssh, type KeyPair } from '../helpers/ssh.ts';
 import { freePort } from '../helpers/variant.ts';
 
 let lab: UpdateLab;
 let vm: VirtualMachine;
 let pagePort: number;
+let sshPort: number;
+let opsKey: KeyPair;
 
 async function page(): Promise<string> {
   return (await fetch(`http://127.0.0.1:${pagePort}/`)).text();
@@ -66,9 +70,21 @@ beforeAll(async () => {
     await publishVersion(lab, version);
   }
   const config = join(tempDir('config'), 'config.yaml');
-  writeFileSync(config, stringify({ hostname: 'updated-host', files: [{ path: '/etc/slipway-test/provisioned', content: 'yes\n' }] }));
+  opsKey = await makeKeyPair('ops');
+  writeFileSync(config, stringify({
+    hostname: 'updated-host',
+    users: [{ name: 'ops', groups: ['sudo'], sshAuthorizedKeys: [opsKey.publicKey] }],
+    files: [{ path: '/etc/slipway-test/provisioned', content: 'yes\n' }],
+  }));
   pagePort = await freePort();
-  vm = await VirtualMachine.start({ image: join(lab.builds.get('1.0.0')!, 'host_1.0.0.raw'), shell: true, durableDisk: true, forwards: [{ host: pagePort, guest: 80 }], fwCfg: [{ name: 'opt/slipway/config', file: config }] });
+  sshPort = await freePort();
+  vm = await VirtualMachine.start({
+    image: join(lab.builds.get('1.0.0')!, 'host_1.0.0.raw'),
+    shell: true,
+    durableDisk: true,
+    forwards: [{ host: pagePort, guest: 80 }, { host: sshPort, guest: 22 }],
+    fwCfg: [{ name: 'opt/slipway/config', file: config }],
+  });
   await vm.waitFor(/slipway-health: ok/, 300_000);
 });
 
@@ -78,8 +94,9 @@ afterAll(async () => {
 });
 
 describe('A/B updates', () => {
-  it('goes from 1 to 2 in slot B, keeping provisioning and /var', async () => {
+  it('goes from 1 to 2 in slot B, keeping provisioning, the ssh host keys and /var', async () => {
     expect(await page()).toMatch(/Hello from version 1\.0\.0/);
+    const fingerprints = await hostKeyFingerprints(sshPort);
     expect((await vm.run('echo kept > /var/lib/slipway-test-marker && slipway-update check')).stdout).toBe('2.0.0 is available (running 1.0.0)');
     const apply = await vm.run('slipway-update apply 2>&1', 600_000);
     expect(apply.exitCode, apply.stdout).toBe(0);
@@ -92,6 +109,10 @@ describe('A/B updates', () => {
     await waitForBlessing('2.0.0');
     expect(await page()).toMatch(/Hello from version 2\.0\.0/);
     expect((await vm.run('hostname; cat /etc/slipway-test/provisioned /var/lib/slipway-test-marker')).stdout).toBe('updated-host\nyes\nkept');
+    expect(await hostKeyFingerprints(sshPort)).toEqual(fingerprints);
+    const login = await ssh(sshPort, 'ops', opsKey, 'hostname; id -Gn; . /etc/os-release; echo $IMAGE_VERSION');
+    expect(login.exitCode, login.stderr).toBe(0);
+    expect(login.stdout.split('\n')).toEqual(['updated-host', 'ops sudo', '2.0.0']);
     // systemd-bless-boot marked the entry good: no boot counter left in its name.
     const entries = (await vm.run('ls -1 /boot/EFI/Linux')).stdout.split('\n');
     expect(entries).toContain('host_2.0.0.efi');
