@@ -61,8 +61,8 @@ export const DATA_FILES = {
   '/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
   '/usr/share/OVMF/OVMF_CODE_4M.fd': 'ovmf',
   '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd': 'ovmf',
-  // systemd-measure loads the TPM libraries itself (esys, rc and mu, whichever its TPM code needs
-  // first), and reaches a software TPM through its TCTI.
+  // systemd-measure dlopens the TPM libraries itself (esys, rc and mu: without any one of them it
+  // exits 1 and prints nothing), and reaches a software TPM through its TCTI.
   '/usr/lib/x86_64-linux-gnu/libtss2-esys.so.0': 'libtss2-esys-3.0.2-0',
   '/usr/lib/x86_64-linux-gnu/libtss2-rc.so.0': 'libtss2-rc0',
   '/usr/lib/x86_64-linux-gnu/libtss2-mu.so.0': 'libtss2-mu0',
